@@ -1,0 +1,7 @@
+"""``python -m mmbuild``."""
+
+import sys
+
+from mmbuild.cli import main
+
+sys.exit(main())

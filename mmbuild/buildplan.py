@@ -1,0 +1,65 @@
+"""The BuildPlan: every decision the build needs, as plain data (DESIGN.md)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from mmbuild.findings import Finding, has_errors
+from mmbuild.serde import from_dict, to_dict
+
+
+@dataclass
+class MmcvChoice:
+    package: str          # "mmcv" or "mmcv-full"
+    version: str
+    reason: str
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.package}=={self.version}"
+
+
+@dataclass
+class Decision:
+    """One row of the human plan table: what was decided and why."""
+
+    name: str
+    value: str
+    reason: str
+
+
+@dataclass
+class BuildPlan:
+    mmcv: MmcvChoice
+    target: str                                   # "cuda" | "cpu"
+    arch_list: list[str] = field(default_factory=list)
+    gencode: list[str] = field(default_factory=list)
+    threads_per_block: int | None = None
+    max_jobs: int = 1
+    cxx_std: str = "c++17"
+    host_compiler: str | None = None
+    cuda_home: str | None = None
+    patches: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    ops: list[str] = field(default_factory=list)
+    fingerprint: str = ""
+    decisions: list[Decision] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.findings)
+
+    def to_dict(self) -> dict:
+        data = to_dict(self)
+        data["ok"] = self.ok
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> BuildPlan:
+        data = {k: v for k, v in data.items() if k != "ok"}
+        return from_dict(cls, data)

@@ -1,0 +1,67 @@
+"""Typed errors, one exit code each (DESIGN.md, command-line contract).
+
+Every fatal condition the user can act on is raised as a subclass of
+:class:`MmbuildError`; the CLI prints ``message`` (and ``fix``) as one short
+line on stderr and exits with the class's ``exit_code``.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_USAGE = 2
+EXIT_BLOCKED = 3
+EXIT_BUILD_FAILED = 4
+EXIT_VERIFY_FAILED = 5
+EXIT_PATCH_CONFLICT = 6
+
+
+class MmbuildError(Exception):
+    """Base class: an error with an actionable message and an exit code."""
+
+    exit_code = EXIT_UNEXPECTED
+
+    def __init__(self, message: str, fix: str | None = None, problem_id: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+        self.problem_id = problem_id
+
+    def one_line(self) -> str:
+        """The message and the fix, as the single line the CLI prints."""
+        text = self.message.rstrip(".")
+        if self.problem_id:
+            text = f"[{self.problem_id}] {text}"
+        if self.fix:
+            text = f"{text}. Fix: {self.fix}"
+        return text
+
+
+class UsageError(MmbuildError):
+    """Bad command-line input or an unreadable input file."""
+
+    exit_code = EXIT_USAGE
+
+
+class BlockedError(MmbuildError):
+    """The plan has an error-level finding: building cannot succeed."""
+
+    exit_code = EXIT_BLOCKED
+
+
+class BuildFailedError(MmbuildError):
+    """The compiler or the build frontend failed."""
+
+    exit_code = EXIT_BUILD_FAILED
+
+
+class VerifyFailedError(MmbuildError):
+    """The installed mmcv failed one or more checks."""
+
+    exit_code = EXIT_VERIFY_FAILED
+
+
+class PatchConflictError(MmbuildError):
+    """A file to patch holds content that no patch spec recognises."""
+
+    exit_code = EXIT_PATCH_CONFLICT

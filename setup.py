@@ -1,0 +1,29 @@
+"""Packaging for mmbuild."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="mmbuild",
+    version="0.1.0",
+    description="Build, install and verify mmcv / mmcv-full with compiled ops for this machine",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.9",
+    packages=find_packages(include=["mmbuild", "mmbuild.*"]),
+    package_data={"mmbuild": ["knowledge/*.toml", "knowledge/*.json", "data/**/*"]},
+    include_package_data=True,
+    install_requires=[
+        "packaging>=21",
+        "distro>=1.6",
+        "filelock>=3.8",
+        "tomli>=2.0; python_version<'3.11'",
+        "setuptools>=64",
+        "wheel",
+        "ninja",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "ruff"],
+        "nvml": ["nvidia-ml-py"],
+    },
+    entry_points={"console_scripts": ["mmbuild=mmbuild.cli:main"]},
+)
