@@ -2,6 +2,10 @@
 
 from setuptools import find_packages, setup
 
+# Top-level data folders shipped inside the package as mmbuild/_resources/<name>.
+RESOURCES = ("patches", "csrc_tests")
+RESOURCE_PACKAGES = [f"mmbuild._resources.{name}" for name in RESOURCES]
+
 setup(
     name="mmbuild",
     version="0.1.0",
@@ -9,8 +13,12 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
-    packages=find_packages(include=["mmbuild", "mmbuild.*"]),
-    package_data={"mmbuild": ["knowledge/*.toml", "knowledge/*.json", "data/**/*"]},
+    packages=find_packages(include=["mmbuild", "mmbuild.*"]) + RESOURCE_PACKAGES,
+    package_dir={f"mmbuild._resources.{name}": name for name in RESOURCES},
+    package_data={
+        "mmbuild": ["knowledge/*.toml", "knowledge/*.json"],
+        **{f"mmbuild._resources.{name}": ["**/*"] for name in RESOURCES},
+    },
     include_package_data=True,
     install_requires=[
         "packaging>=21",
