@@ -1,0 +1,67 @@
+"""Shared front end of ``mmbuild install`` and ``mmbuild build``: options in, report out."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mmbuild.console import emit_json, paint, say, table
+from mmbuild.environment import load_environment
+from mmbuild.errors import MmbuildError
+from mmbuild.options import BuildOptions
+from mmbuild.pipeline import Pipeline, PipelineReport, PipelineSettings
+
+
+def options_from_args(args: argparse.Namespace) -> BuildOptions:
+    ops = [o.strip() for o in (args.ops or "").split(",") if o.strip()]
+    return BuildOptions(
+        mmcv=args.mmcv, source=args.source, arch=args.arch, cpu_only=args.cpu_only, jobs=args.jobs,
+        threads_per_block=args.threads_per_block, cuda_home=args.cuda_home, cxx=args.cxx,
+        wheelhouse=args.wheelhouse, ops=ops, compiler_cache=args.compiler_cache,
+        patch_torch=getattr(args, "patch_torch", False),
+    )
+
+
+def run_pipeline(args: argparse.Namespace, command: str, settings: PipelineSettings) -> int:
+    if getattr(args, "from_env", None):
+        settings.from_envs = [load_environment(path) for path in args.from_env]
+    pipeline = Pipeline(options_from_args(args), settings, command=command)
+    try:
+        pipeline.run()
+    except MmbuildError as exc:
+        _show(pipeline.report, args.json, failed=True)
+        if args.json:
+            return exc.exit_code
+        raise
+    _show(pipeline.report, args.json, failed=False)
+    return 0
+
+
+def _show(report: PipelineReport, as_json: bool, failed: bool) -> None:
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    import sys
+
+    stream = sys.stderr
+    if report.plan:
+        rows = [(d["name"], d["value"], d["reason"]) for d in report.plan.get("decisions", [])]
+        if rows:
+            say(paint("plan", "bold", stream))
+            say(table(rows))
+        for finding in report.plan.get("findings", []):
+            style = finding["severity"] if finding["severity"] in ("error", "warning") else "info"
+            say(f"  {paint(finding['severity'], style, stream)} [{finding['id']}] {finding['message']}")
+    planned = [s for s in report.steps if s.status == "planned"]
+    if planned:
+        say(paint("steps it would take", "bold", stream))
+        say(table([(s.stage, s.detail) for s in planned]))
+    if failed:
+        if report.log:
+            say(f"build log: {report.log}")
+        return
+    if report.wheel:
+        say(paint("ok", "ok", stream) + f": {Path(report.wheel).name} ({report.cache})")
+    total = sum(s.seconds for s in report.steps)
+    if report.steps and not planned:
+        say(f"done in {total:.0f} s")

@@ -1,0 +1,133 @@
+"""``mmbuild env``: probe this machine and print the Environment with its findings."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from mmbuild.console import emit_json, paint, table
+from mmbuild.environment import Environment
+from mmbuild.findings import Finding
+from mmbuild.probe import probe_environment
+
+
+def knowledge_findings(env: Environment) -> list[Finding]:
+    """Findings that need the knowledge tables (compiler limits, driver minimums, ...)."""
+    try:
+        from mmbuild.env_findings import environment_findings
+    except ImportError:
+        return []
+    return list(environment_findings(env))
+
+
+def merge_findings(*groups: list[Finding]) -> list[Finding]:
+    """All findings, errors first, without repeating one (same id and message)."""
+    seen: set[tuple[str, str]] = set()
+    merged = []
+    for finding in (f for group in groups for f in group):
+        key = (finding.id, finding.message)
+        if key not in seen:
+            seen.add(key)
+            merged.append(finding)
+    order = {"error": 0, "warning": 1, "info": 2}
+    return sorted(merged, key=lambda f: order.get(f.severity, 3))
+
+
+def run(args) -> int:
+    started = time.monotonic()
+    env = probe_environment()
+    env.findings = merge_findings(env.findings, knowledge_findings(env))
+    if args.json:
+        emit_json(env.to_dict())
+    else:
+        out = sys.stdout
+        out.write(render(env, out))
+        out.write(paint(f"\nprobed in {time.monotonic() - started:.1f} s\n", "info", out))
+    return 0
+
+
+# ---------------------------------------------------------------- the report
+
+
+def _or_dash(value: object) -> str:
+    return "-" if value in (None, "", []) else str(value)
+
+
+def _arches(arches: list[str]) -> str:
+    if not arches:
+        return "-"
+    if len(arches) <= 6:
+        return " ".join(arches)
+    return f"{arches[0]} ... {arches[-1]} ({len(arches)} targets)"
+
+
+def _section(title: str, rows: list[tuple[str, ...]], stream: TextIO) -> str:
+    body = table(rows) if rows else "  -"
+    return f"{paint(title, 'bold', stream)}\n{body}\n"
+
+
+def render(env: Environment, stream: TextIO) -> str:
+    """The whole report as text: one screen, sections, findings last."""
+    parts = []
+    os_name = f"{env.os.system} {env.os.release} {env.os.machine}"
+    if env.os.distro:
+        os_name += f" ({env.os.distro} {env.os.distro_version or ''})".rstrip()
+    memory = env.memory
+    mem = "-" if memory.total_mib is None else f"{memory.total_mib / 1024:.1f} GiB"
+    if memory.available_mib is not None:
+        mem += f", {memory.available_mib / 1024:.1f} GiB available"
+    parts.append(_section("System", [
+        ("OS", os_name), ("Python", f"{env.python.version}  {env.python.executable}"),
+        ("CPUs", str(env.cpus)), ("Memory", mem)], stream))
+
+    t = env.torch
+    torch_rows = [("torch", "not importable")] if t is None else [
+        ("version", t.version), ("built with CUDA", _or_dash(t.cuda)),
+        ("C++11 ABI", _or_dash(t.cxx11_abi)), ("arch list", _arches(t.arch_list)),
+        ("CUDA usable", "yes" if t.cuda_available else "no"),
+        ("THC headers", _or_dash(t.thc_headers)), ("path", _or_dash(t.path))]
+    parts.append(_section("PyTorch", torch_rows, stream))
+
+    parts.append(_section("CUDA toolkits", [
+        (tk.home, f"CUDA {_or_dash(tk.version)}", _arches(tk.arches)) for tk in env.cuda_toolkits], stream))
+
+    gpu_rows = [(f"GPU {g.index}", g.name, f"sm {_or_dash(g.capability)}",
+                 "-" if g.memory_mib is None else f"{g.memory_mib} MiB",
+                 "-" if g.multiprocessors is None else f"{g.multiprocessors} SMs") for g in env.gpus]
+    gpu_rows.append(("driver", env.driver.version if env.driver else "none found", "", "", ""))
+    parts.append(_section("GPUs", gpu_rows, stream))
+
+    c = env.compilers
+    comp_rows = [(("* " if c.cxx and cand.path == c.cxx.path else "  ") + cand.path,
+                  cand.kind, _or_dash(cand.version)) for cand in c.candidates]
+    if c.msvc:
+        comp_rows.append(("  " + _or_dash(c.msvc.path), "msvc",
+                          f"{_or_dash(c.msvc.version)} (_MSC_VER {_or_dash(c.msvc.msc_ver)}, "
+                          f"VS {_or_dash(c.msvc.vs_version)})"))
+    parts.append(_section("Host compilers (* = used)", comp_rows, stream))
+
+    installed = ", ".join(f"{name} {version}" for name, version in env.packages.items() if version)
+    tool_rows = [("ninja", env.ninja.version if env.ninja else "not found"), ("installed", installed or "-")]
+    tool_rows += [(f"{d.package} {d.version}",
+                   f"declares mmcv {_or_dash(d.mmcv_min)} .. {_or_dash(d.mmcv_max)}")
+                  for d in env.downstream_constraints]
+    parts.append(_section("Tools and packages", tool_rows, stream))
+
+    set_vars = [(name, value) for name, value in env.env_vars.items() if value is not None]
+    parts.append(_section("Build variables set", set_vars, stream))
+
+    parts.append(_findings(env.findings, stream))
+    return "\n".join(parts)
+
+
+def _findings(findings: list[Finding], stream: TextIO) -> str:
+    title = paint(f"Findings ({len(findings)})", "bold", stream)
+    if not findings:
+        return f"{title}\n  {paint('none', 'ok', stream)}\n"
+    lines = [title]
+    for f in findings:
+        lines.append(f"  {paint(f.severity.upper().ljust(7), f.severity, stream)} [{f.id}] {f.message}")
+        if f.fix:
+            lines.append(f"          fix: {f.fix}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,160 @@
+"""Install a built wheel safely: keep the previous mmcv, and put it back if anything fails.
+
+Steps, all with the target Python (``python -m pip``):
+
+1. Back up every installed mmcv distribution (mmcv, mmcv-full, mmcv-lite): pip keeps no
+   wheel of what it installed and an mmcv with ops cannot be rebuilt quickly, so the files
+   listed in each distribution's RECORD (importlib.metadata ``files``) are copied into a
+   backup folder with a manifest (original path -> backup path).
+2. Uninstall those distributions: the other of mmcv/mmcv-full and mmcv-lite conflict with
+   the new package (same ``mmcv/`` folder), and a same-name one is replaced.
+3. ``pip install <wheel> -c <constraints>``: runtime dependencies come from the index, and
+   the constraint file pins the installed torch (``torch==<version>``), so pip never changes
+   torch; a dependency that needs another torch makes pip fail instead.
+4. First import check in a child process: ``import mmcv; from mmcv import _ext``.
+
+If step 3 or 4 fails, the new distribution is uninstalled and the backed-up files are
+copied back, so the previous mmcv is importable again. Dependencies pip added are left in
+place (they were compatible with the pinned torch).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mmbuild.cache import atomic_write_json
+from mmbuild.environment import MMCV_DISTRIBUTIONS
+from mmbuild.errors import MmbuildError
+from mmbuild.process import run_command
+
+PIP_TIMEOUT_S = 1800.0
+IMPORT_CHECK = "import mmcv; from mmcv import _ext; print(mmcv.__version__)"
+
+_LIST_DISTRIBUTIONS = r"""
+import json, sys
+from importlib import metadata
+out = []
+for name in sys.argv[1:]:
+    try:
+        dist = metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        continue
+    files = [str(dist.locate_file(f)) for f in (dist.files or [])]
+    out.append({"name": name, "version": dist.version, "files": files})
+print(json.dumps(out))
+"""
+
+
+class InstallFailedError(MmbuildError):
+    """pip or the first import of the new mmcv failed; the previous mmcv was restored."""
+
+    exit_code = 1
+
+
+@dataclass
+class InstalledDistribution:
+    name: str
+    version: str
+    files: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Backup:
+    folder: Path
+    distributions: list[InstalledDistribution]
+    copies: dict[str, str] = field(default_factory=dict)     # original path -> backup path
+
+
+@dataclass
+class InstallReport:
+    wheel: str
+    removed: list[str]
+    import_output: str
+    restored: bool = False
+
+
+def installed_mmcv(python: str = sys.executable) -> list[InstalledDistribution]:
+    """The mmcv distributions installed for ``python`` (asked in a child process)."""
+    result = run_command([python, "-c", _LIST_DISTRIBUTIONS, *MMCV_DISTRIBUTIONS], timeout=60)
+    if not result.ok:
+        reason = result.error or result.stderr.strip()
+        raise MmbuildError(f"cannot list installed packages of {python}: {reason}")
+    return [InstalledDistribution(**d) for d in json.loads(result.stdout)]
+
+
+def back_up(distributions: list[InstalledDistribution], folder: Path) -> Backup:
+    """Copy every file of ``distributions`` into ``folder`` (with a manifest.json)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    backup = Backup(folder, distributions)
+    for index, dist in enumerate(distributions):
+        for number, original in enumerate(dist.files):
+            source = Path(original)
+            if not source.is_file():
+                continue
+            copy = folder / f"{index}-{dist.name}" / f"{number}-{source.name}"
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, copy)
+            backup.copies[original] = str(copy)
+    atomic_write_json(folder / "manifest.json", {
+        "distributions": [d.__dict__ for d in distributions], "copies": backup.copies})
+    return backup
+
+
+def restore(backup: Backup, python: str = sys.executable) -> None:
+    """Remove whatever mmcv is installed now and put the backed-up files back."""
+    current = installed_mmcv(python)
+    if current:
+        uninstall([d.name for d in current], python)
+    for original, copy in backup.copies.items():
+        target = Path(original)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(copy, target)
+
+
+def uninstall(names: list[str], python: str = sys.executable) -> None:
+    if not names:
+        return
+    result = run_command([python, "-m", "pip", "uninstall", "-y", "--disable-pip-version-check", *names],
+                         timeout=PIP_TIMEOUT_S)
+    if not result.ok:
+        raise MmbuildError(f"pip could not uninstall {', '.join(names)}: {_tail(result)}")
+
+
+def _tail(result) -> str:
+    text = result.error or (result.stderr or result.stdout).strip()
+    lines = [line for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if "ERROR" in line or "error" in line]
+    return (errors or lines or ["(no output)"])[-1].strip()
+
+
+def pip_install_argv(python: str, wheel: Path, constraints: Path) -> list[str]:
+    return [python, "-m", "pip", "install", "--disable-pip-version-check", "-c", str(constraints), str(wheel)]
+
+
+def install_wheel(wheel: Path, *, work_dir: Path, torch_version: str | None,
+                  python: str = sys.executable, import_check: str = IMPORT_CHECK) -> InstallReport:
+    """Install ``wheel`` per the module docstring; raises InstallFailedError after restoring."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    previous = installed_mmcv(python)
+    backup = back_up(previous, work_dir / "previous-mmcv")
+    constraints = work_dir / "constraints.txt"
+    constraints.write_text(f"torch=={torch_version}\n" if torch_version else "", encoding="utf-8")
+    removed = [d.name for d in previous]
+    try:
+        uninstall(removed, python)
+        result = run_command(pip_install_argv(python, wheel, constraints), timeout=PIP_TIMEOUT_S)
+        if not result.ok:
+            raise InstallFailedError(f"pip could not install {wheel.name}: {_tail(result)}")
+        check = run_command([python, "-c", import_check], timeout=300)
+        if not check.ok:
+            raise InstallFailedError(f"the new mmcv does not import: {_tail(check)}")
+    except MmbuildError as exc:
+        restore(backup, python)
+        restored = ", ".join(f"{d.name} {d.version}" for d in previous) or "no mmcv (as before)"
+        exc.message = f"{exc.message}; restored the previous state: {restored}"
+        raise
+    return InstallReport(str(wheel), removed, check.stdout.strip())

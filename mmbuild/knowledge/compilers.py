@@ -1,0 +1,65 @@
+"""Lookups over host_compilers.toml: which GCC/Clang/MSVC a CUDA toolkit accepts, and the FAQ rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from packaging.version import Version
+
+from mmbuild.knowledge import load_table
+from mmbuild.knowledge.versions import last_at_or_below, parse_version
+
+
+@dataclass(frozen=True)
+class MsvcRange:
+    msc_min: int
+    msc_max: int
+    vs: str
+
+
+def max_host_major(kind: str, cuda_version: str | None) -> int | None:
+    """Newest GCC or Clang major nvcc of ``cuda_version`` accepts (None: unknown kind or version)."""
+    table = {"gcc": "gcc_max", "clang": "clang_max"}.get(kind)
+    version = parse_version(cuda_version)
+    if table is None or version is None:
+        return None
+    row = last_at_or_below(load_table("host_compilers")[table], "cuda", version)
+    return row["major"] if row else None
+
+
+def msvc_range(cuda_version: str | None) -> MsvcRange | None:
+    """The ``_MSC_VER`` range nvcc of ``cuda_version`` accepts."""
+    version = parse_version(cuda_version)
+    if version is None:
+        return None
+    row = last_at_or_below(load_table("host_compilers")["msvc"], "cuda", version)
+    return MsvcRange(row["msc_min"], row["msc_max"], row["vs"]) if row else None
+
+
+def vs_name(msc_ver: int) -> str:
+    """``1929`` -> ``"VS 2019"`` (the Visual Studio release a compiler version belongs to)."""
+    names = load_table("host_compilers")["vs_names"]
+    best = max((int(k) for k in names if int(k) <= msc_ver), default=None)
+    return names[str(best)] if best is not None else f"MSVC {msc_ver}"
+
+
+def gcc_faq_problem(version: str | None) -> str | None:
+    """Why mmcv's FAQ rejects this GCC (too old, or 5.5), or None when it is fine."""
+    parsed = parse_version(version)
+    if parsed is None:
+        return None
+    rules = load_table("host_compilers")["gcc_rules"]
+    if parsed < Version(rules["min_version"]):
+        return f"GCC {version} is older than {rules['min_version']}, the oldest that builds mmcv's ops"
+    if f"{parsed.major}.{parsed.minor}" in rules["bad_majors_minors"]:
+        return f"GCC {version} is known to produce builds that crash with 'Segmentation fault'"
+    return None
+
+
+def host_compiler_too_new(kind: str, version: str | None, cuda_version: str | None) -> int | None:
+    """The accepted maximum major when ``kind`` ``version`` is newer than nvcc allows, else None."""
+    parsed = parse_version(version)
+    limit = max_host_major(kind, cuda_version)
+    if parsed is None or limit is None:
+        return None
+    return limit if parsed.major > limit else None

@@ -1,0 +1,132 @@
+"""Lookups over cuda_arches.toml and drivers.toml: what an nvcc can target, what a driver runs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from packaging.version import Version
+
+from mmbuild.knowledge import load_table
+from mmbuild.knowledge.versions import last_at_or_below, parse_version
+
+_SM = re.compile(r"^(?:sm|compute)_(\d+)(\d)([a-z]?)$")
+
+
+@dataclass(frozen=True)
+class ArchInfo:
+    """One row of the arch table: a compute capability and the toolkits that can target it."""
+
+    arch: str                      # "8.6"
+    first: Version | None
+    last: Version | None
+    variant_a_first: Version | None
+    gpus: str
+
+    @property
+    def key(self) -> tuple[int, int]:
+        major, minor = self.arch.split(".")
+        return int(major), int(minor)
+
+
+def _opt(text: str | None) -> Version | None:
+    return Version(text) if text else None
+
+
+def arch_table() -> list[ArchInfo]:
+    """Every known compute capability, oldest first."""
+    rows = [
+        ArchInfo(r["arch"], _opt(r.get("first")), _opt(r.get("last")),
+                 _opt(r.get("variant_a_first")), r["gpus"])
+        for r in load_table("cuda_arches")["arch"]
+    ]
+    return sorted(rows, key=lambda r: r.key)
+
+
+def arch_info(arch: str) -> ArchInfo | None:
+    """The table row for ``"8.6"`` (a trailing ``a`` variant is looked up as its base arch)."""
+    base = arch.rstrip("a")
+    return next((r for r in arch_table() if r.arch == base), None)
+
+
+def sm_to_arch(sm: str) -> str | None:
+    """``"sm_86"`` -> ``"8.6"``, ``"sm_90a"`` -> ``"9.0a"``, ``"sm_120"`` -> ``"12.0"``; None otherwise."""
+    match = _SM.match(sm.strip().lower())
+    if not match:
+        return None
+    major, minor, variant = match.groups()
+    return f"{int(major)}.{minor}{variant}"
+
+
+def arch_to_number(arch: str) -> str:
+    """``"8.6"`` -> ``"86"``, ``"9.0a"`` -> ``"90a"`` (the digits nvcc's sm_/compute_ names use)."""
+    return arch.replace(".", "")
+
+
+def toolkit_arches(cuda_version: str | None, listed: list[str] | None = None) -> list[str]:
+    """Arches (``"X.Y"``, plain, oldest first) an nvcc can emit SASS for.
+
+    ``listed`` is the toolkit's own ``nvcc --list-gpu-arch`` output (``sm_XY`` names); when present it
+    is the truth. Otherwise the table decides from the toolkit's version.
+    """
+    if listed:
+        arches = {a for a in (sm_to_arch(s) for s in listed) if a and not a.endswith("a")}
+        return sorted(arches, key=_arch_key)
+    version = parse_version(cuda_version)
+    if version is None:
+        return []
+    return [
+        r.arch for r in arch_table()
+        if (r.first is None or r.first <= version) and (r.last is None or version <= _through(r.last))
+    ]
+
+
+def supports_variant_a(arch: str, cuda_version: str | None) -> bool:
+    """Whether the toolkit accepts the architecture-specific ``a`` variant of ``arch``."""
+    info = arch_info(arch)
+    version = parse_version(cuda_version)
+    return bool(info and info.variant_a_first and version and info.variant_a_first <= version)
+
+
+def last_toolkit_for(arch: str) -> Version | None:
+    """The last CUDA release that can target ``arch`` (None: current toolkits still do)."""
+    info = arch_info(arch)
+    return info.last if info else None
+
+
+def first_toolkit_for(arch: str) -> Version | None:
+    """The first CUDA release that can target ``arch``."""
+    info = arch_info(arch)
+    return info.first if info else None
+
+
+def gpus_for(arch: str) -> str:
+    info = arch_info(arch)
+    return info.gpus if info else f"compute capability {arch}"
+
+
+def min_driver(cuda_version: str | None) -> str | None:
+    """The driver a toolkit release was published with (the nearest listed release not above it)."""
+    version = parse_version(cuda_version)
+    if version is None:
+        return None
+    row = last_at_or_below(load_table("drivers")["release"], "cuda", version)
+    return row["driver"] if row else None
+
+
+def minor_compat_floor(cuda_version: str | None) -> str | None:
+    """The lowest driver that runs SASS from any toolkit of this CUDA major."""
+    version = parse_version(cuda_version)
+    if version is None:
+        return None
+    return load_table("drivers")["minor_compat_floor"].get(str(version.major))
+
+
+def _through(last: Version) -> Version:
+    """``12.9`` as an upper bound also admits ``12.9.1``."""
+    return Version(f"{last.major}.{last.minor}.9999")
+
+
+def _arch_key(arch: str) -> tuple[int, int]:
+    major, minor = arch.rstrip("a").split(".")
+    return int(major), int(minor)

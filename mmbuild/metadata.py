@@ -1,0 +1,130 @@
+"""Build metadata embedded in the built package as ``mmcv/_mmbuild.json``.
+
+It records what a binary was built for (fingerprint, plan, torch/CUDA/compiler versions,
+arches, patches, ops) so ``mmbuild verify`` and users can compare it with what runs.
+
+The file is added to the wheel after the build rather than to the source tree before it:
+mmcv's setup.py differs between versions in what data it packages, while a wheel is a
+zip with a RECORD whose format is fixed (PEP 376/427). The wheel is rewritten into a new
+file with the extra member and a regenerated RECORD, then moved over the original.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import os
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+from mmbuild import __version__
+from mmbuild.buildplan import BuildPlan
+from mmbuild.environment import Environment
+
+METADATA_MEMBER = "mmcv/_mmbuild.json"
+
+
+def build_metadata(plan: BuildPlan, env: Environment, *, patches: list[str] | None = None,
+                   source_sha256: str | None = None, compiler_cache: str | None = None) -> dict:
+    """The document stored as ``mmcv/_mmbuild.json`` (keys read by verify)."""
+    torch = env.torch
+    compiler = _compiler_for(plan, env)
+    toolkit = next((t for t in env.cuda_toolkits if plan.cuda_home and t.home == plan.cuda_home), None)
+    return {
+        "schema": 1,
+        "mmbuild_version": __version__,
+        "fingerprint": plan.fingerprint,
+        "package": plan.mmcv.package,
+        "version": plan.mmcv.version,
+        "source_sha256": source_sha256,
+        "target": plan.target,
+        "torch": {
+            "version": torch.version if torch else None,
+            "cuda": torch.cuda if torch else None,
+            "cxx11_abi": torch.cxx11_abi if torch else None,
+        },
+        "python": env.python.version,
+        "platform": {"system": env.os.system, "machine": env.os.machine},
+        "arch_list": list(plan.arch_list),
+        "gencode": list(plan.gencode),
+        "threads_per_block": plan.threads_per_block,
+        "cxx_std": plan.cxx_std,
+        "compiler": compiler,
+        "cuda_toolkit": ({"home": toolkit.home, "version": toolkit.version} if toolkit
+                         else ({"home": plan.cuda_home, "version": None} if plan.cuda_home else None)),
+        "compiler_cache": compiler_cache,
+        "patches": list(patches if patches is not None else plan.patches),
+        "ops": list(plan.ops) or "all",
+        "built_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "plan": plan.to_dict(),
+    }
+
+
+def _compiler_for(plan: BuildPlan, env: Environment) -> dict | None:
+    chosen = plan.host_compiler
+    candidates = ([env.compilers.cxx] if env.compilers.cxx else []) + list(env.compilers.candidates)
+    for compiler in candidates:
+        if chosen is None or os.path.realpath(compiler.path) == os.path.realpath(chosen):
+            return {"kind": compiler.kind, "version": compiler.version, "path": compiler.path}
+    return {"kind": None, "version": None, "path": chosen} if chosen else None
+
+
+def _record_hash(data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"sha256={digest}"
+
+
+def _dist_info_dir(names: list[str]) -> str:
+    found = {n.split("/", 1)[0] for n in names if n.split("/", 1)[0].endswith(".dist-info")}
+    if len(found) != 1:
+        raise ValueError(f"wheel has {len(found)} .dist-info folders")
+    return found.pop()
+
+
+def embed_in_wheel(wheel: Path, member: str, data: bytes) -> None:
+    """Add (or replace) ``member`` in ``wheel``, regenerating RECORD; atomic replace."""
+    tmp = wheel.with_name(f".{wheel.name}.tmp")
+    with zipfile.ZipFile(wheel) as source, \
+            zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        names = source.namelist()
+        record_name = f"{_dist_info_dir(names)}/RECORD"
+        rows: list[list[str]] = []
+        for info in source.infolist():
+            if info.filename in (record_name, member):
+                continue
+            content = source.read(info)
+            target.writestr(info, content)
+            if not info.is_dir():
+                rows.append([info.filename, _record_hash(content), str(len(content))])
+        member_info = zipfile.ZipInfo(member, date_time=_now_zip())
+        member_info.external_attr = 0o644 << 16
+        member_info.compress_type = zipfile.ZIP_DEFLATED
+        target.writestr(member_info, data)
+        rows.append([member, _record_hash(data), str(len(data))])
+        rows.append([record_name, "", ""])
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(rows)
+        record_info = zipfile.ZipInfo(record_name, date_time=_now_zip())
+        record_info.external_attr = 0o644 << 16
+        record_info.compress_type = zipfile.ZIP_DEFLATED
+        target.writestr(record_info, buffer.getvalue())
+    os.replace(tmp, wheel)
+
+
+def _now_zip() -> tuple[int, int, int, int, int, int]:
+    now = datetime.now()
+    return (max(now.year, 1980), now.month, now.day, now.hour, now.minute, now.second)
+
+
+def read_wheel_metadata(wheel: Path) -> dict | None:
+    """The embedded build metadata of a wheel, if it has some."""
+    import json
+
+    with zipfile.ZipFile(wheel) as archive:
+        try:
+            return json.loads(archive.read(METADATA_MEMBER))
+        except KeyError:
+            return None

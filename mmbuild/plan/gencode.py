@@ -1,0 +1,113 @@
+"""Fit an arch list to what the chosen nvcc can target, and spell the ``-gencode`` flags.
+
+The FAQ's fallbacks: an arch newer than nvcc knows builds SASS for the nearest lower arch of the
+same major (an RTX 30xx on CUDA 11.0 gets ``-gencode=arch=compute_80,code=sm_80``, which runs on
+8.6); with no such arch it gets PTX of the newest arch nvcc knows, JIT-compiled by the driver. An
+arch older than nvcc's oldest is an error naming the last toolkit that could build it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mmbuild.environment import CudaToolkit
+from mmbuild.findings import Finding
+from mmbuild.knowledge import cuda as cuda_facts
+from mmbuild.plan.arch_list import ArchSpec, merge_specs
+
+
+@dataclass
+class FittedArches:
+    specs: list[ArchSpec]
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def fit_to_toolkit(specs: list[ArchSpec], toolkit: CudaToolkit) -> FittedArches:
+    """Replace arches the toolkit cannot target by the FAQ's fallbacks (see the module docstring)."""
+    supported = cuda_facts.toolkit_arches(toolkit.version, toolkit.arches)
+    if not supported:
+        return FittedArches(list(specs))
+    keys = {_key(a): a for a in supported}
+    fitted = FittedArches([])
+    for spec in specs:
+        fitted.specs += _fit_one(spec, toolkit, keys, fitted)
+    fitted.specs = merge_specs(fitted.specs)
+    return fitted
+
+
+def _fit_one(spec: ArchSpec, toolkit: CudaToolkit, keys: dict, fitted: FittedArches) -> list[ArchSpec]:
+    cuda = toolkit.version or "?"
+    if spec.base in keys.values():
+        if spec.arch.endswith("a") and not _has_variant_a(spec.arch, toolkit):
+            fitted.notes.append(f"{spec.arch} -> {spec.base}")
+            fitted.findings.append(Finding(
+                "nvcc-arch-unsupported", "warning",
+                f"CUDA {cuda} has no sm_{_num(spec.arch)} target; building sm_{_num(spec.base)} instead",
+                f"use CUDA {cuda_facts.arch_info(spec.arch).variant_a_first} or newer for {spec.arch}",
+            ))
+            return [ArchSpec(spec.base, spec.ptx)]
+        return [spec]
+    oldest, newest = min(keys), max(keys)
+    gpus = cuda_facts.gpus_for(spec.base)
+    if spec.key < oldest:
+        last = cuda_facts.last_toolkit_for(spec.base)
+        fitted.findings.append(Finding(
+            "nvcc-arch-unsupported", "error",
+            f"CUDA {cuda} cannot build for sm_{_num(spec.base)} ({gpus}): its oldest target is "
+            f"sm_{_num(keys[oldest])}" + (f"; CUDA {last} is the last toolkit that supports it" if last else ""),
+            (f"build with CUDA {last} (and a torch built for CUDA {last.major}.x)" if last else "use an older CUDA")
+            + f", or drop {spec.base} from the arch list",
+        ))
+        return []
+    lower_same_major = [k for k in keys if k[0] == spec.key[0] and k < spec.key]
+    if lower_same_major:
+        chosen = keys[max(lower_same_major)]
+        fitted.notes.append(f"{spec} -> {chosen} (SASS)")
+        fitted.findings.append(Finding(
+            "nvcc-arch-unsupported", "warning",
+            f"CUDA {cuda} cannot target sm_{_num(spec.base)} ({gpus}); building sm_{_num(chosen)} code, "
+            f"which runs on {spec.base} (maybe not at full speed)",
+            _newer_toolkit_fix(spec.base),
+        ))
+        return [ArchSpec(chosen, spec.ptx)]
+    chosen = keys[newest]
+    fitted.notes.append(f"{spec} -> {chosen}+PTX (JIT)")
+    fitted.findings.append(Finding(
+        "nvcc-arch-unsupported", "warning",
+        f"CUDA {cuda} cannot target sm_{_num(spec.base)} ({gpus}); embedding PTX of sm_{_num(chosen)}, "
+        "which the driver compiles at first use (slow start, maybe slower kernels)",
+        _newer_toolkit_fix(spec.base),
+    ))
+    return [ArchSpec(chosen, True)]
+
+
+def gencode_flags(specs: list[ArchSpec]) -> list[str]:
+    """nvcc flags for the list, as torch spells them: SASS per arch, plus PTX where asked."""
+    flags: list[str] = []
+    for spec in specs:
+        num = _num(spec.arch)
+        flags.append(f"-gencode=arch=compute_{num},code=sm_{num}")
+        if spec.ptx:
+            flags.append(f"-gencode=arch=compute_{num},code=compute_{num}")
+    return flags
+
+
+def _newer_toolkit_fix(arch: str) -> str:
+    first = cuda_facts.first_toolkit_for(arch)
+    return f"install CUDA {first} or newer (with a matching torch) for native {arch} code" if first else ""
+
+
+def _has_variant_a(arch: str, toolkit: CudaToolkit) -> bool:
+    if toolkit.arches:
+        return f"sm_{_num(arch)}" in {a.strip().lower() for a in toolkit.arches}
+    return cuda_facts.supports_variant_a(arch, toolkit.version)
+
+
+def _num(arch: str) -> str:
+    return cuda_facts.arch_to_number(arch)
+
+
+def _key(arch: str) -> tuple[int, int]:
+    major, minor = arch.rstrip("a").split(".")
+    return int(major), int(minor)

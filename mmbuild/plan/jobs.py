@@ -1,0 +1,66 @@
+"""MAX_JOBS: ``--jobs`` > the user's MAX_JOBS > as many jobs as both CPUs and memory allow.
+
+ninja alone runs CPUs+2 jobs and knows nothing about memory; a compiler killed for memory shows up
+as "Killed" / "signal 9" deep in the log. The estimate per job is in build_resources.toml.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mmbuild.environment import Environment
+from mmbuild.findings import Finding
+from mmbuild.knowledge import build_resources
+
+
+@dataclass
+class JobsChoice:
+    jobs: int
+    reason: str
+    findings: list[Finding] = field(default_factory=list)
+
+
+def memory_job_limit(env: Environment, target: str, n_arches: int) -> tuple[int | None, int]:
+    """(jobs memory allows or None when memory is unknown, MiB per job)."""
+    per_job = build_resources.job_memory_mib(target, env.torch.version if env.torch else None, n_arches)
+    available = env.memory.available_mib or env.memory.total_mib
+    if not available:
+        return None, per_job
+    usable = available * (1 - build_resources.memory_reserve_fraction())
+    return max(1, int(usable // per_job)), per_job
+
+
+def choose_jobs(env: Environment, target: str, n_arches: int, requested: int | None) -> JobsChoice:
+    cpus = max(env.cpus or 1, 1)
+    mem_limit, per_job = memory_job_limit(env, target, n_arches)
+    free = env.memory.available_mib or env.memory.total_mib
+    user = env.env_vars.get("MAX_JOBS")
+    findings: list[Finding] = []
+    for source, value in (("--jobs", requested), ("MAX_JOBS", user)):
+        if value is None or value == "":
+            continue
+        text = str(value).strip()
+        if not text.isdigit() or int(text) < 1:
+            findings.append(Finding("compiler-oom", "warning", f"MAX_JOBS={value!r} is not a whole number; ignored",
+                                    "set MAX_JOBS to a number such as 2, or unset it"))
+            continue
+        jobs = int(text)
+        if mem_limit is not None and jobs > mem_limit:
+            findings.append(Finding(
+                "compiler-oom", "warning",
+                f"{source}={jobs} may exhaust memory: {free} MiB available allows about {mem_limit} jobs "
+                f"of ~{per_job} MiB", f"use --jobs {mem_limit} if compilers get killed",
+            ))
+        return JobsChoice(jobs, f"{source}={jobs}", findings)
+    if mem_limit is None:
+        return JobsChoice(cpus, f"{cpus} CPUs (memory unknown)", findings)
+    jobs = min(cpus, mem_limit)
+    if mem_limit < cpus:
+        reason = f"{free} MiB available / ~{per_job} MiB per {_job_kind(target, n_arches)} (fewer than {cpus} CPUs)"
+    else:
+        reason = f"{cpus} CPUs (memory allows {mem_limit} jobs of ~{per_job} MiB)"
+    return JobsChoice(jobs, reason, findings)
+
+
+def _job_kind(target: str, n_arches: int) -> str:
+    return f"nvcc job for {n_arches} arch{'es' if n_arches != 1 else ''}" if target == "cuda" else "C++ job"

@@ -1,0 +1,39 @@
+"""Which patch specs the build needs: mmcv's sources, and torch's headers on Windows."""
+
+from __future__ import annotations
+
+from packaging.version import Version
+
+from mmbuild.environment import Environment
+from mmbuild.knowledge.versions import parse_version
+
+# torch releases whose headers nvcc + MSVC cannot compile, and the header patch for each (mmcv FAQ).
+TORCH_WINDOWS_PATCHES = {
+    (1, 5): "torch15-all-slots",
+    (1, 6): "torch16-in-class-initializer",
+    (1, 7): "torch17-profile-kind",
+}
+
+
+def mmcv_patches(env: Environment, target: str) -> list[str]:
+    """Patch ids for mmcv's sources.
+
+    Every supported mmcv imports pkg_resources in setup.py and hard-codes its C++ standard; CUDA builds
+    also get an overridable THREADS_PER_BLOCK and, when torch ships no THC headers, ATen's atomics.
+    """
+    patches = ["mmcv-setup-pkg-resources", "mmcv-setup-cxx-std"]
+    if target == "cuda":
+        patches.append("mmcv-threads-per-block")
+        if env.torch is not None and env.torch.thc_headers is False:
+            patches.append("mmcv-thc-atomics")
+    return patches
+
+
+def torch_header_patch(env: Environment, target: str) -> str | None:
+    """The Windows torch header patch id this torch needs for a CUDA build, if any."""
+    if env.os.system != "Windows" or target != "cuda" or env.torch is None:
+        return None
+    version: Version | None = parse_version(env.torch.version)
+    if version is None:
+        return None
+    return TORCH_WINDOWS_PATCHES.get((version.major, version.minor))

@@ -1,0 +1,143 @@
+"""Preflight: compile tiny probes from csrc_tests/ with the plan's exact toolchain before the long build.
+
+- ``torch_extension_probe.cpp``: includes ``<torch/extension.h>``; compiled with the build's
+  C++ compiler (CXX of the build environment, compiler cache included), the plan's C++
+  standard, torch's ABI flag and the include directories torch reports for extensions
+  (asked in a child process of the target Python, never imported here).
+- ``cuda_probe.cu`` (cuda targets): compiled by the plan's nvcc with its -gencode list,
+  -DTHREADS_PER_BLOCK and the host compiler, and run when a GPU is present.
+
+A failure is matched against the catalogue of known problems and raised as a
+BuildFailedError (exit 4) carrying the problem id, typically within a minute.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mmbuild.build import summarise_failure
+from mmbuild.buildplan import BuildPlan
+from mmbuild.errors import BuildFailedError
+from mmbuild.process import CommandResult, run_command
+from mmbuild.resources import csrc_tests_dir
+
+COMPILE_TIMEOUT_S = 180.0
+RUN_TIMEOUT_S = 60.0
+
+_TORCH_BUILD_INFO = r"""
+import json, sysconfig
+import torch
+from torch.utils import cpp_extension as ext
+try:
+    paths = ext.include_paths(device_type="cpu")
+except TypeError:
+    paths = ext.include_paths(False)
+print(json.dumps({"include": paths, "python_include": sysconfig.get_paths()["include"],
+                  "abi": int(bool(torch._C._GLIBCXX_USE_CXX11_ABI))}))
+"""
+
+
+@dataclass
+class TorchBuildInfo:
+    include_dirs: list[str]
+    python_include: str
+    cxx11_abi: int
+
+
+@dataclass
+class ProbeResult:
+    name: str
+    ok: bool
+    seconds: float = 0.0
+    argv: list[str] = field(default_factory=list)
+    output: str = ""
+    ran: bool = False
+
+
+def torch_build_info(python: str = sys.executable) -> TorchBuildInfo:
+    """torch's extension include dirs and ABI, asked of the target Python in a child process."""
+    result = run_command([python, "-c", _TORCH_BUILD_INFO], timeout=120)
+    if not result.ok:
+        text = (result.error or result.stderr or result.stdout).strip()
+        summary = summarise_failure(text)
+        detail = summary.excerpt or text[-200:]
+        raise BuildFailedError(f"preflight: cannot read torch's build settings: {detail}",
+                               fix=summary.fix, problem_id=summary.problem_id)
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    return TorchBuildInfo(data["include"], data["python_include"], data["abi"])
+
+
+def cxx_probe_argv(cxx: list[str], source: Path, output: Path, cxx_std: str,
+                   info: TorchBuildInfo) -> list[str]:
+    includes = [f"-I{d}" for d in (*info.include_dirs, info.python_include)]
+    return [*cxx, "-c", str(source), "-o", str(output), "-fPIC", f"-std={cxx_std}",
+            f"-D_GLIBCXX_USE_CXX11_ABI={info.cxx11_abi}", "-DTORCH_API_INCLUDE_EXTENSION_H",
+            "-DTORCH_EXTENSION_NAME=mmbuild_probe", *includes]
+
+
+def cuda_probe_argv(nvcc: list[str], source: Path, output: Path, plan: BuildPlan,
+                    host_compiler: str | None) -> list[str]:
+    argv = [*nvcc, str(source), "-o", str(output), *plan.gencode, f"-std={plan.cxx_std}"]
+    if plan.threads_per_block:
+        argv.append(f"-DTHREADS_PER_BLOCK={plan.threads_per_block}")
+    if host_compiler:
+        argv += ["-ccbin", host_compiler]
+    return argv
+
+
+def _fail(name: str, result: CommandResult) -> BuildFailedError:
+    text = "\n".join(p for p in (result.error, result.stdout, result.stderr) if p)
+    summary = summarise_failure(text)
+    detail = summary.excerpt or text.strip()[-300:]
+    return BuildFailedError(f"preflight {name} failed: {detail}", fix=summary.fix,
+                            problem_id=summary.problem_id)
+
+
+def _compiler_from_env(build_env: dict[str, str], plan: BuildPlan) -> list[str]:
+    value = build_env.get("CXX") or plan.host_compiler or os.environ.get("CXX") or "c++"
+    return shlex.split(value)
+
+
+def _nvcc_from_env(build_env: dict[str, str], plan: BuildPlan) -> list[str]:
+    if build_env.get("PYTORCH_NVCC"):
+        return shlex.split(build_env["PYTORCH_NVCC"])
+    home = plan.cuda_home or build_env.get("CUDA_HOME") or os.environ.get("CUDA_HOME") or "/usr/local/cuda"
+    return [str(Path(home) / "bin" / "nvcc")]
+
+
+def run_preflight(plan: BuildPlan, build_env: dict[str, str], work_dir: Path, *, gpu_present: bool,
+                  python: str = sys.executable, probes_dir: Path | None = None) -> list[ProbeResult]:
+    """Compile (and where possible run) the probes; raises BuildFailedError on the first failure."""
+    probes = probes_dir or csrc_tests_dir()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **build_env}
+    results: list[ProbeResult] = []
+
+    info = torch_build_info(python)
+    argv = cxx_probe_argv(_compiler_from_env(build_env, plan), probes / "torch_extension_probe.cpp",
+                          work_dir / "torch_extension_probe.o", plan.cxx_std, info)
+    result = run_command(argv, timeout=COMPILE_TIMEOUT_S, env=env, cwd=str(work_dir))
+    if not result.ok:
+        raise _fail("C++ probe (<torch/extension.h>)", result)
+    results.append(ProbeResult("torch_extension_probe.cpp", True, argv=argv))
+
+    if plan.target == "cuda":
+        host = plan.host_compiler
+        argv = cuda_probe_argv(_nvcc_from_env(build_env, plan), probes / "cuda_probe.cu",
+                               work_dir / "cuda_probe", plan, host)
+        result = run_command(argv, timeout=COMPILE_TIMEOUT_S, env=env, cwd=str(work_dir))
+        if not result.ok:
+            raise _fail("CUDA probe", result)
+        probe = ProbeResult("cuda_probe.cu", True, argv=argv)
+        if gpu_present:
+            run = run_command([str(work_dir / "cuda_probe")], timeout=RUN_TIMEOUT_S, env=env)
+            if not run.ok:
+                raise _fail("CUDA probe run", run)
+            probe.ran, probe.output = True, run.stdout.strip()
+        results.append(probe)
+    return results
