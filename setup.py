@@ -30,7 +30,7 @@ setup(
         "ninja",
     ],
     extras_require={
-        "test": ["pytest>=7", "ruff"],
+        "test": ["pytest>=7", "ruff", "tree-sitter>=0.23", "tree-sitter-powershell"],
         "nvml": ["nvidia-ml-py"],
     },
     entry_points={"console_scripts": ["mmbuild=mmbuild.cli:main"]},

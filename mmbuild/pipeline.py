@@ -21,7 +21,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -95,6 +95,9 @@ class PipelineSettings:
     python: str = sys.executable
     from_envs: list[Environment] | None = None
     keep_work: bool = False
+    preflight: bool = True
+    specs_dir: Path | None = None          # patch specs (default: the shipped patches/)
+    planner: Callable[..., BuildPlan] | None = None   # default: mmbuild.plan.make_plan
 
 
 class Pipeline:
@@ -146,7 +149,9 @@ class Pipeline:
 
     def make_plan(self, patch_digests: dict[str, str] | None = None) -> BuildPlan:
         envs = self.settings.from_envs or [self.env]
-        if len(envs) > 1:
+        if self.settings.planner is not None:
+            self.plan = self.settings.planner(envs[0], self.options, patch_digests=patch_digests)
+        elif len(envs) > 1:
             from mmbuild.plan import make_fleet_plan
 
             self.plan = make_fleet_plan(envs, self.options)
@@ -202,10 +207,11 @@ class Pipeline:
 
         self.options = replace(self.options, source_sha256=self.archive.sha256,
                                mmcv=self.plan.mmcv.requirement)
-        digests = {pid: spec_digest(pid) for pid in self.plan.patches}
+        specs = self.settings.specs_dir
+        digests = {pid: spec_digest(pid, specs) for pid in self.plan.patches}
         plan = self.make_plan(digests)
         if plan.patches != list(digests):
-            plan = self.make_plan({pid: spec_digest(pid) for pid in plan.patches})
+            plan = self.make_plan({pid: spec_digest(pid, specs) for pid in plan.patches})
         self.check_blocked()
         return plan
 
@@ -215,6 +221,7 @@ class Pipeline:
         with self.stage("patch", ", ".join(self.plan.patches) or "none"):
             report = apply_patches(self.tree.root, self.plan.patches, package=self.tree.package,
                                    version=self.tree.version, platform=current_platform(),
+                                   specs_dir=self.settings.specs_dir,
                                    manifest_path=self.work_dir / "patch-manifest.json")
             self.patch_report = report.to_dict()
 
@@ -314,8 +321,8 @@ class Pipeline:
             else:
                 self.extract()
                 self.patch()
-                env = self.build_env()
-                self.preflight(env)
+                if self.settings.preflight:
+                    self.preflight(self.build_env())
                 built = self.build()
                 self.embed_metadata(built)
                 wheel = self.cache.store(built, self.cache_entry())

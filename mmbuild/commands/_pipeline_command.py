@@ -31,6 +31,7 @@ def run_pipeline(args: argparse.Namespace, command: str, settings: PipelineSetti
     except MmbuildError as exc:
         _show(pipeline.report, args.json, failed=True)
         if args.json:
+            say(f"mmbuild: error: {exc.one_line()}")
             return exc.exit_code
         raise
     _show(pipeline.report, args.json, failed=False)

@@ -61,49 +61,37 @@ class CleanSource:
     macro_tokens: frozenset[str]  # identifiers used in active #define bodies
 
 
+_NOT_NEWLINE = re.compile(r"[^\n]")
+
+
 def _blank(text: str) -> str:
-    return "".join(ch if ch == "\n" else " " for ch in text)
+    return _NOT_NEWLINE.sub(" ", text)
+
+
+_LEXEMES = re.compile(
+    r"""//[^\n]*"""                              # line comment
+    r"""|/\*.*?(?:\*/|\Z)"""                     # block comment
+    r"""|(?<![\w])R"(?P<delim>[^(\s]*)\(.*?\)(?P=delim)\""""   # raw string
+    r"""|"(?:[^"\\\n]|\\.)*"?"""                 # string literal
+    r"""|(?<![\w])'(?:[^'\\\n]|\\.)*'?""",      # char literal (not a digit separator)
+    re.S,
+)
+
+
+def _blank_lexeme(match: re.Match[str]) -> str:
+    text = match.group(0)
+    if text.startswith("/"):
+        return _blank(text)
+    if text.startswith("R"):
+        return 'R"' + _blank(text[2:-1]) + '"'
+    quote = text[0]
+    closed = len(text) > 1 and text.endswith(quote)
+    return quote + _blank(text[1:-1] if closed else text[1:]) + (quote if closed else "")
 
 
 def strip_comments_and_literals(text: str) -> str:
     """Blank comments and the contents of string/char literals, keeping offsets and newlines."""
-    out: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        nxt = text[i + 1] if i + 1 < n else ""
-        if ch == "/" and nxt == "/":
-            j = text.find("\n", i)
-            j = n if j < 0 else j
-            out.append(_blank(text[i:j]))
-            i = j
-        elif ch == "/" and nxt == "*":
-            j = text.find("*/", i + 2)
-            j = n if j < 0 else j + 2
-            out.append(_blank(text[i:j]))
-            i = j
-        elif ch == "R" and nxt == '"' and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
-            open_paren = text.find("(", i + 2)
-            delimiter = text[i + 2:open_paren]
-            j = text.find(f"){delimiter}\"", open_paren)
-            j = n if j < 0 else j + len(delimiter) + 2
-            out.append('R"' + _blank(text[i + 2:j - 1]) + '"')
-            i = j
-        elif ch in "\"'":
-            if ch == "'" and i > 0 and text[i - 1].isalnum():   # digit separator: 1'000
-                out.append(ch)
-                i += 1
-                continue
-            j = i + 1
-            while j < n and text[j] != ch and text[j] != "\n":
-                j += 2 if text[j] == "\\" else 1
-            j = min(j + 1, n)
-            out.append(ch + _blank(text[i + 1:j - 1]) + (text[j - 1] if j - 1 > i else ""))
-            i = j
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
+    return _LEXEMES.sub(_blank_lexeme, text)
 
 
 def _condition_value(expr: str, defined: frozenset[str]) -> bool | None:

@@ -166,8 +166,11 @@ def python_loader_groups(tree: Path) -> list[list[str]]:
     """The name lists of ``ext_loader.load_ext('_ext', [...])`` calls in mmcv/ops/*.py."""
     groups = []
     for path in sorted((tree / "mmcv" / "ops").glob("*.py")):
+        source = path.read_text(encoding="utf-8", errors="replace")
+        if "load_ext" not in source:
+            continue
         try:
-            module = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+            module = ast.parse(source)
         except SyntaxError:
             continue
         for node in ast.walk(module):

@@ -86,7 +86,8 @@ def test_hanging_nvcc_gives_a_degraded_entry_and_a_finding(tmp_path):
 
 
 def test_failing_nvcc_gives_a_degraded_entry(tmp_path):
-    nvcc = _fake_toolkit(tmp_path / "cuda", "echo 'nvcc: error while loading shared libraries' >&2; exit 127\n")
+    script = "echo 'nvcc: error while loading shared libraries' >&2; exit 127\n"
+    nvcc = _fake_toolkit(tmp_path / "cuda", script)
     toolkit, findings = cuda.probe_toolkit(str(tmp_path / "cuda"), str(nvcc))
     assert toolkit.version is None
     assert "error while loading shared libraries" in findings[0].message

@@ -1,0 +1,78 @@
+"""``mmbuild plan``: every build setting with its reason, then the findings; changes nothing.
+
+``--from-env FILE`` plans for the machine of a saved ``mmbuild env --json`` report (repeat it for a
+fleet: the first report is the build node). Exit 3 when the plan has an error finding (the plan is
+still printed), 2 for bad input.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from mmbuild.buildplan import BuildPlan
+from mmbuild.console import emit_json, paint, table
+from mmbuild.environment import Environment, load_environment
+from mmbuild.errors import EXIT_BLOCKED, EXIT_OK
+from mmbuild.options import BuildOptions
+
+
+def options_from_args(args) -> BuildOptions:
+    """The build options of the command line (shared with install and build)."""
+    ops = [op.strip() for op in (getattr(args, "ops", None) or "").split(",") if op.strip()]
+    return BuildOptions(
+        mmcv=getattr(args, "mmcv", None), source=getattr(args, "source", None),
+        arch=getattr(args, "arch", None), cpu_only=bool(getattr(args, "cpu_only", False)),
+        jobs=getattr(args, "jobs", None), threads_per_block=getattr(args, "threads_per_block", None),
+        cuda_home=getattr(args, "cuda_home", None), cxx=getattr(args, "cxx", None),
+        wheelhouse=getattr(args, "wheelhouse", None), ops=ops,
+        compiler_cache=getattr(args, "compiler_cache", None),
+    )
+
+
+def load_environments(paths: list[str] | None) -> list[Environment]:
+    if paths:
+        return [load_environment(p) for p in paths]
+    from mmbuild.probe import probe_environment
+
+    return [probe_environment()]
+
+
+def build_plan(envs: list[Environment], options: BuildOptions, names: list[str] | None = None) -> BuildPlan:
+    from mmbuild.plan import make_fleet_plan, make_plan
+
+    if len(envs) > 1:
+        return make_fleet_plan(envs, options, names=names)
+    return make_plan(envs[0], options)
+
+
+def run(args) -> int:
+    paths = getattr(args, "from_env", None)
+    envs = load_environments(paths)
+    names = [Path(p).stem for p in paths] if paths else None
+    plan = build_plan(envs, options_from_args(args), names)
+    if args.json:
+        emit_json(plan.to_dict())
+    else:
+        sys.stdout.write(render(plan, sys.stdout))
+    return EXIT_OK if plan.ok else EXIT_BLOCKED
+
+
+def render(plan: BuildPlan, stream: TextIO) -> str:
+    """The decisions as a table with reasons, the build environment, then the findings."""
+    rows = [(d.name, d.value, d.reason) for d in plan.decisions]
+    parts = [paint("Plan", "bold", stream), table(rows), ""]
+    parts += [paint("Build environment", "bold", stream),
+              table([(k, v if v != "" else "''") for k, v in plan.env.items()]), ""]
+    parts.append(f"  fingerprint  {plan.fingerprint}\n")
+    if plan.findings:
+        parts.append(paint("Findings", "bold", stream))
+        for f in plan.findings:
+            parts.append(f"  {paint(f.severity.upper(), f.severity, stream)} [{f.id}] {f.message}")
+            if f.fix:
+                parts.append(f"      fix: {f.fix}")
+        parts.append("")
+    verdict = "ok: ready to build" if plan.ok else "blocked: fix the errors above first"
+    parts.append(paint(verdict, "ok" if plan.ok else "error", stream))
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,59 @@
+"""``mmbuild verify``: prove that the installed mmcv's kernels load, fit the devices and compute right."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from mmbuild.console import emit_json, paint, say, table
+from mmbuild.errors import EXIT_OK, EXIT_VERIFY_FAILED, UsageError
+from mmbuild.findings import Finding
+from mmbuild.verify.opchecks import select_checks
+from mmbuild.verify.report import VerifyReport
+from mmbuild.verify.supervisor import verify
+
+
+def _findings(report: VerifyReport) -> list[Finding]:
+    """One finding per catalogue problem seen in the failed checks."""
+    seen: dict[str, list[str]] = {}
+    for check in report.checks:
+        if check.status == "fail" and check.id:
+            seen.setdefault(check.id, []).append(f"{check.name} ({check.device})")
+    return [Finding(pid, "error", f"{len(names)} checks failed: {', '.join(names[:8])}")
+            for pid, names in seen.items()]
+
+
+def _print_human(report: VerifyReport, seed: int) -> None:
+    out = sys.stderr
+    mmcv = report.mmcv
+    say(f"mmcv {mmcv.get('version') or '?'} at {mmcv.get('path') or '?'}; devices: "
+        f"{', '.join(report.devices) or 'none'}; seed {seed} (replay with --seed {seed})")
+    rows = [("status", "check", "kind", "device", "max error", "time", "message")]
+    for c in report.checks:
+        style = {"pass": "ok", "fail": "error", "skip": "warning"}[c.status]
+        rows.append((paint(c.status.upper(), style, out), c.name, c.kind, c.device,
+                     "" if c.max_error is None else f"{c.max_error:.2e}",
+                     f"{c.seconds:.3f}s" if c.seconds else "",
+                     (f"[{c.id}] " if c.id else "") + c.message))
+    say(table(rows))
+    counts = {s: sum(c.status == s for c in report.checks) for s in ("pass", "fail", "skip")}
+    say(f"{counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped")
+    for f in report.findings:
+        say(paint(f"{f.severity}: [{f.id}] {f.message}", f.severity, out))
+
+
+def run(args: argparse.Namespace) -> int:
+    ops = [o.strip() for o in (args.ops or "").split(",") if o.strip()]
+    try:
+        select_checks(ops)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
+    report = verify(args.device, ops, seed)
+    report.findings = _findings(report)
+    if args.json:
+        emit_json({**report.to_dict(), "seed": seed})
+    else:
+        _print_human(report, seed)
+    return EXIT_OK if report.ok else EXIT_VERIFY_FAILED

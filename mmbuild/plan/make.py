@@ -1,0 +1,172 @@
+"""make_plan: every build setting, decided from an Environment and the user's options.
+
+Pure: no subprocess, no torch import, no file I/O beyond the knowledge tables. The order follows
+the dependencies between decisions: mmcv version, target and toolkit, arches, THREADS_PER_BLOCK,
+C++ standard with the host compiler, MAX_JOBS, Windows specifics, driver, patches, fingerprint.
+"""
+
+from __future__ import annotations
+
+from packaging.version import Version
+
+from mmbuild import env_findings
+from mmbuild.buildplan import BuildPlan, Decision
+from mmbuild.environment import Environment
+from mmbuild.findings import Finding
+from mmbuild.knowledge.versions import parse_version
+from mmbuild.options import BuildOptions
+from mmbuild.plan.arch_list import format_arch_list, parse_arch_list
+from mmbuild.plan.compiler import choose_compiler
+from mmbuild.plan.cuda_args import requested_arches, split_cuda_args
+from mmbuild.plan.fingerprint import fingerprint
+from mmbuild.plan.gencode import fit_to_toolkit, gencode_flags
+from mmbuild.plan.jobs import choose_jobs
+from mmbuild.plan.mmcv_version import choose_mmcv
+from mmbuild.plan.patches import mmcv_patches, torch_header_patch
+from mmbuild.plan.target import choose_target
+from mmbuild.plan.threads import choose_threads_per_block
+
+# Findings the plan decides itself, for the toolchain it actually chooses.
+PLAN_DECIDED_IDS = frozenset({
+    "gcc-unsupported", "msvc-unsupported", "cuda-version-mismatch", "cuda-home-missing", "driver-too-old",
+})
+# CUDA >= this on Windows needs MSVC's conforming preprocessor.
+MSVC_PREPROCESSOR_CUDA = Version("13.2")
+
+
+def make_plan(env: Environment, options: BuildOptions, *, patch_digests: dict[str, str] | None = None) -> BuildPlan:
+    """The BuildPlan for ``env`` (see DESIGN.md for its JSON); findings say what stops or risks the build."""
+    findings: list[Finding] = []
+    decisions: list[Decision] = []
+    build_env: dict[str, str] = {"MMCV_WITH_OPS": "1"}
+
+    mmcv, mmcv_findings = choose_mmcv(env, options.mmcv)
+    findings += mmcv_findings
+    decisions.append(Decision("mmcv", f"{mmcv.package} {mmcv.version}", mmcv.reason))
+
+    target = choose_target(env, options)
+    findings += target.findings
+    toolkit = target.toolkit
+    decisions.append(Decision("target", target.target, target.reason))
+
+    arch_list, gencode, cuda_args, threads = [], [], [], None
+    if target.target == "cuda":
+        request = requested_arches(env, options.arch)
+        findings += request.findings
+        fitted = fit_to_toolkit(request.specs, toolkit)
+        findings += fitted.findings
+        arch_list, gencode = fitted.specs, gencode_flags(fitted.specs)
+        note = f" ({'; '.join(fitted.notes)})" if fitted.notes else ""
+        decisions.append(Decision("arch list", format_arch_list(arch_list) or "-", f"from {request.source}{note}"))
+        threads_choice = choose_threads_per_block(env.gpus, options.threads_per_block)
+        findings += threads_choice.findings
+        threads = threads_choice.threads
+        decisions.append(Decision("THREADS_PER_BLOCK", str(threads), threads_choice.reason))
+        user_arch_flags, user_other = split_cuda_args(env.env_vars.get("MMCV_CUDA_ARGS"))
+        user_other = [t for t in user_other if not t.startswith("-DTHREADS_PER_BLOCK")]
+        cuda_args = gencode + [f"-DTHREADS_PER_BLOCK={threads}"] + user_other
+        build_env.update({"FORCE_CUDA": "1", "CUDA_HOME": toolkit.home})
+    else:
+        if options.arch:
+            parse_arch_list(options.arch, env.torch.version if env.torch else None)   # still reject nonsense
+        build_env["FORCE_CUDA"] = "0"
+        if env.torch is not None and env.torch.cuda:
+            build_env["CUDA_VISIBLE_DEVICES"] = ""   # mmcv's setup.py builds CUDA whenever torch sees a GPU
+
+    cuda_version = toolkit.version if toolkit else None
+    compiler = choose_compiler(env, cuda_version, options.cxx)
+    findings += compiler.findings
+    build_env.update(compiler.env)
+    build_env["MMBUILD_CXX_STD"] = compiler.cxx_std
+    decisions.append(Decision("C++ standard", compiler.cxx_std, compiler.std_reason))
+    compiler_label = (f"{compiler.compiler.kind} {compiler.compiler.version or '?'} ({compiler.compiler.path})"
+                      if compiler.compiler else "-")
+    decisions.append(Decision("host compiler", compiler_label, compiler.reason))
+
+    jobs = choose_jobs(env, target.target, max(len(arch_list), 1), options.jobs)
+    findings += jobs.findings
+    build_env["MAX_JOBS"] = str(jobs.jobs)
+    decisions.append(Decision("MAX_JOBS", str(jobs.jobs), jobs.reason))
+
+    patches = mmcv_patches(env, target.target)
+    if env.os.system == "Windows":
+        build_env["DISTUTILS_USE_SDK"] = "1"
+        if target.target == "cuda" and (parse_version(cuda_version) or Version("0")) >= MSVC_PREPROCESSOR_CUDA:
+            cuda_args += ["-Xcompiler", "/Zc:preprocessor"]
+            decisions.append(Decision("MSVC preprocessor", "/Zc:preprocessor",
+                                      f"CUDA {cuda_version} needs MSVC's conforming preprocessor"))
+        header_patch = torch_header_patch(env, target.target)
+        if header_patch:
+            patches.append(header_patch)
+            findings.append(Finding(
+                header_patch, "info" if options.patch_torch else "warning",
+                f"torch {env.torch.version}'s headers do not compile with nvcc + MSVC without the {header_patch} fix",
+                "mmbuild install --patch-torch applies it (mmbuild patch-torch --revert undoes it)",
+            ))
+    decisions.append(Decision("patches", ", ".join(patches), "mmcv's setup.py and sources for this toolchain"))
+
+    if target.target == "cuda":
+        build_env["TORCH_CUDA_ARCH_LIST"] = format_arch_list(arch_list)
+        build_env["MMCV_CUDA_ARGS"] = " ".join(cuda_args)
+        decisions.insert(3, Decision("gencode", " ".join(gencode) or "-", "what nvcc gets (via MMCV_CUDA_ARGS)"))
+        findings += _driver_check(env, cuda_version)
+
+    env_level = [f for f in env_findings.environment_findings(env) if f.id not in PLAN_DECIDED_IDS]
+    findings = _dedupe(env_level + findings)
+
+    plan = BuildPlan(
+        mmcv=mmcv, target=target.target, arch_list=[str(s) for s in arch_list], gencode=gencode,
+        threads_per_block=threads, max_jobs=jobs.jobs, cxx_std=compiler.cxx_std,
+        host_compiler=compiler.compiler.path if compiler.compiler else None,
+        cuda_home=toolkit.home if toolkit else None, patches=patches, env=build_env,
+        ops=sorted(options.ops), decisions=decisions, findings=findings,
+    )
+    plan.fingerprint = fingerprint(fingerprint_inputs(env, options, plan, cuda_version, patch_digests))
+    return plan
+
+
+def fingerprint_inputs(env: Environment, options: BuildOptions, plan: BuildPlan, cuda_version: str | None,
+                       patch_digests: dict[str, str] | None) -> dict:
+    """Everything that changes the compiled binary, as plain data."""
+    digests = patch_digests or {}
+    compiler = plan.host_compiler and next(
+        (c for c in [env.compilers.cxx, *env.compilers.candidates] if c and c.path == plan.host_compiler), None)
+    if env.os.system == "Windows" and env.compilers.msvc:
+        compiler_id = {"kind": "msvc", "version": env.compilers.msvc.version}
+    else:
+        compiler_id = {"kind": compiler.kind, "version": compiler.version} if compiler else {"path": plan.host_compiler}
+    python = parse_version(env.python.version)
+    return {
+        "mmcv": {"package": plan.mmcv.package, "version": plan.mmcv.version, "source_sha256": options.source_sha256},
+        "torch": ({"version": env.torch.version, "cuda": env.torch.cuda, "cxx11_abi": env.torch.cxx11_abi}
+                  if env.torch else None),
+        "python": f"{python.major}.{python.minor}" if python else env.python.version,
+        "platform": {"system": env.os.system, "machine": env.os.machine},
+        "target": plan.target,
+        "nvcc": cuda_version,
+        "gencode": plan.gencode,
+        "cuda_args": plan.env.get("MMCV_CUDA_ARGS"),
+        "threads_per_block": plan.threads_per_block,
+        "cxx_std": plan.cxx_std,
+        "compiler": compiler_id,
+        "patches": {pid: digests.get(pid) for pid in plan.patches},
+        "ops": sorted(plan.ops),
+    }
+
+
+def _driver_check(env: Environment, cuda_version: str | None) -> list[Finding]:
+    if env.driver is None or not env.gpus:
+        return []
+    driver = parse_version(env.driver.version)
+    finding = env_findings.driver_finding(driver, cuda_version, "the CUDA toolkit") if driver else None
+    return [finding] if finding else []
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for f in findings:
+        if (f.id, f.message) not in seen:
+            seen.add((f.id, f.message))
+            unique.append(f)
+    return unique
