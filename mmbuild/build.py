@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -153,22 +154,39 @@ def build_wheel(source: Path, out_dir: Path, *, env: dict[str, str], log_path: P
 
 
 def summarise_failure(text: str) -> FailureSummary:
-    """The most relevant problem in a failed build's output (the catalogue first)."""
+    """The most relevant problem in a failed build's output.
+
+    A known problem of the catalogue first; otherwise the first compiler diagnostic
+    (``file:line:col: error: ...``), which says more than ninja's ``FAILED:`` line; otherwise
+    the first line that looks like an error.
+    """
     try:
         from mmbuild.diagnose import diagnose_text
     except ImportError:  # pragma: no cover - diagnose ships with mmbuild
         diagnose_text = None
-    if diagnose_text is not None:
-        diagnosis = diagnose_text(text)
-        if diagnosis.problems:
-            top = diagnosis.problems[0]
-            return FailureSummary(top.id, top.line, top.excerpt.strip(), top.fix, dict(top.extracted or {}))
-        if diagnosis.first_error_line:
-            lines = text.splitlines()
-            index = diagnosis.first_error_line - 1
-            excerpt = lines[index].strip() if 0 <= index < len(lines) else ""
-            return FailureSummary(None, diagnosis.first_error_line, excerpt, None, {})
+    diagnosis = diagnose_text(text) if diagnose_text is not None else None
+    if diagnosis is not None and diagnosis.problems:
+        top = diagnosis.problems[0]
+        return FailureSummary(top.id, top.line, top.excerpt.strip(), top.fix, dict(top.extracted or {}))
+    compiler_error = _first_compiler_error(text)
+    if compiler_error is not None:
+        return compiler_error
+    if diagnosis is not None and diagnosis.first_error_line:
+        lines = text.splitlines()
+        index = diagnosis.first_error_line - 1
+        excerpt = lines[index].strip() if 0 <= index < len(lines) else ""
+        return FailureSummary(None, diagnosis.first_error_line, excerpt, None, {})
     return _first_error_line(text)
+
+
+_COMPILER_ERROR = re.compile(r":\d+(:\d+)?: (fatal )?error\b|\berror( [A-Z]+\d+)?: |^\s*nvcc fatal\s*:")
+
+
+def _first_compiler_error(text: str) -> FailureSummary | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if _COMPILER_ERROR.search(line):
+            return FailureSummary(None, number, line.strip(), None, {})
+    return None
 
 
 def _first_error_line(text: str) -> FailureSummary:

@@ -97,37 +97,39 @@ def _toolkit_findings(env: Environment) -> list[Finding]:
 def _driver_findings(env: Environment) -> list[Finding]:
     if env.driver is None or not env.gpus:
         return []
-    driver = parse_version(env.driver.version)
-    if driver is None:
-        return []
     findings: list[Finding] = []
     toolkit = choose_toolkit(env).toolkit
     cuda_versions = [("the CUDA toolkit", toolkit.version)] if toolkit else []
     if wants_cuda(env):
         cuda_versions.append(("torch's CUDA runtime", env.torch.cuda))
     for what, cuda_version in cuda_versions:
-        finding = driver_finding(driver, cuda_version, what)
+        finding = driver_finding(env.driver.version, cuda_version, what)
         if finding:
             findings.append(finding)
             break
     return findings
 
 
-def driver_finding(driver: Version, cuda_version: str | None, what: str) -> Finding | None:
-    """``driver-too-old`` when ``driver`` cannot run code from CUDA ``cuda_version``, else None."""
+def driver_finding(driver_text: str, cuda_version: str | None, what: str) -> Finding | None:
+    """``driver-too-old`` when driver ``driver_text`` cannot run code from CUDA ``cuda_version``, else None."""
+    driver = parse_version(driver_text)
+    if driver is None:
+        return None
     floor = cuda_facts.minor_compat_floor(cuda_version)
     minimum = cuda_facts.min_driver(cuda_version)
+    if minimum and driver >= Version(minimum):
+        return None
     fix = f"update the NVIDIA driver to {minimum or floor} or newer (or use an older CUDA)"
     if floor and driver < Version(floor):
         return Finding(
             "driver-too-old", "error",
-            f"driver {driver} is older than {floor}, the least any CUDA {cuda_version.split('.')[0]}.x "
+            f"driver {driver_text} is older than {floor}, the least any CUDA {cuda_version.split('.')[0]}.x "
             f"code needs ({what} is CUDA {cuda_version})", fix,
         )
-    if minimum and driver < Version(minimum):
+    if minimum:
         return Finding(
             "driver-too-old", "warning",
-            f"driver {driver} is older than {minimum}, the driver of CUDA {cuda_version} ({what}): compiled "
+            f"driver {driver_text} is older than {minimum}, the driver of CUDA {cuda_version} ({what}): compiled "
             "kernels run, but PTX from this toolkit cannot be JIT-compiled",
             fix,
         )

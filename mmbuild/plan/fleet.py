@@ -16,7 +16,6 @@ from mmbuild.env_findings import driver_finding, environment_findings
 from mmbuild.environment import Environment
 from mmbuild.errors import UsageError
 from mmbuild.findings import Finding
-from mmbuild.knowledge.versions import parse_version
 from mmbuild.options import BuildOptions
 from mmbuild.plan.arch_list import format_arch_list
 from mmbuild.plan.cuda_args import gpu_specs
@@ -57,9 +56,8 @@ def _node_findings(name: str, env: Environment, build_env: Environment, plan: Bu
             f"give {name} the build node's {what}, or plan a separate build for it",
         ))
     if plan.target == "cuda" and env.driver and env.gpus:
-        driver = parse_version(env.driver.version)
         toolkit_version = next((t.version for t in build_env.cuda_toolkits if t.home == plan.cuda_home), None)
-        finding = driver_finding(driver, toolkit_version, "the build toolkit") if driver else None
+        finding = driver_finding(env.driver.version, toolkit_version, "the build toolkit")
         if finding:
             findings.append(dataclasses.replace(finding, message=f"{name}: {finding.message}"))
     return findings

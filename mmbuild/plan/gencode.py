@@ -99,8 +99,9 @@ def _newer_toolkit_fix(arch: str) -> str:
 
 
 def _has_variant_a(arch: str, toolkit: CudaToolkit) -> bool:
-    if toolkit.arches:
-        return f"sm_{_num(arch)}" in {a.strip().lower() for a in toolkit.arches}
+    listed = {a.strip().lower() for a in toolkit.arches}
+    if any(a.endswith("a") for a in listed):   # a list that shows 'a' variants is complete for them
+        return f"sm_{_num(arch)}" in listed
     return cuda_facts.supports_variant_a(arch, toolkit.version)
 
 

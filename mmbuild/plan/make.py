@@ -83,7 +83,7 @@ def make_plan(env: Environment, options: BuildOptions, *, patch_digests: dict[st
                       if compiler.compiler else "-")
     decisions.append(Decision("host compiler", compiler_label, compiler.reason))
 
-    jobs = choose_jobs(env, target.target, max(len(arch_list), 1), options.jobs)
+    jobs = choose_jobs(env, target.target, max(len(gencode), 1), options.jobs)
     findings += jobs.findings
     build_env["MAX_JOBS"] = str(jobs.jobs)
     decisions.append(Decision("MAX_JOBS", str(jobs.jobs), jobs.reason))
@@ -157,8 +157,7 @@ def fingerprint_inputs(env: Environment, options: BuildOptions, plan: BuildPlan,
 def _driver_check(env: Environment, cuda_version: str | None) -> list[Finding]:
     if env.driver is None or not env.gpus:
         return []
-    driver = parse_version(env.driver.version)
-    finding = env_findings.driver_finding(driver, cuda_version, "the CUDA toolkit") if driver else None
+    finding = env_findings.driver_finding(env.driver.version, cuda_version, "the CUDA toolkit")
     return [finding] if finding else []
 
 

@@ -72,9 +72,9 @@ def choose_mmcv(env: Environment, request: str | None) -> tuple[MmcvChoice, list
         message = "no mmcv release satisfies every installed package: " + "; ".join(str(q) for q in requirements)
         fix = "upgrade or remove the conflicting downstream packages, or pass --mmcv explicitly"
     else:
-        message = (f"the mmcv releases {'; '.join(str(q) for q in requirements)} accepts cannot be built "
-                   f"against torch {torch_version} (e.g. {fits[0].package} {fits[0].version} needs torch "
-                   f"{fits[0].torch})")
+        wanted = "; ".join(str(q) for q in requirements)
+        message = (f"{wanted}, but no such release builds against torch {torch_version} "
+                   f"({fits[0].package} {fits[0].version} needs torch {fits[0].torch})")
         fix = f"install a torch in {fits[0].torch}, or upgrade the downstream packages"
     choice = MmcvChoice(fallback.package, str(fallback.version), "no release fits (see findings)")
     return choice, [Finding("mmcv-version-incompatible", "error", message, fix)]

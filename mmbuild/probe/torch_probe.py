@@ -110,13 +110,13 @@ def last_error_line(text: str) -> str:
 def classify_import_error(text: str) -> Finding:
     """A finding for torch's import error text, by catalogue id where one matches."""
     line = last_error_line(text)
-    problem = _shared_diagnosis(text)
-    if problem is not None:
-        return Finding(problem[0], "error", f"torch cannot be imported: {line}", problem[1])
     lowered = text.lower()
     if "no module named 'torch'" in lowered or 'no module named "torch"' in lowered:
         return Finding("torch-missing", "error", "torch is not installed in this Python",
                        "install the torch build for your CUDA first, e.g. pip install torch==<version>")
+    problem = _shared_diagnosis(text)
+    if problem is not None:
+        return Finding(problem[0], "error", f"torch cannot be imported: {line}", problem[1])
     if "libtorch_cuda_cu.so" in text and "cannot open shared object file" in text:
         return Finding("libtorch-cuda-cu-missing", "error", f"torch cannot be imported: {line}",
                        "something compiled for an older torch is loaded; rebuild it (mmbuild install) "
@@ -129,23 +129,24 @@ def classify_import_error(text: str) -> Finding:
 
 
 def _shared_diagnosis(text: str) -> tuple[str, str] | None:
-    """(id, fix) from the shared log matcher, when it is installed and recognises the text."""
+    """(id, fix) of the known problem the shared log matcher finds in the text, if any.
+
+    ``libtorch-cuda-cu-missing`` is preferred to the broader ``undefined-symbol``
+    that the same "cannot open shared object file" line also matches.
+    """
     try:
-        from mmbuild.diagnose import diagnose_text  # type: ignore[attr-defined]
+        from mmbuild.diagnose import diagnose_text
     except ImportError:
         return None
     try:
-        result = diagnose_text(text)
+        problems = list(diagnose_text(text).problems)
     except Exception:  # noqa: BLE001 - the local classifier still answers
         return None
-    problems = result.get("problems") if isinstance(result, dict) else getattr(result, "problems", None)
     if not problems:
         return None
-    first = problems[0]
-    get = first.get if isinstance(first, dict) else lambda k, d=None: getattr(first, k, d)
-    problem_id = get("id")
-    wanted = {"libtorch-cuda-cu-missing", "undefined-symbol"}
-    return (problem_id, get("fix") or "") if problem_id in wanted else None
+    preferred = [p for p in problems if p.id == "libtorch-cuda-cu-missing"]
+    chosen = (preferred or problems)[0]
+    return chosen.id, chosen.fix
 
 
 def probe_torch(python: str | None = None, timeout: float = TIMEOUT_S,

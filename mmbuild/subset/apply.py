@@ -124,7 +124,8 @@ def _rewrite(tree: Path, index: SourceIndex, selection: Selection, wanted: list[
     generated = [PYBIND]
     if index.cudabind_text is not None:
         chunks = cudabind_chunks(index.cudabind_text)
-        reduced = rewrite_cudabind(index.cudabind_text, chunks, kept_cudabind_chunks(index, selection), header)
+        keep = kept_cudabind_chunks(index, selection)
+        reduced = rewrite_cudabind(index.cudabind_text, chunks, keep, header)
         (root / CUDABIND).write_text(re.sub(r"\n{3,}", "\n\n", reduced), encoding="utf-8")
         generated.append(CUDABIND)
     kept_paths = {index.units[key].path for key in selection.kept} | set(generated)

@@ -178,19 +178,17 @@ def preprocess(text: str, defined: frozenset[str] = frozenset()) -> CleanSource:
     return CleanSource("".join(out), frozenset(macro_tokens))
 
 
+_BRACKETS = {"{": re.compile(r"[{}]"), "(": re.compile(r"[()]"), "[": re.compile(r"[\[\]]")}
+
+
 def matching_close(code: str, open_at: int) -> int:
-    """Index of the bracket closing the one at ``open_at`` (or the end of the text)."""
-    pairs = {"{": "}", "(": ")", "[": "]"}
+    """Index of the bracket closing the one at ``open_at`` (or the last index of the text)."""
     opener = code[open_at]
-    closer = pairs[opener]
     depth = 0
-    for i in range(open_at, len(code)):
-        if code[i] == opener:
-            depth += 1
-        elif code[i] == closer:
-            depth -= 1
-            if depth == 0:
-                return i
+    for match in _BRACKETS[opener].finditer(code, open_at):
+        depth += 1 if match.group(0) == opener else -1
+        if depth == 0:
+            return match.start()
     return len(code) - 1
 
 

@@ -8,7 +8,7 @@ a unit: it is regenerated from the selection (see :mod:`mmbuild.subset.bindings`
 
 from __future__ import annotations
 
-import ast
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,24 +162,14 @@ def index_tree(tree: Path, target: str) -> SourceIndex:
     return SourceIndex(target, units, pybind_text, cudabind_text, python_loader_groups(tree))
 
 
+_LOAD_EXT = re.compile(r"load_ext\(\s*['\"]_ext['\"]\s*,\s*[\[(](.*?)[\])]", re.S)
+_QUOTED = re.compile(r"['\"](\w+)['\"]")
+
+
 def python_loader_groups(tree: Path) -> list[list[str]]:
     """The name lists of ``ext_loader.load_ext('_ext', [...])`` calls in mmcv/ops/*.py."""
     groups = []
     for path in sorted((tree / "mmcv" / "ops").glob("*.py")):
         source = path.read_text(encoding="utf-8", errors="replace")
-        if "load_ext" not in source:
-            continue
-        try:
-            module = ast.parse(source)
-        except SyntaxError:
-            continue
-        for node in ast.walk(module):
-            if not (isinstance(node, ast.Call) and len(node.args) == 2):
-                continue
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-            names = node.args[1]
-            if name == "load_ext" and isinstance(names, (ast.List, ast.Tuple)):
-                groups.append([e.value for e in names.elts
-                               if isinstance(e, ast.Constant) and isinstance(e.value, str)])
+        groups.extend(_QUOTED.findall(names) for names in _LOAD_EXT.findall(source))
     return groups

@@ -89,9 +89,9 @@ def kept_cudabind_chunks(index: SourceIndex, selection: Selection) -> list[int]:
         known |= unit.declares
     keep = []
     for unit in chunk_units:
-        number = int(unit.key.rsplit("#", 1)[1])
-        if unit.key in selection.kept:
-            keep.append(number)
-        elif not unit.provides and not unit.registrations and unit.uses & known <= selection.available:
-            keep.append(number)
+        in_closure = unit.key in selection.kept
+        declaration_of_available = (not unit.provides and not unit.registrations
+                                    and unit.uses & known <= selection.available)
+        if in_closure or declaration_of_available:
+            keep.append(int(unit.key.rsplit("#", 1)[1]))
     return sorted(keep)

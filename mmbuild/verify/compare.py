@@ -55,11 +55,13 @@ def compare(label: str, actual: torch.Tensor, expected: torch.Tensor, gradient: 
     a64, e64 = actual.double(), expected.double()
     error = float((a64 - e64).abs().max())
     if not torch.allclose(a64, e64, atol=atol, rtol=rtol, equal_nan=False):
-        return Comparison(False, error, f"{label}: max error {error:.3g} exceeds atol {atol:g} / rtol {rtol:g}")
+        return Comparison(False, error,
+                          f"{label}: max error {error:.3g} exceeds atol {atol:g} / rtol {rtol:g}")
     return Comparison(True, error)
 
 
-def poisoned(shape: tuple[int, ...] | list[int], dtype: torch.dtype, device: torch.device | str) -> torch.Tensor:
+def poisoned(shape: tuple[int, ...] | list[int], dtype: torch.dtype,
+             device: torch.device | str) -> torch.Tensor:
     """An output buffer filled with a value no kernel writes: NaN, or a sentinel for integers."""
     if dtype.is_floating_point:
         return torch.full(tuple(shape), float("nan"), dtype=dtype, device=device)

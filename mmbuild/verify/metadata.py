@@ -60,10 +60,12 @@ def check_build_vs_runtime(metadata: dict[str, Any] | None, runtime: RuntimeTorc
     if metadata.get("target") == "cuda" and _major_minor(built_cuda) != _major_minor(runtime.cuda):
         results.append(CheckResult(
             "torch CUDA", "abi", "-", "fail", id="cuda-version-mismatch",
-            message=f"ops built with CUDA {built_cuda}, running torch uses CUDA {runtime.cuda or 'none (CPU build)'}"))
+            message=f"ops built with CUDA {built_cuda}, running torch uses CUDA "
+                    f"{runtime.cuda or 'none (CPU build)'}"))
     else:
         results.append(CheckResult("torch CUDA", "abi", "-", "pass",
-                                   message=f"target {metadata.get('target', '?')}, CUDA {built_cuda or 'none'}"))
+                                   message=f"target {metadata.get('target', '?')}, "
+                                           f"CUDA {built_cuda or 'none'}"))
     abi = built.get("cxx11_abi")
     if abi is not None and runtime.cxx11_abi is not None and bool(abi) != bool(runtime.cxx11_abi):
         results.append(CheckResult(

@@ -211,7 +211,8 @@ def _rotated_roi_inputs(gen):
 
 ROI_ALIGN_ROTATED = OpCheck(
     "roi_align_rotated", ("roi_align_rotated_forward", "roi_align_rotated_backward"), _rotated_roi_inputs,
-    run=lambda mm, x: (mm.ops.roi_align_rotated(x["features"], x["rois"], ROI_OUT, ROI_SCALE, 2, True, True),),
+    run=lambda mm, x: (mm.ops.roi_align_rotated(x["features"], x["rois"], ROI_OUT, ROI_SCALE, 2,
+                                                True, True),),
     reference=lambda x: (ref_sampling.roi_align_rotated(x["features"], x["rois"], ROI_OUT, ROI_SCALE, 2,
                                                         True, True),),
     grad_inputs=("features",),

@@ -123,8 +123,8 @@ def arch_check_for_device(code, gpu: dict[str, Any]) -> CheckResult:
                            message=f"sm_{max(sass)} runs on capability {capability}; _ext holds {held}")
     if ptx:
         return CheckResult("arches in _ext", "arch", device, "pass",
-                           message=f"no SASS for {capability}: the driver JIT-compiles compute_{max(ptx)} PTX "
-                                   f"at first use (slow start); _ext holds {held}")
+                           message=f"no SASS for {capability}: the driver JIT-compiles "
+                                   f"compute_{max(ptx)} PTX at first use (slow start); _ext holds {held}")
     number = arch_rules.capability_number(capability)
     return CheckResult("arches in _ext", "arch", device, "fail", id="no-kernel-image",
                        message=f"{gpu.get('name', 'GPU')} (capability {capability}) can run none of "
@@ -166,7 +166,8 @@ def resource_check_for_device(kernels, gpu: dict[str, Any], threads: int) -> Che
                            message=f"{len(runnable or kernels)} kernels fit THREADS_PER_BLOCK={threads}")
     fits = min(largest_block(k.registers, regs_per_block) for k in over)
     names = ", ".join(f"{k.kernel} ({k.registers} regs)" for k in over[:5])
-    return CheckResult("registers per block", "resources", device, "fail", id="invalid-configuration-argument",
+    return CheckResult("registers per block", "resources", device, "fail",
+                       id="invalid-configuration-argument",
                        message=f"{len(over)} kernels exceed {regs_per_block} registers per block at "
                                f"THREADS_PER_BLOCK={threads}: {names}; THREADS_PER_BLOCK={fits} fits "
                                f"(mmbuild install --threads-per-block {fits})")

@@ -90,3 +90,13 @@ def test_real_torch_of_this_environment():
     assert isinstance(report.torch.thc_headers, bool)
     if "+cpu" in report.torch.version:
         assert report.torch.cuda is None and not report.torch.cuda_available and report.gpus == []
+
+
+@pytest.mark.parametrize(("error", "problem_id"), [
+    (LIBTORCH_CUDA_CU, "libtorch-cuda-cu-missing"),
+    (UNDEFINED_SYMBOL, "undefined-symbol"),
+    ("RuntimeError: something else entirely", "torch-import-failed"),
+])
+def test_local_classifier_without_the_shared_matcher(monkeypatch, error, problem_id):
+    monkeypatch.setattr(torch_probe, "_shared_diagnosis", lambda text: None)
+    assert torch_probe.classify_import_error(f"ImportError: {error}").id == problem_id

@@ -34,9 +34,10 @@ def pristine(tmp_path_factory):
         if version not in trees:
             sdist = Path(os.environ.get("MMBUILD_TEST_SDIST_DIR", "/work/sdists")) / SDISTS[version]
             if not sdist.is_file():
-                pytest.skip(f"{sdist} not found; set MMBUILD_TEST_SDIST_DIR to a folder with {SDISTS[version]}")
+                pytest.skip(f"{sdist} not found; set MMBUILD_TEST_SDIST_DIR to a folder holding it")
             with tarfile.open(sdist) as archive:
-                members = [m for m in archive.getmembers() if "/mmcv/ops" in m.name and (m.isfile() or m.isdir())]
+                members = [m for m in archive.getmembers()
+                           if "/mmcv/ops" in m.name and (m.isfile() or m.isdir())]
                 archive.extractall(cache / version, members=members, filter="data")
             (trees[version],) = (cache / version).iterdir()
         return trees[version]
@@ -124,7 +125,8 @@ def test_cuda_subset_rewrites_cudabind_consistently(tree, version):
     root = tree(version)
     result = apply_subset(root, ["nms", "roi_align", "focal_loss"], target="cuda")
     kept = {f for f in csrc_files(root) if f.startswith("cuda/")}
-    assert kept == {"cuda/cudabind.cpp", "cuda/nms_cuda.cu", "cuda/roi_align_cuda.cu", "cuda/focal_loss_cuda.cu"}
+    assert kept == {"cuda/cudabind.cpp", "cuda/nms_cuda.cu", "cuda/roi_align_cuda.cu",
+                    "cuda/focal_loss_cuda.cu"}
     assert result.devices["focal_loss"] == ["CUDA"]
     assert result.devices["nms"] == ["CPU", "CUDA"]
 

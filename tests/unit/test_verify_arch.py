@@ -10,7 +10,8 @@ from mmbuild.verify.fatbin import EmbeddedCode, read_embedded_code
 from mmbuild.verify.supervisor import arch_check_for_device
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "verify"
-NVCC = shutil.which("nvcc") or ("/usr/local/cuda/bin/nvcc" if Path("/usr/local/cuda/bin/nvcc").exists() else None)
+_CUDA_NVCC = Path("/usr/local/cuda/bin/nvcc")
+NVCC = shutil.which("nvcc") or (str(_CUDA_NVCC) if _CUDA_NVCC.exists() else None)
 # Capabilities as nvidia-smi reports them: Tesla T4 (7.5), NVIDIA A10 (8.6), H100 (9.0).
 T4 = {"index": 0, "name": "Tesla T4", "capability": "7.5"}
 A10 = {"index": 0, "name": "NVIDIA A10", "capability": "8.6"}
@@ -21,14 +22,16 @@ def _build(tmp_path, *gencode):
     if NVCC is None:
         pytest.skip("nvcc not installed")
     out = tmp_path / "tiny.so"
-    subprocess.run([NVCC, "-shared", "-Xcompiler", "-fPIC", "-cudart", "shared", *gencode, "-o", str(out),
+    subprocess.run([NVCC, "-shared", "-Xcompiler", "-fPIC", "-cudart", "shared", *gencode,
+                    "-o", str(out),
                     str(FIXTURES / "tiny_kernel.cu")], check=True, capture_output=True)
     return out
 
 
 @pytest.fixture(scope="module")
 def sm80(tmp_path_factory):
-    return read_embedded_code(_build(tmp_path_factory.mktemp("sm80"), "-gencode", "arch=compute_80,code=sm_80"))
+    library = _build(tmp_path_factory.mktemp("sm80"), "-gencode", "arch=compute_80,code=sm_80")
+    return read_embedded_code(library)
 
 
 def test_fatbinary_lists_the_one_arch_built(sm80):

@@ -62,15 +62,16 @@ def test_modulated_deform_conv_with_unit_mask_is_deform_conv():
     w = torch.randn((2, 2, 3, 3), generator=g, dtype=torch.float64)
     offset = torch.randn((1, 18, 5, 5), generator=g, dtype=torch.float64)
     plain = sampling.deform_conv2d(x, offset, w, 1, 1, 1, 1)
-    masked = sampling.deform_conv2d(x, offset, w, 1, 1, 1, 1, mask=torch.ones((1, 9, 5, 5), dtype=torch.float64))
+    ones = torch.ones((1, 9, 5, 5), dtype=torch.float64)
+    masked = sampling.deform_conv2d(x, offset, w, 1, 1, 1, 1, mask=ones)
     assert torch.allclose(plain, masked)
 
 
 def test_roi_align_of_a_constant_map_is_that_constant():
     features = torch.full((1, 2, 8, 8), 3.0, dtype=torch.float64)
     rois = torch.tensor([[0, 1.0, 1.0, 6.0, 5.0]], dtype=torch.float64)
-    assert torch.allclose(sampling.roi_align(features, rois, (2, 2), 1.0, 2, True), torch.full((1, 2, 2, 2), 3.0,
-                                                                                             dtype=torch.float64))
+    expected = torch.full((1, 2, 2, 2), 3.0, dtype=torch.float64)
+    assert torch.allclose(sampling.roi_align(features, rois, (2, 2), 1.0, 2, True), expected)
 
 
 def test_roi_align_rotated_at_zero_angle_is_roi_align():
@@ -92,7 +93,8 @@ def test_msda_with_one_point_at_a_pixel_centre_returns_that_pixel():
     value = torch.arange(12.0, dtype=torch.float64).reshape(1, 12, 1, 1)  # one level 3x4, one head, dim 1
     shapes = torch.tensor([[3, 4]])
     loc = torch.tensor([[[[[[(2 + 0.5) / 4, (1 + 0.5) / 3]]]]]], dtype=torch.float64)  # x=2, y=1
-    out = sampling.multi_scale_deformable_attn(value, shapes, loc, torch.ones((1, 1, 1, 1, 1), dtype=torch.float64))
+    weights = torch.ones((1, 1, 1, 1, 1), dtype=torch.float64)
+    out = sampling.multi_scale_deformable_attn(value, shapes, loc, weights)
     assert out.item() == pytest.approx(6.0)
 
 

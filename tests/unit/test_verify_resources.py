@@ -29,7 +29,8 @@ def test_parses_ptxas_verbose_from_a_real_build(tmp_path):
     if not Path(nvcc).exists():
         pytest.skip("nvcc not installed")
     done = subprocess.run([nvcc, "-c", "-Xptxas", "-v", "-gencode", "arch=compute_80,code=sm_80", "-o",
-                           str(tmp_path / "k.o"), str(FIXTURES / "tiny_kernel.cu")], capture_output=True, text=True)
+                           str(tmp_path / "k.o"), str(FIXTURES / "tiny_kernel.cu")],
+                          capture_output=True, text=True)
     [kernel] = parse_ptxas_verbose(done.stderr)
     assert kernel.arch == "sm_80" and kernel.kernel.startswith("_Z5heavy") and 1 <= kernel.registers <= 255
 

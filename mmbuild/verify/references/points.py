@@ -22,7 +22,8 @@ def points_in_boxes(points: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
     return inside.to(torch.int32)
 
 
-def voxel_coordinates(points: torch.Tensor, voxel_size: list[float], coors_range: list[float]) -> torch.Tensor:
+def voxel_coordinates(points: torch.Tensor, voxel_size: list[float],
+                      coors_range: list[float]) -> torch.Tensor:
     """The (z, y, x) voxel of each point, or -1s when outside the range -> (N, 3) int32."""
     size = torch.tensor(voxel_size, dtype=points.dtype)
     low = torch.tensor(coors_range[:3], dtype=points.dtype)

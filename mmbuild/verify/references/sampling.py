@@ -175,7 +175,8 @@ def multi_scale_deformable_attn(value: torch.Tensor, spatial_shapes: torch.Tenso
     sampled = []
     for level, (h, w) in enumerate(spatial_shapes.tolist()):
         v = per_level[level].permute(0, 2, 3, 1).reshape(batch * heads, dim, h, w)
-        grid = 2 * sampling_locations[:, :, :, level].transpose(1, 2).reshape(batch * heads, queries, points, 2) - 1
+        locations = sampling_locations[:, :, :, level].transpose(1, 2)
+        grid = 2 * locations.reshape(batch * heads, queries, points, 2) - 1
         # align_corners=False: pixel x = loc * W - 0.5, zeros outside, as the kernel samples.
         sampled.append(F.grid_sample(v, grid, mode="bilinear", padding_mode="zeros", align_corners=False))
     stacked = torch.stack(sampled, dim=-2)  # (B*heads, D, Q, levels, points)

@@ -1,0 +1,84 @@
+"""environment_findings on saved reports and small variations of them."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from mmbuild.env_findings import driver_finding, environment_findings
+from mmbuild.environment import Compiler, load_environment
+
+ENVS = Path(__file__).resolve().parents[1] / "fixtures" / "envs"
+
+
+def _env(name: str):
+    return load_environment(ENVS / f"{name}.json")
+
+
+def _by_id(env) -> dict:
+    return {f.id: f for f in environment_findings(env)}
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("this-machine-cpu-torch-2.13", {"not-compiled-with-gpu": "info"}),
+    ("cpu-torch-on-gpu-machine", {"not-compiled-with-gpu": "info", "torch-cuda-unavailable": "warning"}),
+    ("gcc-5.5-only", {"gcc-unsupported": "error"}),
+    ("gcc-5.5-with-gcc-9", {"gcc-unsupported": "warning"}),
+    ("gcc-13-cuda-12.1-with-gcc-11", {"gcc-unsupported": "warning"}),
+    ("win-vs2019-cuda-9.2", {"msvc-unsupported": "error"}),
+    ("torch-cu130-only-cuda-12.8", {"cuda-version-mismatch": "warning"}),
+    ("torch-cuda-no-toolkit", {"cuda-home-missing": "warning"}),
+    ("cuda-home-points-nowhere", {"cuda-home-missing": "error"}),
+    ("driver-565-with-cuda-13.0", {"driver-too-old": "error"}),
+    ("mmcv-and-mmcv-full-installed", {"not-compiled-with-gpu": "info", "mmcv-dual-install": "warning"}),
+    ("h100-cuda-13.0-torch-2.13", {}),
+    ("two-toolkits-picks-matching-major", {}),
+])
+def test_findings_of_saved_reports(name: str, expected: dict) -> None:
+    found = {f.id: f.severity for f in environment_findings(_env(name))}
+    assert found == expected
+
+
+def test_every_finding_has_a_one_line_fix() -> None:
+    for path in ENVS.glob("*.json"):
+        for f in environment_findings(load_environment(path)):
+            assert f.fix and "\n" not in f.fix and "\n" not in f.message, f
+
+
+def test_finding_ids_are_in_the_catalogue() -> None:
+    from mmbuild.knowledge import load_table
+
+    catalogue = load_table("problems")
+    known = {p["id"] for p in catalogue.get("problem", [])} or set(catalogue)
+    for path in ENVS.glob("*.json"):
+        for f in environment_findings(load_environment(path)):
+            assert f.id in known, f.id
+
+
+def test_gcc_5_4_passes_and_4_8_fails() -> None:
+    env = _env("gcc-5.5-only")
+    ok = dataclasses.replace(env, compilers=dataclasses.replace(env.compilers, cxx=Compiler("gcc", "5.4.0", "/usr/bin/g++")))
+    old = dataclasses.replace(env, compilers=dataclasses.replace(env.compilers, cxx=Compiler("gcc", "4.8.5", "/usr/bin/g++")))
+    assert "gcc-unsupported" not in _by_id(ok)
+    assert _by_id(old)["gcc-unsupported"].severity == "error"
+
+
+def test_gcc_too_new_matters_only_for_cuda_torch() -> None:
+    env = _env("gcc-13-cuda-12.1-with-gcc-11")
+    cpu = dataclasses.replace(env, torch=dataclasses.replace(env.torch, cuda=None))
+    assert "gcc-unsupported" not in _by_id(cpu)
+
+
+@pytest.mark.parametrize(("driver", "cuda", "severity"), [
+    ("565.57.01", "13.0", "error"),       # below CUDA 13's minor-version floor
+    ("580.65.06", "13.0", None),
+    ("580.65.06", "13.1", "warning"),     # SASS runs, PTX from 13.1 does not JIT
+    ("590.44.01", "13.1", None),
+    ("450.51.05", "11.0", None),
+    ("418.87.00", "11.0", "error"),
+])
+def test_driver_minimums(driver: str, cuda: str, severity) -> None:
+    finding = driver_finding(driver, cuda, "the toolkit")
+    assert (finding.severity if finding else None) == severity
