@@ -37,27 +37,36 @@ def wants_cuda(env: Environment) -> bool:
 def _torch_findings(env: Environment) -> list[Finding]:
     torch = env.torch
     if torch is None:
-        return [Finding(
-            "build-isolation-no-torch", "error",
-            "torch is not installed in this Python, so mmcv's setup.py would skip every op",
-            "pip install torch (the version your projects need), then run mmbuild again",
-        )]
+        return [
+            Finding(
+                "build-isolation-no-torch",
+                "error",
+                "torch is not installed in this Python, so mmcv's setup.py would skip every op",
+                "pip install torch (the version your projects need), then run mmbuild again",
+            )
+        ]
     if torch.cuda:
         return []
-    findings = [Finding(
-        "not-compiled-with-gpu", "info",
-        f"torch {torch.version} is a CPU-only build: CUDA ops cannot be built against it, "
-        "so mmcv gets CPU ops only",
-        "install a CUDA build of torch (https://pytorch.org/get-started/locally/) to get CUDA ops",
-    )]
+    findings = [
+        Finding(
+            "not-compiled-with-gpu",
+            "info",
+            f"torch {torch.version} is a CPU-only build: CUDA ops cannot be built against it, "
+            "so mmcv gets CPU ops only",
+            "install a CUDA build of torch (https://pytorch.org/get-started/locally/) to get CUDA ops",
+        )
+    ]
     if env.gpus:
         names = ", ".join(sorted({g.name for g in env.gpus}))
-        findings.append(Finding(
-            "torch-cuda-unavailable", "warning",
-            f"this machine has GPUs ({names}) but torch {torch.version} is the CPU-only wheel",
-            f"pip install torch=={torch.version.split('+')[0]} --index-url "
-            "https://download.pytorch.org/whl/<cuXYZ> (the CUDA build matching your driver)",
-        ))
+        findings.append(
+            Finding(
+                "torch-cuda-unavailable",
+                "warning",
+                f"this machine has GPUs ({names}) but torch {torch.version} is the CPU-only wheel",
+                f"pip install torch=={torch.version.split('+')[0]} --index-url "
+                "https://download.pytorch.org/whl/<cuXYZ> (the CUDA build matching your driver)",
+            )
+        )
     return findings
 
 
@@ -67,30 +76,39 @@ def _toolkit_findings(env: Environment) -> list[Finding]:
     cuda_home = env.env_vars.get("CUDA_HOME")
     choice = choose_toolkit(env)
     if choice.requested_home:
-        findings.append(Finding(
-            "cuda-home-missing", severity,
-            f"CUDA_HOME={cuda_home} has no nvcc",
-            "point CUDA_HOME at a CUDA toolkit folder (the one holding bin/nvcc), or unset it",
-        ))
+        findings.append(
+            Finding(
+                "cuda-home-missing",
+                severity,
+                f"CUDA_HOME={cuda_home} has no nvcc",
+                "point CUDA_HOME at a CUDA toolkit folder (the one holding bin/nvcc), or unset it",
+            )
+        )
         return findings
     if not wants_cuda(env):
         return findings
     torch_cuda = env.torch.cuda
     if not env.cuda_toolkits:
-        findings.append(Finding(
-            "cuda-home-missing", "warning",
-            f"torch {env.torch.version} is built for CUDA {torch_cuda} but no CUDA toolkit (nvcc) was "
-            "found: only CPU ops can be built",
-            f"install the CUDA {torch_cuda} toolkit and set CUDA_HOME to it",
-        ))
+        findings.append(
+            Finding(
+                "cuda-home-missing",
+                "warning",
+                f"torch {env.torch.version} is built for CUDA {torch_cuda} but no CUDA toolkit (nvcc) was "
+                "found: only CPU ops can be built",
+                f"install the CUDA {torch_cuda} toolkit and set CUDA_HOME to it",
+            )
+        )
     elif choice.toolkit is None:
         found = ", ".join(f"{t.version} ({t.home})" for t in env.cuda_toolkits)
-        findings.append(Finding(
-            "cuda-version-mismatch", "warning",
-            f"torch is built for CUDA {torch_cuda} but the installed toolkits are {found}: torch refuses "
-            "a toolkit of another major version, so only CPU ops can be built",
-            f"install the CUDA {torch_cuda} toolkit, or a torch built for your toolkit's CUDA version",
-        ))
+        findings.append(
+            Finding(
+                "cuda-version-mismatch",
+                "warning",
+                f"torch is built for CUDA {torch_cuda} but the installed toolkits are {found}: torch refuses "
+                "a toolkit of another major version, so only CPU ops can be built",
+                f"install the CUDA {torch_cuda} toolkit, or a torch built for your toolkit's CUDA version",
+            )
+        )
     return findings
 
 
@@ -111,7 +129,7 @@ def _driver_findings(env: Environment) -> list[Finding]:
 
 
 def driver_finding(driver_text: str, cuda_version: str | None, what: str) -> Finding | None:
-    """``driver-too-old`` when driver ``driver_text`` cannot run code from CUDA ``cuda_version``, else None."""
+    """``driver-too-old`` when ``driver_text`` cannot run code from CUDA ``cuda_version``, else None."""
     driver = parse_version(driver_text)
     if driver is None:
         return None
@@ -122,14 +140,18 @@ def driver_finding(driver_text: str, cuda_version: str | None, what: str) -> Fin
     fix = f"update the NVIDIA driver to {minimum or floor} or newer (or use an older CUDA)"
     if floor and driver < Version(floor):
         return Finding(
-            "driver-too-old", "error",
+            "driver-too-old",
+            "error",
             f"driver {driver_text} is older than {floor}, the least any CUDA {cuda_version.split('.')[0]}.x "
-            f"code needs ({what} is CUDA {cuda_version})", fix,
+            f"code needs ({what} is CUDA {cuda_version})",
+            fix,
         )
     if minimum:
         return Finding(
-            "driver-too-old", "warning",
-            f"driver {driver_text} is older than {minimum}, the driver of CUDA {cuda_version} ({what}): compiled "
+            "driver-too-old",
+            "warning",
+            f"driver {driver_text} is older than {minimum}, the driver of CUDA {cuda_version} "
+            f"({what}): compiled "
             "kernels run, but PTX from this toolkit cannot be JIT-compiled",
             fix,
         )
@@ -151,24 +173,36 @@ def _gcc_findings(env: Environment) -> list[Finding]:
         limit = compiler_facts.host_compiler_too_new("gcc", cxx.version, toolkit.version)
         if limit is not None:
             good = [
-                c for c in others
+                c
+                for c in others
                 if compiler_facts.host_compiler_too_new("gcc", c.version, toolkit.version) is None
                 and compiler_facts.gcc_faq_problem(c.version) is None
             ]
-            findings.append(_gcc_finding(
-                f"GCC {cxx.version} is newer than CUDA {toolkit.version} accepts (GCC {limit} at most)",
-                good, f"g++-{limit}",
-            ))
+            findings.append(
+                _gcc_finding(
+                    f"GCC {cxx.version} is newer than CUDA {toolkit.version} accepts (GCC {limit} at most)",
+                    good,
+                    f"g++-{limit}",
+                )
+            )
     return findings
 
 
 def _gcc_finding(problem: str, good: list[Compiler], package: str) -> Finding:
     if good:
         best = max(good, key=lambda c: parse_version(c.version) or Version("0"))
-        return Finding("gcc-unsupported", "warning", f"{problem}; {best.path} ({best.version}) is usable",
-                       f"mmbuild selects {best.path} through CC/CXX (or pass --cxx {best.path})")
-    return Finding("gcc-unsupported", "error", problem,
-                   f"install a supported GCC (e.g. apt install {package}) and pass --cxx /usr/bin/{package}")
+        return Finding(
+            "gcc-unsupported",
+            "warning",
+            f"{problem}; {best.path} ({best.version}) is usable",
+            f"mmbuild selects {best.path} through CC/CXX (or pass --cxx {best.path})",
+        )
+    return Finding(
+        "gcc-unsupported",
+        "error",
+        problem,
+        f"install a supported GCC (e.g. apt install {package}) and pass --cxx /usr/bin/{package}",
+    )
 
 
 def _msvc_findings(env: Environment) -> list[Finding]:
@@ -182,29 +216,40 @@ def _msvc_findings(env: Environment) -> list[Finding]:
     if accepted is None or accepted.msc_min <= msvc.msc_ver <= accepted.msc_max:
         return []
     have = compiler_facts.vs_name(msvc.msc_ver)
-    return [Finding(
-        "msvc-unsupported", "error" if wants_cuda(env) else "warning",
-        f"{have} (MSVC {msvc.msc_ver}) is outside what CUDA {toolkit.version} accepts "
-        f"(_MSC_VER {accepted.msc_min}-{accepted.msc_max}, {accepted.vs})",
-        f"install the build tools of {accepted.vs.split('(')[0].strip()} and run from its developer prompt, "
-        "or use a CUDA release that supports your Visual Studio",
-    )]
+    return [
+        Finding(
+            "msvc-unsupported",
+            "error" if wants_cuda(env) else "warning",
+            f"{have} (MSVC {msvc.msc_ver}) is outside what CUDA {toolkit.version} accepts "
+            f"(_MSC_VER {accepted.msc_min}-{accepted.msc_max}, {accepted.vs})",
+            f"install the build tools of {accepted.vs.split('(')[0].strip()} and run from its "
+            "developer prompt, "
+            "or use a CUDA release that supports your Visual Studio",
+        )
+    ]
 
 
 def _package_findings(env: Environment) -> list[Finding]:
     installed = {name for name, version in env.packages.items() if version}
     findings: list[Finding] = []
     if {"mmcv", "mmcv-full"} <= installed:
-        findings.append(Finding(
-            "mmcv-dual-install", "warning",
-            f"both mmcv {env.packages['mmcv']} and mmcv-full {env.packages['mmcv-full']} are installed: they "
-            "share the 'mmcv' package folder and break each other",
-            "pip uninstall -y mmcv mmcv-full, then install the one you need (mmbuild install)",
-        ))
+        findings.append(
+            Finding(
+                "mmcv-dual-install",
+                "warning",
+                f"both mmcv {env.packages['mmcv']} and mmcv-full {env.packages['mmcv-full']} are "
+                "installed: they "
+                "share the 'mmcv' package folder and break each other",
+                "pip uninstall -y mmcv mmcv-full, then install the one you need (mmbuild install)",
+            )
+        )
     if "mmcv-lite" in installed:
-        findings.append(Finding(
-            "mmcv-ops-missing", "info",
-            f"mmcv-lite {env.packages['mmcv-lite']} is installed: it has no compiled ops (mmcv.ops)",
-            "pip uninstall -y mmcv-lite, then mmbuild install",
-        ))
+        findings.append(
+            Finding(
+                "mmcv-ops-missing",
+                "info",
+                f"mmcv-lite {env.packages['mmcv-lite']} is installed: it has no compiled ops (mmcv.ops)",
+                "pip uninstall -y mmcv-lite, then mmbuild install",
+            )
+        )
     return findings

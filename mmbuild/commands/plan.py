@@ -22,11 +22,16 @@ def options_from_args(args) -> BuildOptions:
     """The build options of the command line (shared with install and build)."""
     ops = [op.strip() for op in (getattr(args, "ops", None) or "").split(",") if op.strip()]
     return BuildOptions(
-        mmcv=getattr(args, "mmcv", None), source=getattr(args, "source", None),
-        arch=getattr(args, "arch", None), cpu_only=bool(getattr(args, "cpu_only", False)),
-        jobs=getattr(args, "jobs", None), threads_per_block=getattr(args, "threads_per_block", None),
-        cuda_home=getattr(args, "cuda_home", None), cxx=getattr(args, "cxx", None),
-        wheelhouse=getattr(args, "wheelhouse", None), ops=ops,
+        mmcv=getattr(args, "mmcv", None),
+        source=getattr(args, "source", None),
+        arch=getattr(args, "arch", None),
+        cpu_only=bool(getattr(args, "cpu_only", False)),
+        jobs=getattr(args, "jobs", None),
+        threads_per_block=getattr(args, "threads_per_block", None),
+        cuda_home=getattr(args, "cuda_home", None),
+        cxx=getattr(args, "cxx", None),
+        wheelhouse=getattr(args, "wheelhouse", None),
+        ops=ops,
         compiler_cache=getattr(args, "compiler_cache", None),
     )
 
@@ -63,8 +68,11 @@ def render(plan: BuildPlan, stream: TextIO) -> str:
     """The decisions as a table with reasons, the build environment, then the findings."""
     rows = [(d.name, d.value, d.reason) for d in plan.decisions]
     parts = [paint("Plan", "bold", stream), table(rows), ""]
-    parts += [paint("Build environment", "bold", stream),
-              table([(k, v if v != "" else "''") for k, v in plan.env.items()]), ""]
+    parts += [
+        paint("Build environment", "bold", stream),
+        table([(k, v if v != "" else "''") for k, v in plan.env.items()]),
+        "",
+    ]
     parts.append(f"  fingerprint  {plan.fingerprint}\n")
     if plan.findings:
         parts.append(paint("Findings", "bold", stream))

@@ -17,7 +17,7 @@ _SM = re.compile(r"^(?:sm|compute)_(\d+)(\d)([a-z]?)$")
 class ArchInfo:
     """One row of the arch table: a compute capability and the toolkits that can target it."""
 
-    arch: str                      # "8.6"
+    arch: str  # "8.6"
     first: Version | None
     last: Version | None
     variant_a_first: Version | None
@@ -36,8 +36,9 @@ def _opt(text: str | None) -> Version | None:
 def arch_table() -> list[ArchInfo]:
     """Every known compute capability, oldest first."""
     rows = [
-        ArchInfo(r["arch"], _opt(r.get("first")), _opt(r.get("last")),
-                 _opt(r.get("variant_a_first")), r["gpus"])
+        ArchInfo(
+            r["arch"], _opt(r.get("first")), _opt(r.get("last")), _opt(r.get("variant_a_first")), r["gpus"]
+        )
         for r in load_table("cuda_arches")["arch"]
     ]
     return sorted(rows, key=lambda r: r.key)
@@ -76,7 +77,8 @@ def toolkit_arches(cuda_version: str | None, listed: list[str] | None = None) ->
     if version is None:
         return []
     return [
-        r.arch for r in arch_table()
+        r.arch
+        for r in arch_table()
         if (r.first is None or r.first <= version) and (r.last is None or version <= _through(r.last))
     ]
 

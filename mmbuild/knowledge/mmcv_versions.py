@@ -13,7 +13,7 @@ from mmbuild.knowledge.versions import parse_version
 
 @dataclass(frozen=True)
 class MmcvRelease:
-    package: str           # "mmcv" (2.x) or "mmcv-full" (1.x)
+    package: str  # "mmcv" (2.x) or "mmcv-full" (1.x)
     version: Version
     torch: SpecifierSet
     basis: str
@@ -27,8 +27,8 @@ class MmcvRelease:
 class MmcvRequirement:
     """What one installed downstream package accepts."""
 
-    downstream: str        # "mmdet 3.3.0"
-    package: str           # "mmcv" or "mmcv-full"
+    downstream: str  # "mmdet 3.3.0"
+    package: str  # "mmcv" or "mmcv-full"
     spec: SpecifierSet
 
     def admits(self, release: MmcvRelease) -> bool:

@@ -43,7 +43,9 @@ def parse_arch_list(text: str, torch_version: str | None = None, source: str = "
     """Every arch ``text`` names, oldest first, without duplicates (PTX kept if any entry asks)."""
     entries = [e for e in re.split(r"[,;\s]+", text.strip()) if e]
     if not entries:
-        raise UsageError(f"{source} is empty", fix="give arches like 8.6 or 7.5,8.0,9.0, or a name like Ampere")
+        raise UsageError(
+            f"{source} is empty", fix="give arches like 8.6 or 7.5,8.0,9.0, or a name like Ampere"
+        )
     names = {name.lower(): value for name, value in torch_facts.arch_names(torch_version).items()}
     specs: list[ArchSpec] = []
     for entry in entries:
@@ -79,11 +81,14 @@ def _parse_entry(entry: str, source: str, shown: str) -> ArchSpec:
             fix="use compute capabilities like 8.6, sm_86, 8.6+PTX, 9.0a, or names like Ampere, Hopper",
         )
     if arch.endswith("a") and ptx:
-        raise UsageError(f"{source}: {shown!r}: an arch-specific 'a' target cannot carry PTX",
-                         fix=f"use {arch} or {arch.rstrip('a')}+PTX")
+        raise UsageError(
+            f"{source}: {shown!r}: an arch-specific 'a' target cannot carry PTX",
+            fix=f"use {arch} or {arch.rstrip('a')}+PTX",
+        )
     if arch.endswith("a") and cuda_facts.arch_info(arch).variant_a_first is None:
-        raise UsageError(f"{source}: {shown!r}: compute capability {arch[:-1]} has no 'a' variant",
-                         fix=f"use {arch[:-1]}")
+        raise UsageError(
+            f"{source}: {shown!r}: compute capability {arch[:-1]} has no 'a' variant", fix=f"use {arch[:-1]}"
+        )
     return ArchSpec(arch, ptx)
 
 

@@ -43,8 +43,10 @@ def compiler_problems(compiler: Compiler, std: str, cuda_version: str | None) ->
     if cuda_version and compiler.kind in ("gcc", "clang"):
         limit = facts.host_compiler_too_new(compiler.kind, compiler.version, cuda_version)
         if limit is not None:
-            problems.append(f"{_label(compiler)} is newer than CUDA {cuda_version} accepts "
-                            f"({compiler.kind.upper() if compiler.kind == 'gcc' else 'Clang'} {limit} at most)")
+            problems.append(
+                f"{_label(compiler)} is newer than CUDA {cuda_version} accepts "
+                f"({compiler.kind.upper() if compiler.kind == 'gcc' else 'Clang'} {limit} at most)"
+            )
     need = torch_facts.std_requirement(std)
     minimum = {"gcc": need.gcc, "clang": need.clang}.get(compiler.kind)
     if minimum is not None and version is not None and version.major < minimum:
@@ -59,12 +61,16 @@ def msvc_problems(msc_ver: int | None, std: str, cuda_version: str | None) -> li
     if cuda_version:
         accepted = facts.msvc_range(cuda_version)
         if accepted and not accepted.msc_min <= msc_ver <= accepted.msc_max:
-            problems.append(f"{facts.vs_name(msc_ver)} (MSVC {msc_ver}) is outside what CUDA {cuda_version} "
-                            f"accepts (_MSC_VER {accepted.msc_min}-{accepted.msc_max}, {accepted.vs})")
+            problems.append(
+                f"{facts.vs_name(msc_ver)} (MSVC {msc_ver}) is outside what CUDA {cuda_version} "
+                f"accepts (_MSC_VER {accepted.msc_min}-{accepted.msc_max}, {accepted.vs})"
+            )
     need = torch_facts.std_requirement(std).msc_ver
     if msc_ver < need:
-        problems.append(f"{facts.vs_name(msc_ver)} (MSVC {msc_ver}) cannot compile {std} "
-                        f"(needs {facts.vs_name(need)} or newer)")
+        problems.append(
+            f"{facts.vs_name(msc_ver)} (MSVC {msc_ver}) cannot compile {std} "
+            f"(needs {facts.vs_name(need)} or newer)"
+        )
     return problems
 
 
@@ -80,19 +86,34 @@ def choose_compiler(env: Environment, cuda_version: str | None, requested_cxx: s
         choice = _choose_unix(env, std, cuda_version, requested_cxx)
         nvcc_problem = _nvcc_problem(std, cuda_version)
         if nvcc_problem:
-            choice.findings.append(Finding("cxx-standard", "error", nvcc_problem,
-                                           f"use CUDA {torch_facts.std_requirement(std).nvcc} or newer"))
+            choice.findings.append(
+                Finding(
+                    "cxx-standard",
+                    "error",
+                    nvcc_problem,
+                    f"use CUDA {torch_facts.std_requirement(std).nvcc} or newer",
+                )
+            )
         if not has_errors(choice.findings):
             choice.std_reason = f"torch {torch_version} needs {rule.std}"
             if std != rule.std:
                 why = first_failure.findings[0].message if first_failure and first_failure.findings else ""
-                choice.std_reason = f"{rule.std} not possible here, torch {torch_version} still builds with {std}"
-                choice.findings.append(Finding(
-                    "cxx-standard", "warning",
-                    f"building with {std} instead of {rule.std} (torch {torch_version}'s default): {why}",
-                    f"install GCC >= {torch_facts.std_requirement(rule.std).gcc}"
-                    + (f" and CUDA >= {torch_facts.std_requirement(rule.std).nvcc}" if cuda_version else ""),
-                ))
+                choice.std_reason = (
+                    f"{rule.std} not possible here, torch {torch_version} still builds with {std}"
+                )
+                choice.findings.append(
+                    Finding(
+                        "cxx-standard",
+                        "warning",
+                        f"building with {std} instead of {rule.std} (torch {torch_version}'s default): {why}",
+                        f"install GCC >= {torch_facts.std_requirement(rule.std).gcc}"
+                        + (
+                            f" and CUDA >= {torch_facts.std_requirement(rule.std).nvcc}"
+                            if cuda_version
+                            else ""
+                        ),
+                    )
+                )
             return choice
         first_failure = first_failure or choice
     first_failure.std_reason = f"torch {torch_version} needs {rule.std}"
@@ -114,7 +135,9 @@ def _candidates(env: Environment) -> list[Compiler]:
     return list(seen.values())
 
 
-def _choose_unix(env: Environment, std: str, cuda_version: str | None, requested: str | None) -> CompilerChoice:
+def _choose_unix(
+    env: Environment, std: str, cuda_version: str | None, requested: str | None
+) -> CompilerChoice:
     candidates = _candidates(env)
     user_cxx = env.env_vars.get("CXX")
     for source, path in (("--cxx", requested), ("CXX", user_cxx)):
@@ -122,7 +145,9 @@ def _choose_unix(env: Environment, std: str, cuda_version: str | None, requested
             compiler = _find(candidates, path)
             problems = compiler_problems(compiler, std, cuda_version)
             choice = CompilerChoice(std, compiler, f"{source}={path}", "", _cc_env(compiler, env))
-            choice.findings += [_gcc_finding(p, "error", _fix(candidates, std, cuda_version)) for p in problems]
+            choice.findings += [
+                _gcc_finding(p, "error", _fix(candidates, std, cuda_version)) for p in problems
+            ]
             return choice
     default = env.compilers.cxx
     if default is not None and not compiler_problems(default, std, cuda_version):
@@ -131,23 +156,45 @@ def _choose_unix(env: Environment, std: str, cuda_version: str | None, requested
     if usable:
         best = max(usable, key=lambda c: (c.kind == "gcc", parse_version(c.version) or Version("0")))
         why = "; ".join(compiler_problems(default, std, cuda_version)) if default else "no default compiler"
-        note = Finding("gcc-unsupported", "info", f"{why}; using {_label(best)} instead",
-                       f"nothing to do: mmbuild sets CC/CXX (or pass --cxx {best.path})")
+        note = Finding(
+            "gcc-unsupported",
+            "info",
+            f"{why}; using {_label(best)} instead",
+            f"nothing to do: mmbuild sets CC/CXX (or pass --cxx {best.path})",
+        )
         return CompilerChoice(std, best, f"{why}; {_label(best)} fits", "", _cc_env(best, env), [note])
     if default is None:
         finding = _gcc_finding("no C++ compiler was found", "error", "install g++ (e.g. apt install g++)")
         return CompilerChoice(std, None, "none found", "", findings=[finding])
     problems = compiler_problems(default, std, cuda_version)
-    return CompilerChoice(std, default, "the default compiler (unusable)", "",
-                          findings=[_gcc_finding(p, "error", _fix(candidates, std, cuda_version)) for p in problems])
+    return CompilerChoice(
+        std,
+        default,
+        "the default compiler (unusable)",
+        "",
+        findings=[_gcc_finding(p, "error", _fix(candidates, std, cuda_version)) for p in problems],
+    )
 
 
-def _choose_msvc(env: Environment, rule, cuda_version: str | None, torch_version: str | None) -> CompilerChoice:
+def _choose_msvc(
+    env: Environment, rule, cuda_version: str | None, torch_version: str | None
+) -> CompilerChoice:
     msvc = env.compilers.msvc
     if msvc is None:
-        return CompilerChoice(rule.std, None, "no MSVC found", f"torch {torch_version} needs {rule.std}",
-                              findings=[Finding("msvc-unsupported", "error", "no Visual Studio C++ compiler (cl.exe) found",
-                                                "install the Visual Studio Build Tools with the C++ workload")])
+        return CompilerChoice(
+            rule.std,
+            None,
+            "no MSVC found",
+            f"torch {torch_version} needs {rule.std}",
+            findings=[
+                Finding(
+                    "msvc-unsupported",
+                    "error",
+                    "no Visual Studio C++ compiler (cl.exe) found",
+                    "install the Visual Studio Build Tools with the C++ workload",
+                )
+            ],
+        )
     compiler = Compiler("msvc", msvc.version, msvc.path or "cl.exe")
     label = f"{facts.vs_name(msvc.msc_ver)} (MSVC {msvc.msc_ver})" if msvc.msc_ver else "MSVC"
     findings: list[Finding] = []
@@ -156,17 +203,31 @@ def _choose_msvc(env: Environment, rule, cuda_version: str | None, torch_version
     if problems and rule.fallback and "msvc" not in rule.fallback_fails_with:
         fallback_problems = msvc_problems(msvc.msc_ver, rule.fallback, cuda_version)
         if len(fallback_problems) < len(problems):
-            findings.append(Finding("cxx-standard", "warning", f"building with {rule.fallback}: {problems[0]}",
-                                    "install Visual Studio 2022 or newer"))
+            findings.append(
+                Finding(
+                    "cxx-standard",
+                    "warning",
+                    f"building with {rule.fallback}: {problems[0]}",
+                    "install Visual Studio 2022 or newer",
+                )
+            )
             std, problems = rule.fallback, fallback_problems
-            std_reason = f"{rule.std} not possible with {label}, torch {torch_version} still builds with {std}"
+            std_reason = (
+                f"{rule.std} not possible with {label}, torch {torch_version} still builds with {std}"
+            )
     nvcc_problem = _nvcc_problem(std, cuda_version)
     for problem in problems:
         pid = "cxx-standard" if "cannot compile" in problem else "msvc-unsupported"
         findings.append(Finding(pid, "error", problem, _msvc_fix(cuda_version)))
     if nvcc_problem:
-        findings.append(Finding("cxx-standard", "error", nvcc_problem,
-                                f"use CUDA {torch_facts.std_requirement(std).nvcc} or newer"))
+        findings.append(
+            Finding(
+                "cxx-standard",
+                "error",
+                nvcc_problem,
+                f"use CUDA {torch_facts.std_requirement(std).nvcc} or newer",
+            )
+        )
     return CompilerChoice(std, compiler, label, std_reason, findings=findings)
 
 
@@ -217,5 +278,6 @@ def _fix(candidates: list[Compiler], std: str, cuda_version: str | None) -> str:
     need = torch_facts.std_requirement(std).gcc
     major = limit if limit is not None else max(need, 12)
     if major < need:
-        return f"no GCC fits both CUDA {cuda_version} (GCC <= {limit}) and {std} (GCC >= {need}): use a newer CUDA"
+        return (f"no GCC fits both CUDA {cuda_version} (GCC <= {limit}) and {std} (GCC >= {need}): "
+                "use a newer CUDA")
     return f"install g++-{major} (e.g. apt install g++-{major}) and pass --cxx /usr/bin/g++-{major}"

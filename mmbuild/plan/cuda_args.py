@@ -38,7 +38,7 @@ def split_cuda_args(text: str | None) -> tuple[list[str], list[str]]:
         name = token.split("=", 1)[0]
         if name in _ARCH_FLAGS:
             takes_value = "=" not in token and i + 1 < len(tokens)
-            arch += tokens[i:i + 2] if takes_value else [token]
+            arch += tokens[i : i + 2] if takes_value else [token]
             i += 2 if takes_value else 1
             continue
         other.append(token)
@@ -67,10 +67,14 @@ def gpu_specs(gpus: list[GPU]) -> tuple[list[ArchSpec], list[Finding]]:
     for gpu in gpus:
         capability = gpu.capability or capability_for_name(gpu.name)
         if capability is None:
-            findings.append(Finding(
-                "no-gpu-arch-list", "warning", f"the compute capability of GPU {gpu.index} ({gpu.name}) is unknown",
-                "pass --arch with its compute capability (see https://developer.nvidia.com/cuda-gpus)",
-            ))
+            findings.append(
+                Finding(
+                    "no-gpu-arch-list",
+                    "warning",
+                    f"the compute capability of GPU {gpu.index} ({gpu.name}) is unknown",
+                    "pass --arch with its compute capability (see https://developer.nvidia.com/cuda-gpus)",
+                )
+            )
             continue
         arches.append(capability)
     specs = merge_specs([ArchSpec(a) for a in arches])
@@ -85,7 +89,9 @@ def requested_arches(env: Environment, arch_option: str | None) -> ArchRequest:
         return ArchRequest(parse_arch_list(arch_option, torch_version), "--arch")
     env_list = env.env_vars.get("TORCH_CUDA_ARCH_LIST")
     if env_list and env_list.strip():
-        return ArchRequest(parse_arch_list(env_list, torch_version, "TORCH_CUDA_ARCH_LIST"), "TORCH_CUDA_ARCH_LIST")
+        return ArchRequest(
+            parse_arch_list(env_list, torch_version, "TORCH_CUDA_ARCH_LIST"), "TORCH_CUDA_ARCH_LIST"
+        )
     user_arch_flags, _ = split_cuda_args(env.env_vars.get("MMCV_CUDA_ARGS"))
     from_args = specs_from_gencode(user_arch_flags)
     if from_args:
@@ -94,10 +100,14 @@ def requested_arches(env: Environment, arch_option: str | None) -> ArchRequest:
     if specs:
         names = ", ".join(sorted({g.name for g in env.gpus}))
         return ArchRequest(specs, f"the GPUs present ({names})", findings)
-    findings.append(Finding(
-        "no-gpu-arch-list", "error",
-        "no GPU is visible and no arch list was given: torch's extension builder would crash with "
-        "'IndexError: list index out of range'",
-        "pass --arch with the compute capabilities of the GPUs that will run mmcv, e.g. --arch 8.0,8.6,9.0",
-    ))
+    findings.append(
+        Finding(
+            "no-gpu-arch-list",
+            "error",
+            "no GPU is visible and no arch list was given: torch's extension builder would crash with "
+            "'IndexError: list index out of range'",
+            "pass --arch with the compute capabilities of the GPUs that will run mmcv, e.g. --arch "
+            "8.0,8.6,9.0",
+        )
+    )
     return ArchRequest([], "none", findings)

@@ -22,8 +22,13 @@ from mmbuild.plan.cuda_args import gpu_specs
 from mmbuild.plan.make import make_plan
 
 
-def make_fleet_plan(envs: list[Environment], options: BuildOptions, *, names: list[str] | None = None,
-                    patch_digests: dict[str, str] | None = None) -> BuildPlan:
+def make_fleet_plan(
+    envs: list[Environment],
+    options: BuildOptions,
+    *,
+    names: list[str] | None = None,
+    patch_digests: dict[str, str] | None = None,
+) -> BuildPlan:
     """The plan for building on ``envs[0]`` and running on all of ``envs``."""
     if not envs:
         raise UsageError("a fleet plan needs at least one environment report")
@@ -37,7 +42,9 @@ def make_fleet_plan(envs: list[Environment], options: BuildOptions, *, names: li
         if specs:
             fleet_options = dataclasses.replace(options, arch=format_arch_list(specs))
     plan = make_plan(merged, fleet_options, patch_digests=patch_digests)
-    plan.decisions.insert(0, Decision("fleet", f"{len(envs)} nodes", f"built on {names[0]}, arches of every node"))
+    plan.decisions.insert(
+        0, Decision("fleet", f"{len(envs)} nodes", f"built on {names[0]}, arches of every node")
+    )
     for name, env in zip(names[1:], envs[1:]):
         plan.findings += _node_findings(name, env, build_env, plan)
     return plan
@@ -50,11 +57,14 @@ def _node_findings(name: str, env: Environment, build_env: Environment, plan: Bu
         if f.severity != "info" and f.id not in ("gcc-unsupported", "msvc-unsupported", "cuda-home-missing")
     ]
     for what, mine, theirs in _runtime_differences(env, build_env):
-        findings.append(Finding(
-            "undefined-symbol", "error",
-            f"{name}: {what} is {mine}, the build node has {theirs}: the wheel will not load there",
-            f"give {name} the build node's {what}, or plan a separate build for it",
-        ))
+        findings.append(
+            Finding(
+                "undefined-symbol",
+                "error",
+                f"{name}: {what} is {mine}, the build node has {theirs}: the wheel will not load there",
+                f"give {name} the build node's {what}, or plan a separate build for it",
+            )
+        )
     if plan.target == "cuda" and env.driver and env.gpus:
         toolkit_version = next((t.version for t in build_env.cuda_toolkits if t.home == plan.cuda_home), None)
         finding = driver_finding(env.driver.version, toolkit_version, "the build toolkit")

@@ -41,44 +41,61 @@ def _fit_one(spec: ArchSpec, toolkit: CudaToolkit, keys: dict, fitted: FittedArc
     if spec.base in keys.values():
         if spec.arch.endswith("a") and not _has_variant_a(spec.arch, toolkit):
             fitted.notes.append(f"{spec.arch} -> {spec.base}")
-            fitted.findings.append(Finding(
-                "nvcc-arch-unsupported", "warning",
-                f"CUDA {cuda} has no sm_{_num(spec.arch)} target; building sm_{_num(spec.base)} instead",
-                f"use CUDA {cuda_facts.arch_info(spec.arch).variant_a_first} or newer for {spec.arch}",
-            ))
+            fitted.findings.append(
+                Finding(
+                    "nvcc-arch-unsupported",
+                    "warning",
+                    f"CUDA {cuda} has no sm_{_num(spec.arch)} target; building sm_{_num(spec.base)} instead",
+                    f"use CUDA {cuda_facts.arch_info(spec.arch).variant_a_first} or newer for {spec.arch}",
+                )
+            )
             return [ArchSpec(spec.base, spec.ptx)]
         return [spec]
     oldest, newest = min(keys), max(keys)
     gpus = cuda_facts.gpus_for(spec.base)
     if spec.key < oldest:
         last = cuda_facts.last_toolkit_for(spec.base)
-        fitted.findings.append(Finding(
-            "nvcc-arch-unsupported", "error",
-            f"CUDA {cuda} cannot build for sm_{_num(spec.base)} ({gpus}): its oldest target is "
-            f"sm_{_num(keys[oldest])}" + (f"; CUDA {last} is the last toolkit that supports it" if last else ""),
-            (f"build with CUDA {last} (and a torch built for CUDA {last.major}.x)" if last else "use an older CUDA")
-            + f", or drop {spec.base} from the arch list",
-        ))
+        fitted.findings.append(
+            Finding(
+                "nvcc-arch-unsupported",
+                "error",
+                f"CUDA {cuda} cannot build for sm_{_num(spec.base)} ({gpus}): its oldest target is "
+                f"sm_{_num(keys[oldest])}"
+                + (f"; CUDA {last} is the last toolkit that supports it" if last else ""),
+                (
+                    f"build with CUDA {last} (and a torch built for CUDA {last.major}.x)"
+                    if last
+                    else "use an older CUDA"
+                )
+                + f", or drop {spec.base} from the arch list",
+            )
+        )
         return []
     lower_same_major = [k for k in keys if k[0] == spec.key[0] and k < spec.key]
     if lower_same_major:
         chosen = keys[max(lower_same_major)]
         fitted.notes.append(f"{spec} -> {chosen} (SASS)")
-        fitted.findings.append(Finding(
-            "nvcc-arch-unsupported", "warning",
-            f"CUDA {cuda} cannot target sm_{_num(spec.base)} ({gpus}); building sm_{_num(chosen)} code, "
-            f"which runs on {spec.base} (maybe not at full speed)",
-            _newer_toolkit_fix(spec.base),
-        ))
+        fitted.findings.append(
+            Finding(
+                "nvcc-arch-unsupported",
+                "warning",
+                f"CUDA {cuda} cannot target sm_{_num(spec.base)} ({gpus}); building sm_{_num(chosen)} code, "
+                f"which runs on {spec.base} (maybe not at full speed)",
+                _newer_toolkit_fix(spec.base),
+            )
+        )
         return [ArchSpec(chosen, spec.ptx)]
     chosen = keys[newest]
     fitted.notes.append(f"{spec} -> {chosen}+PTX (JIT)")
-    fitted.findings.append(Finding(
-        "nvcc-arch-unsupported", "warning",
-        f"CUDA {cuda} cannot target sm_{_num(spec.base)} ({gpus}); embedding PTX of sm_{_num(chosen)}, "
-        "which the driver compiles at first use (slow start, maybe slower kernels)",
-        _newer_toolkit_fix(spec.base),
-    ))
+    fitted.findings.append(
+        Finding(
+            "nvcc-arch-unsupported",
+            "warning",
+            f"CUDA {cuda} cannot target sm_{_num(spec.base)} ({gpus}); embedding PTX of sm_{_num(chosen)}, "
+            "which the driver compiles at first use (slow start, maybe slower kernels)",
+            _newer_toolkit_fix(spec.base),
+        )
+    )
     return [ArchSpec(chosen, True)]
 
 
@@ -100,7 +117,7 @@ def _newer_toolkit_fix(arch: str) -> str:
 
 def _has_variant_a(arch: str, toolkit: CudaToolkit) -> bool:
     listed = {a.strip().lower() for a in toolkit.arches}
-    if any(a.endswith("a") for a in listed):   # a list that shows 'a' variants is complete for them
+    if any(a.endswith("a") for a in listed):  # a list that shows 'a' variants is complete for them
         return f"sm_{_num(arch)}" in listed
     return cuda_facts.supports_variant_a(arch, toolkit.version)
 

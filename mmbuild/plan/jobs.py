@@ -41,22 +41,33 @@ def choose_jobs(env: Environment, target: str, n_arches: int, requested: int | N
             continue
         text = str(value).strip()
         if not text.isdigit() or int(text) < 1:
-            findings.append(Finding("compiler-oom", "warning", f"MAX_JOBS={value!r} is not a whole number; ignored",
-                                    "set MAX_JOBS to a number such as 2, or unset it"))
+            findings.append(
+                Finding(
+                    "compiler-oom",
+                    "warning",
+                    f"MAX_JOBS={value!r} is not a whole number; ignored",
+                    "set MAX_JOBS to a number such as 2, or unset it",
+                )
+            )
             continue
         jobs = int(text)
         if mem_limit is not None and jobs > mem_limit:
-            findings.append(Finding(
-                "compiler-oom", "warning",
-                f"{source}={jobs} may exhaust memory: {free} MiB available allows about {mem_limit} jobs "
-                f"of ~{per_job} MiB", f"use --jobs {mem_limit} if compilers get killed",
-            ))
+            findings.append(
+                Finding(
+                    "compiler-oom",
+                    "warning",
+                    f"{source}={jobs} may exhaust memory: {free} MiB available allows about {mem_limit} jobs "
+                    f"of ~{per_job} MiB",
+                    f"use --jobs {mem_limit} if compilers get killed",
+                )
+            )
         return JobsChoice(jobs, f"{source}={jobs}", findings)
     if mem_limit is None:
         return JobsChoice(cpus, f"{cpus} CPUs (memory unknown)", findings)
     jobs = min(cpus, mem_limit)
     if mem_limit < cpus:
-        reason = f"{free} MiB available / ~{per_job} MiB per {_job_kind(target, n_arches)} (fewer than {cpus} CPUs)"
+        kind = _job_kind(target, n_arches)
+        reason = f"{free} MiB available / ~{per_job} MiB per {kind} (fewer than {cpus} CPUs)"
     else:
         reason = f"{cpus} CPUs (memory allows {mem_limit} jobs of ~{per_job} MiB)"
     return JobsChoice(jobs, reason, findings)

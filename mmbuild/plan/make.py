@@ -27,14 +27,22 @@ from mmbuild.plan.target import choose_target
 from mmbuild.plan.threads import choose_threads_per_block
 
 # Findings the plan decides itself, for the toolchain it actually chooses.
-PLAN_DECIDED_IDS = frozenset({
-    "gcc-unsupported", "msvc-unsupported", "cuda-version-mismatch", "cuda-home-missing", "driver-too-old",
-})
+PLAN_DECIDED_IDS = frozenset(
+    {
+        "gcc-unsupported",
+        "msvc-unsupported",
+        "cuda-version-mismatch",
+        "cuda-home-missing",
+        "driver-too-old",
+    }
+)
 # CUDA >= this on Windows needs MSVC's conforming preprocessor.
 MSVC_PREPROCESSOR_CUDA = Version("13.2")
 
 
-def make_plan(env: Environment, options: BuildOptions, *, patch_digests: dict[str, str] | None = None) -> BuildPlan:
+def make_plan(
+    env: Environment, options: BuildOptions, *, patch_digests: dict[str, str] | None = None
+) -> BuildPlan:
     """The BuildPlan for ``env`` (see DESIGN.md for its JSON); findings say what stops or risks the build."""
     findings: list[Finding] = []
     decisions: list[Decision] = []
@@ -57,7 +65,9 @@ def make_plan(env: Environment, options: BuildOptions, *, patch_digests: dict[st
         findings += fitted.findings
         arch_list, gencode = fitted.specs, gencode_flags(fitted.specs)
         note = f" ({'; '.join(fitted.notes)})" if fitted.notes else ""
-        decisions.append(Decision("arch list", format_arch_list(arch_list) or "-", f"from {request.source}{note}"))
+        decisions.append(
+            Decision("arch list", format_arch_list(arch_list) or "-", f"from {request.source}{note}")
+        )
         threads_choice = choose_threads_per_block(env.gpus, options.threads_per_block)
         findings += threads_choice.findings
         threads = threads_choice.threads
@@ -68,10 +78,10 @@ def make_plan(env: Environment, options: BuildOptions, *, patch_digests: dict[st
         build_env.update({"FORCE_CUDA": "1", "CUDA_HOME": toolkit.home})
     else:
         if options.arch:
-            parse_arch_list(options.arch, env.torch.version if env.torch else None)   # still reject nonsense
+            parse_arch_list(options.arch, env.torch.version if env.torch else None)  # still reject nonsense
         build_env["FORCE_CUDA"] = "0"
         if env.torch is not None and env.torch.cuda:
-            build_env["CUDA_VISIBLE_DEVICES"] = ""   # mmcv's setup.py builds CUDA whenever torch sees a GPU
+            build_env["CUDA_VISIBLE_DEVICES"] = ""  # mmcv's setup.py builds CUDA whenever torch sees a GPU
 
     cuda_version = toolkit.version if toolkit else None
     compiler = choose_compiler(env, cuda_version, options.cxx)
@@ -79,8 +89,11 @@ def make_plan(env: Environment, options: BuildOptions, *, patch_digests: dict[st
     build_env.update(compiler.env)
     build_env["MMBUILD_CXX_STD"] = compiler.cxx_std
     decisions.append(Decision("C++ standard", compiler.cxx_std, compiler.std_reason))
-    compiler_label = (f"{compiler.compiler.kind} {compiler.compiler.version or '?'} ({compiler.compiler.path})"
-                      if compiler.compiler else "-")
+    compiler_label = (
+        f"{compiler.compiler.kind} {compiler.compiler.version or '?'} ({compiler.compiler.path})"
+        if compiler.compiler
+        else "-"
+    )
     decisions.append(Decision("host compiler", compiler_label, compiler.reason))
 
     jobs = choose_jobs(env, target.target, max(len(gencode), 1), options.jobs)
@@ -91,55 +104,96 @@ def make_plan(env: Environment, options: BuildOptions, *, patch_digests: dict[st
     patches = mmcv_patches(env, target.target)
     if env.os.system == "Windows":
         build_env["DISTUTILS_USE_SDK"] = "1"
-        if target.target == "cuda" and (parse_version(cuda_version) or Version("0")) >= MSVC_PREPROCESSOR_CUDA:
+        if (
+            target.target == "cuda"
+            and (parse_version(cuda_version) or Version("0")) >= MSVC_PREPROCESSOR_CUDA
+        ):
             cuda_args += ["-Xcompiler", "/Zc:preprocessor"]
-            decisions.append(Decision("MSVC preprocessor", "/Zc:preprocessor",
-                                      f"CUDA {cuda_version} needs MSVC's conforming preprocessor"))
+            decisions.append(
+                Decision(
+                    "MSVC preprocessor",
+                    "/Zc:preprocessor",
+                    f"CUDA {cuda_version} needs MSVC's conforming preprocessor",
+                )
+            )
         header_patch = torch_header_patch(env, target.target)
         if header_patch:
             patches.append(header_patch)
-            findings.append(Finding(
-                header_patch, "info" if options.patch_torch else "warning",
-                f"torch {env.torch.version}'s headers do not compile with nvcc + MSVC without the {header_patch} fix",
-                "mmbuild install --patch-torch applies it (mmbuild patch-torch --revert undoes it)",
-            ))
-    decisions.append(Decision("patches", ", ".join(patches), "mmcv's setup.py and sources for this toolchain"))
+            findings.append(
+                Finding(
+                    header_patch,
+                    "info" if options.patch_torch else "warning",
+                    f"torch {env.torch.version}'s headers do not compile with nvcc + MSVC without "
+                    f"the {header_patch} fix",
+                    "mmbuild install --patch-torch applies it (mmbuild patch-torch --revert undoes it)",
+                )
+            )
+    decisions.append(
+        Decision("patches", ", ".join(patches), "mmcv's setup.py and sources for this toolchain")
+    )
 
     if target.target == "cuda":
         build_env["TORCH_CUDA_ARCH_LIST"] = format_arch_list(arch_list)
         build_env["MMCV_CUDA_ARGS"] = " ".join(cuda_args)
-        decisions.insert(3, Decision("gencode", " ".join(gencode) or "-", "what nvcc gets (via MMCV_CUDA_ARGS)"))
+        decisions.insert(
+            3, Decision("gencode", " ".join(gencode) or "-", "what nvcc gets (via MMCV_CUDA_ARGS)")
+        )
         findings += _driver_check(env, cuda_version)
 
     env_level = [f for f in env_findings.environment_findings(env) if f.id not in PLAN_DECIDED_IDS]
     findings = _dedupe(env_level + findings)
 
     plan = BuildPlan(
-        mmcv=mmcv, target=target.target, arch_list=[str(s) for s in arch_list], gencode=gencode,
-        threads_per_block=threads, max_jobs=jobs.jobs, cxx_std=compiler.cxx_std,
+        mmcv=mmcv,
+        target=target.target,
+        arch_list=[str(s) for s in arch_list],
+        gencode=gencode,
+        threads_per_block=threads,
+        max_jobs=jobs.jobs,
+        cxx_std=compiler.cxx_std,
         host_compiler=compiler.compiler.path if compiler.compiler else None,
-        cuda_home=toolkit.home if toolkit else None, patches=patches, env=build_env,
-        ops=sorted(options.ops), decisions=decisions, findings=findings,
+        cuda_home=toolkit.home if toolkit else None,
+        patches=patches,
+        env=build_env,
+        ops=sorted(options.ops),
+        decisions=decisions,
+        findings=findings,
     )
     plan.fingerprint = fingerprint(fingerprint_inputs(env, options, plan, cuda_version, patch_digests))
     return plan
 
 
-def fingerprint_inputs(env: Environment, options: BuildOptions, plan: BuildPlan, cuda_version: str | None,
-                       patch_digests: dict[str, str] | None) -> dict:
+def fingerprint_inputs(
+    env: Environment,
+    options: BuildOptions,
+    plan: BuildPlan,
+    cuda_version: str | None,
+    patch_digests: dict[str, str] | None,
+) -> dict:
     """Everything that changes the compiled binary, as plain data."""
     digests = patch_digests or {}
     compiler = plan.host_compiler and next(
-        (c for c in [env.compilers.cxx, *env.compilers.candidates] if c and c.path == plan.host_compiler), None)
+        (c for c in [env.compilers.cxx, *env.compilers.candidates] if c and c.path == plan.host_compiler),
+        None,
+    )
     if env.os.system == "Windows" and env.compilers.msvc:
         compiler_id = {"kind": "msvc", "version": env.compilers.msvc.version}
     else:
-        compiler_id = {"kind": compiler.kind, "version": compiler.version} if compiler else {"path": plan.host_compiler}
+        compiler_id = (
+            {"kind": compiler.kind, "version": compiler.version} if compiler else {"path": plan.host_compiler}
+        )
     python = parse_version(env.python.version)
     return {
-        "mmcv": {"package": plan.mmcv.package, "version": plan.mmcv.version, "source_sha256": options.source_sha256},
-        "torch": ({"version": env.torch.version, "cuda": env.torch.cuda, "cxx11_abi": env.torch.cxx11_abi}
-                  if env.torch else None),
+        "mmcv": {
+            "package": plan.mmcv.package,
+            "version": plan.mmcv.version,
+            "source_sha256": options.source_sha256,
+        },
+        "torch": (
+            {"version": env.torch.version, "cuda": env.torch.cuda, "cxx11_abi": env.torch.cxx11_abi}
+            if env.torch
+            else None
+        ),
         "python": f"{python.major}.{python.minor}" if python else env.python.version,
         "platform": {"system": env.os.system, "machine": env.os.machine},
         "target": plan.target,

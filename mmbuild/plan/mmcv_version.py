@@ -21,18 +21,24 @@ def parse_mmcv_request(text: str) -> tuple[str | None, Version | None]:
     """``"2.1.0"``, ``"mmcv==2.1.0"``, ``"mmcv-full==1.7.2"``, ``"mmcv-full"`` -> (package, version)."""
     match = _REQUEST.match(text)
     if not match or not (match.group(1) or match.group(2)):
-        raise UsageError(f"--mmcv {text!r} is not a version", fix="use e.g. 2.1.0, mmcv==2.2.0 or mmcv-full==1.7.2")
+        raise UsageError(
+            f"--mmcv {text!r} is not a version", fix="use e.g. 2.1.0, mmcv==2.2.0 or mmcv-full==1.7.2"
+        )
     package = match.group(1).lower() if match.group(1) else None
     version = None
     if match.group(2):
         try:
             version = Version(match.group(2))
         except InvalidVersion:
-            raise UsageError(f"--mmcv {text!r} is not a version", fix="use e.g. 2.1.0 or mmcv-full==1.7.2") from None
+            raise UsageError(
+                f"--mmcv {text!r} is not a version", fix="use e.g. 2.1.0 or mmcv-full==1.7.2"
+            ) from None
     if package and version and facts.package_for_version(version) != package:
-        raise UsageError(f"--mmcv {text!r}: {package} {version} does not exist "
-                         f"({'1.x is mmcv-full' if version.major < 2 else '2.x is published as mmcv'})",
-                         fix=f"use {facts.package_for_version(version)}=={version}")
+        raise UsageError(
+            f"--mmcv {text!r}: {package} {version} does not exist "
+            f"({'1.x is mmcv-full' if version.major < 2 else '2.x is published as mmcv'})",
+            fix=f"use {facts.package_for_version(version)}=={version}",
+        )
     return package, version
 
 
@@ -40,8 +46,9 @@ def downstream_requirements(env: Environment) -> list[facts.MmcvRequirement]:
     """What the installed downstream packages accept: their own declared range, else the tables."""
     found: dict[str, facts.MmcvRequirement] = {}
     for c in env.downstream_constraints:
-        spec = ",".join(s for s in (f">={c.mmcv_min}" if c.mmcv_min else "",
-                                    f"<{c.mmcv_max}" if c.mmcv_max else "") if s)
+        spec = ",".join(
+            s for s in (f">={c.mmcv_min}" if c.mmcv_min else "", f"<{c.mmcv_max}" if c.mmcv_max else "") if s
+        )
         bound = c.mmcv_max or c.mmcv_min
         package = facts.package_for_version(Version(bound)) if bound else "mmcv"
         found[c.package] = facts.MmcvRequirement(f"{c.package} {c.version}", package, SpecifierSet(spec))
@@ -69,18 +76,24 @@ def choose_mmcv(env: Environment, request: str | None) -> tuple[MmcvChoice, list
         return MmcvChoice(best.package, str(best.version), f"{why}; builds with torch {torch_version}"), []
     fallback = fits[0] if fits else releases[0]
     if not fits:
-        message = "no mmcv release satisfies every installed package: " + "; ".join(str(q) for q in requirements)
+        message = "no mmcv release satisfies every installed package: " + "; ".join(
+            str(q) for q in requirements
+        )
         fix = "upgrade or remove the conflicting downstream packages, or pass --mmcv explicitly"
     else:
         wanted = "; ".join(str(q) for q in requirements)
-        message = (f"{wanted}, but no such release builds against torch {torch_version} "
-                   f"({fits[0].package} {fits[0].version} needs torch {fits[0].torch})")
+        message = (
+            f"{wanted}, but no such release builds against torch {torch_version} "
+            f"({fits[0].package} {fits[0].version} needs torch {fits[0].torch})"
+        )
         fix = f"install a torch in {fits[0].torch}, or upgrade the downstream packages"
     choice = MmcvChoice(fallback.package, str(fallback.version), "no release fits (see findings)")
     return choice, [Finding("mmcv-version-incompatible", "error", message, fix)]
 
 
-def _explicit(request: str, torch_version: str | None, requirements: list) -> tuple[MmcvChoice, list[Finding]]:
+def _explicit(
+    request: str, torch_version: str | None, requirements: list
+) -> tuple[MmcvChoice, list[Finding]]:
     package, version = parse_mmcv_request(request)
     findings: list[Finding] = []
     if version is None:
@@ -91,23 +104,35 @@ def _explicit(request: str, torch_version: str | None, requirements: list) -> tu
     package = package or facts.package_for_version(version)
     release = facts.find_release(package, str(version))
     if release is None:
-        findings.append(Finding(
-            "mmcv-version-incompatible", "warning",
-            f"{package} {version} is not in mmbuild's table of releases; its build is untested",
-            "use one of the known releases (e.g. 2.2.0, 2.1.0, mmcv-full==1.7.2) if the build fails",
-        ))
+        findings.append(
+            Finding(
+                "mmcv-version-incompatible",
+                "warning",
+                f"{package} {version} is not in mmbuild's table of releases; its build is untested",
+                "use one of the known releases (e.g. 2.2.0, 2.1.0, mmcv-full==1.7.2) if the build fails",
+            )
+        )
     elif not release.builds_with(torch_version):
-        findings.append(Finding(
-            "mmcv-version-incompatible", "error",
-            f"{package} {version} cannot be built against torch {torch_version} (it needs torch {release.torch})",
-            f"install a torch in {release.torch}, or choose another mmcv (e.g. --mmcv 2.2.0)",
-        ))
+        findings.append(
+            Finding(
+                "mmcv-version-incompatible",
+                "error",
+                f"{package} {version} cannot be built against torch {torch_version} (it needs torch "
+                f"{release.torch})",
+                f"install a torch in {release.torch}, or choose another mmcv (e.g. --mmcv 2.2.0)",
+            )
+        )
     if release is not None:
         for q in requirements:
             if not q.admits(release):
-                findings.append(Finding(
-                    "mmcv-version-incompatible", "warning",
-                    f"{package} {version} does not satisfy {q}: it will fail with 'MMCV=={version} is used but "
-                    "incompatible'", f"drop --mmcv to let mmbuild pick a release that fits, or upgrade {q.downstream}",
-                ))
+                findings.append(
+                    Finding(
+                        "mmcv-version-incompatible",
+                        "warning",
+                        f"{package} {version} does not satisfy {q}: it will fail with "
+                        f"'MMCV=={version} is used but "
+                        "incompatible'",
+                        f"drop --mmcv to let mmbuild pick a release that fits, or upgrade {q.downstream}",
+                    )
+                )
     return MmcvChoice(package, str(version), "requested with --mmcv"), findings

@@ -17,7 +17,7 @@ from mmbuild.plan.toolkit import choose_toolkit
 
 @dataclass
 class TargetChoice:
-    target: str                        # "cuda" | "cpu"
+    target: str  # "cuda" | "cpu"
     toolkit: CudaToolkit | None
     reason: str
     findings: list[Finding] = field(default_factory=list)
@@ -34,39 +34,85 @@ def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
     if not torch.cuda:
         findings = []
         if asked_for_cuda:
-            findings.append(Finding(
-                "torch-cuda-unavailable", "error",
-                f"CUDA ops were asked for (--arch/--cuda-home) but torch {torch.version} is a CPU-only build",
-                "install a CUDA build of torch, or drop --arch/--cuda-home (or pass --cpu-only)",
-            ))
+            findings.append(
+                Finding(
+                    "torch-cuda-unavailable",
+                    "error",
+                    f"CUDA ops were asked for (--arch/--cuda-home) but torch {torch.version} is a "
+                    "CPU-only build",
+                    "install a CUDA build of torch, or drop --arch/--cuda-home (or pass --cpu-only)",
+                )
+            )
         return TargetChoice("cpu", None, f"torch {torch.version} has no CUDA", findings)
     choice = choose_toolkit(env, options.cuda_home)
     if choice.requested_home:
-        return TargetChoice("cpu", None, choice.reason, [Finding(
-            "cuda-home-missing", "error", f"{choice.reason}: the CUDA toolkit there cannot be used",
-            "point --cuda-home/CUDA_HOME at a folder holding bin/nvcc, or unset CUDA_HOME",
-        )])
+        return TargetChoice(
+            "cpu",
+            None,
+            choice.reason,
+            [
+                Finding(
+                    "cuda-home-missing",
+                    "error",
+                    f"{choice.reason}: the CUDA toolkit there cannot be used",
+                    "point --cuda-home/CUDA_HOME at a folder holding bin/nvcc, or unset CUDA_HOME",
+                )
+            ],
+        )
     toolkit = choice.toolkit
     if toolkit is None:
         if not env.cuda_toolkits:
-            return TargetChoice("cpu", None, "no CUDA toolkit (nvcc) found", [Finding(
-                "cuda-home-missing", severity,
-                f"torch is built for CUDA {torch.cuda} but no CUDA toolkit (nvcc) was found: building CPU ops only",
-                f"install the CUDA {torch.cuda} toolkit and set CUDA_HOME (or pass --cuda-home)",
-            )])
+            return TargetChoice(
+                "cpu",
+                None,
+                "no CUDA toolkit (nvcc) found",
+                [
+                    Finding(
+                        "cuda-home-missing",
+                        severity,
+                        f"torch is built for CUDA {torch.cuda} but no CUDA toolkit (nvcc) was "
+                        "found: building CPU ops only",
+                        f"install the CUDA {torch.cuda} toolkit and set CUDA_HOME (or pass --cuda-home)",
+                    )
+                ],
+            )
         found = ", ".join(f"{t.version} ({t.home})" for t in env.cuda_toolkits)
-        return TargetChoice("cpu", None, "no toolkit matches torch's CUDA", [Finding(
-            "cuda-version-mismatch", severity,
-            f"torch is built for CUDA {torch.cuda} but the toolkits are {found}: torch refuses another major "
-            "version, so only CPU ops can be built",
-            f"install the CUDA {torch.cuda} toolkit, or a torch built for CUDA {env.cuda_toolkits[0].version}",
-        )])
+        return TargetChoice(
+            "cpu",
+            None,
+            "no toolkit matches torch's CUDA",
+            [
+                Finding(
+                    "cuda-version-mismatch",
+                    severity,
+                    f"torch is built for CUDA {torch.cuda} but the toolkits are {found}: torch "
+                    "refuses another major "
+                    "version, so only CPU ops can be built",
+                    f"install the CUDA {torch.cuda} toolkit, or a torch built for CUDA "
+                    f"{env.cuda_toolkits[0].version}",
+                )
+            ],
+        )
     if (release(toolkit.version) or (0,))[0] != (release(torch.cuda) or (0,))[0]:
-        return TargetChoice("cpu", None, choice.reason, [Finding(
-            "cuda-version-mismatch", "error",
-            f"{choice.reason} is CUDA {toolkit.version}, but torch is built for CUDA {torch.cuda}: torch's "
-            "extension builder refuses a different major version",
-            f"use a CUDA {release(torch.cuda)[0]}.x toolkit, or a torch built for CUDA {toolkit.version}",
-        )])
-    return TargetChoice("cuda", toolkit, f"torch {torch.version} (CUDA {torch.cuda}); nvcc {toolkit.version} "
-                                         f"at {toolkit.home} ({choice.reason})")
+        return TargetChoice(
+            "cpu",
+            None,
+            choice.reason,
+            [
+                Finding(
+                    "cuda-version-mismatch",
+                    "error",
+                    f"{choice.reason} is CUDA {toolkit.version}, but torch is built for CUDA "
+                    f"{torch.cuda}: torch's "
+                    "extension builder refuses a different major version",
+                    f"use a CUDA {release(torch.cuda)[0]}.x toolkit, or a torch built for CUDA "
+                    f"{toolkit.version}",
+                )
+            ],
+        )
+    return TargetChoice(
+        "cuda",
+        toolkit,
+        f"torch {torch.version} (CUDA {torch.cuda}); nvcc {toolkit.version} "
+        f"at {toolkit.home} ({choice.reason})",
+    )

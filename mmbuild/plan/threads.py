@@ -41,15 +41,21 @@ def choose_threads_per_block(gpus: list[GPU], requested: int | None) -> ThreadsC
     if requested is not None:
         findings = []
         if tightest and requested > tightest[0]:
-            findings.append(Finding(
-                "invalid-configuration-argument", "warning",
-                f"--threads-per-block {requested} exceeds what {tightest[1].name} allows for mmcv's kernels "
-                f"({tightest[0]}): launches may fail with 'too many resources requested for launch'",
-                f"use --threads-per-block {tightest[0]}",
-            ))
+            findings.append(
+                Finding(
+                    "invalid-configuration-argument",
+                    "warning",
+                    f"--threads-per-block {requested} exceeds what {tightest[1].name} allows for "
+                    "mmcv's kernels "
+                    f"({tightest[0]}): launches may fail with 'too many resources requested for launch'",
+                    f"use --threads-per-block {tightest[0]}",
+                )
+            )
         return ThreadsChoice(requested, f"--threads-per-block {requested}", findings)
     if tightest and tightest[0] < default:
-        return ThreadsChoice(tightest[0], f"{tightest[1].name} allows {tightest[0]} (mmcv's default {default})")
+        return ThreadsChoice(
+            tightest[0], f"{tightest[1].name} allows {tightest[0]} (mmcv's default {default})"
+        )
     return ThreadsChoice(default, "mmcv's default; every device allows it" if limited else "mmcv's default")
 
 

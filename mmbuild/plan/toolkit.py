@@ -18,7 +18,7 @@ from mmbuild.knowledge.versions import parse_version, release
 class ToolkitChoice:
     toolkit: CudaToolkit | None
     reason: str
-    requested_home: str | None = None     # a home the user named that holds no nvcc
+    requested_home: str | None = None  # a home the user named that holds no nvcc
 
 
 def same_dir(a: str | None, b: str | None) -> bool:

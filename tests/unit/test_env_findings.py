@@ -21,21 +21,24 @@ def _by_id(env) -> dict:
     return {f.id: f for f in environment_findings(env)}
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("this-machine-cpu-torch-2.13", {"not-compiled-with-gpu": "info"}),
-    ("cpu-torch-on-gpu-machine", {"not-compiled-with-gpu": "info", "torch-cuda-unavailable": "warning"}),
-    ("gcc-5.5-only", {"gcc-unsupported": "error"}),
-    ("gcc-5.5-with-gcc-9", {"gcc-unsupported": "warning"}),
-    ("gcc-13-cuda-12.1-with-gcc-11", {"gcc-unsupported": "warning"}),
-    ("win-vs2019-cuda-9.2", {"msvc-unsupported": "error"}),
-    ("torch-cu130-only-cuda-12.8", {"cuda-version-mismatch": "warning"}),
-    ("torch-cuda-no-toolkit", {"cuda-home-missing": "warning"}),
-    ("cuda-home-points-nowhere", {"cuda-home-missing": "error"}),
-    ("driver-565-with-cuda-13.0", {"driver-too-old": "error"}),
-    ("mmcv-and-mmcv-full-installed", {"not-compiled-with-gpu": "info", "mmcv-dual-install": "warning"}),
-    ("h100-cuda-13.0-torch-2.13", {}),
-    ("two-toolkits-picks-matching-major", {}),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("this-machine-cpu-torch-2.13", {"not-compiled-with-gpu": "info"}),
+        ("cpu-torch-on-gpu-machine", {"not-compiled-with-gpu": "info", "torch-cuda-unavailable": "warning"}),
+        ("gcc-5.5-only", {"gcc-unsupported": "error"}),
+        ("gcc-5.5-with-gcc-9", {"gcc-unsupported": "warning"}),
+        ("gcc-13-cuda-12.1-with-gcc-11", {"gcc-unsupported": "warning"}),
+        ("win-vs2019-cuda-9.2", {"msvc-unsupported": "error"}),
+        ("torch-cu130-only-cuda-12.8", {"cuda-version-mismatch": "warning"}),
+        ("torch-cuda-no-toolkit", {"cuda-home-missing": "warning"}),
+        ("cuda-home-points-nowhere", {"cuda-home-missing": "error"}),
+        ("driver-565-with-cuda-13.0", {"driver-too-old": "error"}),
+        ("mmcv-and-mmcv-full-installed", {"not-compiled-with-gpu": "info", "mmcv-dual-install": "warning"}),
+        ("h100-cuda-13.0-torch-2.13", {}),
+        ("two-toolkits-picks-matching-major", {}),
+    ],
+)
 def test_findings_of_saved_reports(name: str, expected: dict) -> None:
     found = {f.id: f.severity for f in environment_findings(_env(name))}
     assert found == expected
@@ -59,8 +62,12 @@ def test_finding_ids_are_in_the_catalogue() -> None:
 
 def test_gcc_5_4_passes_and_4_8_fails() -> None:
     env = _env("gcc-5.5-only")
-    ok = dataclasses.replace(env, compilers=dataclasses.replace(env.compilers, cxx=Compiler("gcc", "5.4.0", "/usr/bin/g++")))
-    old = dataclasses.replace(env, compilers=dataclasses.replace(env.compilers, cxx=Compiler("gcc", "4.8.5", "/usr/bin/g++")))
+    ok = dataclasses.replace(
+        env, compilers=dataclasses.replace(env.compilers, cxx=Compiler("gcc", "5.4.0", "/usr/bin/g++"))
+    )
+    old = dataclasses.replace(
+        env, compilers=dataclasses.replace(env.compilers, cxx=Compiler("gcc", "4.8.5", "/usr/bin/g++"))
+    )
     assert "gcc-unsupported" not in _by_id(ok)
     assert _by_id(old)["gcc-unsupported"].severity == "error"
 
@@ -71,14 +78,17 @@ def test_gcc_too_new_matters_only_for_cuda_torch() -> None:
     assert "gcc-unsupported" not in _by_id(cpu)
 
 
-@pytest.mark.parametrize(("driver", "cuda", "severity"), [
-    ("565.57.01", "13.0", "error"),       # below CUDA 13's minor-version floor
-    ("580.65.06", "13.0", None),
-    ("580.65.06", "13.1", "warning"),     # SASS runs, PTX from 13.1 does not JIT
-    ("590.44.01", "13.1", None),
-    ("450.51.05", "11.0", None),
-    ("418.87.00", "11.0", "error"),
-])
+@pytest.mark.parametrize(
+    ("driver", "cuda", "severity"),
+    [
+        ("565.57.01", "13.0", "error"),  # below CUDA 13's minor-version floor
+        ("580.65.06", "13.0", None),
+        ("580.65.06", "13.1", "warning"),  # SASS runs, PTX from 13.1 does not JIT
+        ("590.44.01", "13.1", None),
+        ("450.51.05", "11.0", None),
+        ("418.87.00", "11.0", "error"),
+    ],
+)
 def test_driver_minimums(driver: str, cuda: str, severity) -> None:
     finding = driver_finding(driver, cuda, "the toolkit")
     assert (finding.severity if finding else None) == severity

@@ -41,7 +41,15 @@ def test_bad_report_exits_2(capsys, tmp_path) -> None:
 
 
 def test_fleet_from_two_reports(capsys) -> None:
-    rc = main(["plan", "--from-env", str(ENVS / "h100-cuda-13.0-torch-2.13.json"),
-               "--from-env", str(ENVS / "8x-l4-names-only.json"), "--json"])
+    rc = main(
+        [
+            "plan",
+            "--from-env",
+            str(ENVS / "h100-cuda-13.0-torch-2.13.json"),
+            "--from-env",
+            str(ENVS / "8x-l4-names-only.json"),
+            "--json",
+        ]
+    )
     plan = json.loads(capsys.readouterr().out)
     assert rc == 0 and [a.rstrip("+PTX") for a in plan["arch_list"]] == ["8.9", "9.0"]

@@ -20,7 +20,9 @@ KNOWLEDGE = Path(importlib.import_module("mmbuild.knowledge").__file__).resolve(
 
 def test_plan_runs_no_subprocess_imports_no_torch_and_reads_only_knowledge(monkeypatch) -> None:
     envs = [load_environment(p) for p in sorted(ENVS.glob("*.json"))]
-    for name in [m for m in sys.modules if m == "mmbuild.plan" or m.startswith(("mmbuild.plan.", "mmbuild.knowledge"))]:
+    for name in [
+        m for m in sys.modules if m == "mmbuild.plan" or m.startswith(("mmbuild.plan.", "mmbuild.knowledge"))
+    ]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.delitem(sys.modules, "torch", raising=False)
 

@@ -16,81 +16,198 @@ ENVS = Path(__file__).resolve().parents[1] / "fixtures" / "envs"
 #   "ids": finding ids that must appear, "no_ids": ids that must not, "env": entries of plan.env,
 #   "no_env": keys absent from plan.env, "gencode_has": flags that must be in the gencode list.
 SCENARIOS = [
-    ("this-machine-cpu-torch-2.13", {}, {
-        "target": "cpu", "mmcv": ("mmcv", "2.2.0"), "cxx_std": "c++20", "ok": True, "max_jobs": 2,
-        "patches": ["mmcv-setup-pkg-resources", "mmcv-setup-cxx-std"],
-        "env": {"MMCV_WITH_OPS": "1", "FORCE_CUDA": "0", "MMBUILD_CXX_STD": "c++20", "MAX_JOBS": "2"},
-        "no_env": ["TORCH_CUDA_ARCH_LIST", "MMCV_CUDA_ARGS", "CC", "CXX"], "ids": ["not-compiled-with-gpu"],
-    }),
-    ("rtx3090-cuda-11.0", {}, {
-        "target": "cuda", "mmcv": ("mmcv-full", "1.7.2"), "cxx_std": "c++14", "ok": True,
-        "gencode_has": ["-gencode=arch=compute_80,code=sm_80"], "no_gencode": ["compute_86"],
-        "ids": ["nvcc-arch-unsupported"], "env": {"FORCE_CUDA": "1"},
-    }),
-    ("rtx3090-cuda-11.0", {"arch": "8.6"}, {
-        "arch_list": ["8.0"], "gencode": ["-gencode=arch=compute_80,code=sm_80"],
-        "env": {"TORCH_CUDA_ARCH_LIST": "8.0",
-                "MMCV_CUDA_ARGS": "-gencode=arch=compute_80,code=sm_80 -DTHREADS_PER_BLOCK=512"},
-    }),
-    ("k80-cuda-12.4", {}, {"target": "cuda", "ok": False, "ids": ["nvcc-arch-unsupported"], "gencode": [],
-                           "message_has": "11.8"}),
+    (
+        "this-machine-cpu-torch-2.13",
+        {},
+        {
+            "target": "cpu",
+            "mmcv": ("mmcv", "2.2.0"),
+            "cxx_std": "c++20",
+            "ok": True,
+            "max_jobs": 2,
+            "patches": ["mmcv-setup-pkg-resources", "mmcv-setup-cxx-std"],
+            "env": {"MMCV_WITH_OPS": "1", "FORCE_CUDA": "0", "MMBUILD_CXX_STD": "c++20", "MAX_JOBS": "2"},
+            "no_env": ["TORCH_CUDA_ARCH_LIST", "MMCV_CUDA_ARGS", "CC", "CXX"],
+            "ids": ["not-compiled-with-gpu"],
+        },
+    ),
+    (
+        "rtx3090-cuda-11.0",
+        {},
+        {
+            "target": "cuda",
+            "mmcv": ("mmcv-full", "1.7.2"),
+            "cxx_std": "c++14",
+            "ok": True,
+            "gencode_has": ["-gencode=arch=compute_80,code=sm_80"],
+            "no_gencode": ["compute_86"],
+            "ids": ["nvcc-arch-unsupported"],
+            "env": {"FORCE_CUDA": "1"},
+        },
+    ),
+    (
+        "rtx3090-cuda-11.0",
+        {"arch": "8.6"},
+        {
+            "arch_list": ["8.0"],
+            "gencode": ["-gencode=arch=compute_80,code=sm_80"],
+            "env": {
+                "TORCH_CUDA_ARCH_LIST": "8.0",
+                "MMCV_CUDA_ARGS": "-gencode=arch=compute_80,code=sm_80 -DTHREADS_PER_BLOCK=512",
+            },
+        },
+    ),
+    (
+        "k80-cuda-12.4",
+        {},
+        {
+            "target": "cuda",
+            "ok": False,
+            "ids": ["nvcc-arch-unsupported"],
+            "gencode": [],
+            "message_has": "11.8",
+        },
+    ),
     ("gcc-5.5-only", {}, {"ok": False, "ids": ["gcc-unsupported"], "no_env": ["CC", "CXX"]}),
-    ("gcc-5.5-with-gcc-9", {}, {"ok": True, "env": {"CC": "/usr/bin/gcc-9", "CXX": "/usr/bin/g++-9"},
-                                "host_compiler": "/usr/bin/g++-9"}),
-    ("gcc-13-cuda-12.1-with-gcc-11", {}, {"ok": True, "cxx_std": "c++17",
-                                          "env": {"CC": "/usr/bin/gcc-11", "CXX": "/usr/bin/g++-11"}}),
+    (
+        "gcc-5.5-with-gcc-9",
+        {},
+        {
+            "ok": True,
+            "env": {"CC": "/usr/bin/gcc-9", "CXX": "/usr/bin/g++-9"},
+            "host_compiler": "/usr/bin/g++-9",
+        },
+    ),
+    (
+        "gcc-13-cuda-12.1-with-gcc-11",
+        {},
+        {"ok": True, "cxx_std": "c++17", "env": {"CC": "/usr/bin/gcc-11", "CXX": "/usr/bin/g++-11"}},
+    ),
     ("gcc-13-cuda-12.1-with-gcc-11", {"cxx": "/usr/bin/g++"}, {"ok": False, "ids": ["gcc-unsupported"]}),
-    ("win-vs2019-cuda-9.2", {}, {"ok": False, "ids": ["msvc-unsupported"], "no_env": ["CC", "CXX"],
-                                 "env": {"DISTUTILS_USE_SDK": "1"}}),
-    ("win-torch-1.5-cuda-10.1-vs2017", {}, {"ok": True, "patches_has": ["torch15-all-slots"],
-                                            "env": {"DISTUTILS_USE_SDK": "1"}, "ids": ["torch15-all-slots"]}),
+    (
+        "win-vs2019-cuda-9.2",
+        {},
+        {
+            "ok": False,
+            "ids": ["msvc-unsupported"],
+            "no_env": ["CC", "CXX"],
+            "env": {"DISTUTILS_USE_SDK": "1"},
+        },
+    ),
+    (
+        "win-torch-1.5-cuda-10.1-vs2017",
+        {},
+        {
+            "ok": True,
+            "patches_has": ["torch15-all-slots"],
+            "env": {"DISTUTILS_USE_SDK": "1"},
+            "ids": ["torch15-all-slots"],
+        },
+    ),
     ("win-torch-1.6-cuda-10.1-vs2019", {}, {"ok": True, "patches_has": ["torch16-in-class-initializer"]}),
     ("win-torch-1.7-cuda-11.0-vs2019", {}, {"ok": True, "patches_has": ["torch17-profile-kind"]}),
-    ("win-torch-1.7-cuda-11.0-vs2019", {"cpu_only": True}, {"target": "cpu", "patches_lacks": ["torch17-profile-kind"]}),
-    ("win-torch-2.13-cuda-13.2-vs2022", {}, {
-        "ok": True, "cxx_std": "c++20", "env_contains": {"MMCV_CUDA_ARGS": "-Xcompiler /Zc:preprocessor"},
-        "patches_has": ["mmcv-thc-atomics"]}),
+    (
+        "win-torch-1.7-cuda-11.0-vs2019",
+        {"cpu_only": True},
+        {"target": "cpu", "patches_lacks": ["torch17-profile-kind"]},
+    ),
+    (
+        "win-torch-2.13-cuda-13.2-vs2022",
+        {},
+        {
+            "ok": True,
+            "cxx_std": "c++20",
+            "env_contains": {"MMCV_CUDA_ARGS": "-Xcompiler /Zc:preprocessor"},
+            "patches_has": ["mmcv-thc-atomics"],
+        },
+    ),
     ("mmcv-and-mmcv-full-installed", {}, {"ids": ["mmcv-dual-install"]}),
     ("mmdet-3.3.0-cap", {}, {"mmcv": ("mmcv", "2.1.0"), "ok": True, "reason_has": "mmdet 3.3.0"}),
     ("mmdet-3.3.0-cap", {"mmcv": "2.2.0"}, {"mmcv": ("mmcv", "2.2.0"), "ids": ["mmcv-version-incompatible"]}),
     ("mmdet-2.28-needs-mmcv-full", {}, {"mmcv": ("mmcv-full", "1.7.2"), "ok": True}),
     ("mmseg-0.29-conflicts-with-torch-2.13", {}, {"ok": False, "ids": ["mmcv-version-incompatible"]}),
     ("cpu-torch-on-gpu-machine", {}, {"target": "cpu", "ok": True, "ids": ["torch-cuda-unavailable"]}),
-    ("cpu-torch-on-gpu-machine", {"arch": "8.9"}, {"target": "cpu", "ok": False, "ids": ["torch-cuda-unavailable"]}),
+    (
+        "cpu-torch-on-gpu-machine",
+        {"arch": "8.9"},
+        {"target": "cpu", "ok": False, "ids": ["torch-cuda-unavailable"]},
+    ),
     ("build-node-no-gpu-cuda-13.0", {}, {"target": "cuda", "ok": False, "ids": ["no-gpu-arch-list"]}),
-    ("build-node-no-gpu-cuda-13.0", {"arch": "8.0,9.0"}, {
-        "target": "cuda", "ok": True, "arch_list": ["8.0", "9.0"], "no_ids": ["no-gpu-arch-list"],
-        "gencode": ["-gencode=arch=compute_80,code=sm_80", "-gencode=arch=compute_90,code=sm_90"],
-        "env": {"TORCH_CUDA_ARCH_LIST": "8.0;9.0"}}),
+    (
+        "build-node-no-gpu-cuda-13.0",
+        {"arch": "8.0,9.0"},
+        {
+            "target": "cuda",
+            "ok": True,
+            "arch_list": ["8.0", "9.0"],
+            "no_ids": ["no-gpu-arch-list"],
+            "gencode": ["-gencode=arch=compute_80,code=sm_80", "-gencode=arch=compute_90,code=sm_90"],
+            "env": {"TORCH_CUDA_ARCH_LIST": "8.0;9.0"},
+        },
+    ),
     ("build-node-no-gpu-cuda-13.0", {"arch": "Ampere"}, {"arch_list": ["8.0", "8.6+PTX"], "ok": True}),
     ("64-cpus-16-gib-free", {}, {"target": "cuda", "max_jobs_below": 16, "max_jobs_above": 1}),
     ("64-cpus-16-gib-free", {"cpu_only": True}, {"target": "cpu", "max_jobs": 9}),
     ("64-cpus-16-gib-free", {"arch": "7.5,8.0,8.6,8.9,9.0,10.0,12.0"}, {"max_jobs": 2}),
     ("64-cpus-16-gib-free", {"jobs": 40}, {"max_jobs": 40, "ids": ["compiler-oom"]}),
     ("torch-cu130-only-cuda-12.8", {}, {"target": "cpu", "ok": True, "ids": ["cuda-version-mismatch"]}),
-    ("two-toolkits-picks-matching-major", {}, {"target": "cuda", "cuda_home": "/usr/local/cuda-13.0",
-                                               "no_ids": ["cuda-version-mismatch"]}),
+    (
+        "two-toolkits-picks-matching-major",
+        {},
+        {"target": "cuda", "cuda_home": "/usr/local/cuda-13.0", "no_ids": ["cuda-version-mismatch"]},
+    ),
     ("cuda-home-points-nowhere", {}, {"ok": False, "ids": ["cuda-home-missing"]}),
     ("torch-cuda-no-toolkit", {}, {"target": "cpu", "ok": True, "ids": ["cuda-home-missing"]}),
     ("torch-cuda-no-toolkit", {"arch": "9.0"}, {"target": "cpu", "ok": False, "ids": ["cuda-home-missing"]}),
     ("driver-565-with-cuda-13.0", {}, {"ok": False, "ids": ["driver-too-old"], "message_has": "565.57.01"}),
-    ("rtx5090-cuda-12.4", {}, {"ok": True, "ids": ["nvcc-arch-unsupported"],
-                               "gencode_has": ["-gencode=arch=compute_90,code=compute_90"]}),
+    (
+        "rtx5090-cuda-12.4",
+        {},
+        {
+            "ok": True,
+            "ids": ["nvcc-arch-unsupported"],
+            "gencode_has": ["-gencode=arch=compute_90,code=compute_90"],
+        },
+    ),
     ("8x-l4-names-only", {}, {"arch_list": ["8.9+PTX"], "ok": True}),
-    ("titan-v-and-rtx-5880-ada-cuda-12.8", {}, {"arch_list": ["7.0", "8.9+PTX"], "cxx_std": "c++17",
-                                                "no_ids": ["driver-too-old"]}),
-    ("h100-cuda-13.0-torch-2.13", {}, {
-        "ok": True, "threads_per_block": 512, "cxx_std": "c++20",
-        "patches": ["mmcv-setup-pkg-resources", "mmcv-setup-cxx-std", "mmcv-threads-per-block", "mmcv-thc-atomics"],
-        "env_contains": {"MMCV_CUDA_ARGS": "-DTHREADS_PER_BLOCK=512"}}),
-    ("h100-cuda-13.0-torch-2.13", {"threads_per_block": 256}, {
-        "threads_per_block": 256, "env_contains": {"MMCV_CUDA_ARGS": "-DTHREADS_PER_BLOCK=256"}}),
-    ("h100-cuda-13.0-torch-2.13", {"arch": "9.0a"}, {"arch_list": ["9.0a"],
-                                                     "gencode": ["-gencode=arch=compute_90a,code=sm_90a"]}),
+    (
+        "titan-v-and-rtx-5880-ada-cuda-12.8",
+        {},
+        {"arch_list": ["7.0", "8.9+PTX"], "cxx_std": "c++17", "no_ids": ["driver-too-old"]},
+    ),
+    (
+        "h100-cuda-13.0-torch-2.13",
+        {},
+        {
+            "ok": True,
+            "threads_per_block": 512,
+            "cxx_std": "c++20",
+            "patches": [
+                "mmcv-setup-pkg-resources",
+                "mmcv-setup-cxx-std",
+                "mmcv-threads-per-block",
+                "mmcv-thc-atomics",
+            ],
+            "env_contains": {"MMCV_CUDA_ARGS": "-DTHREADS_PER_BLOCK=512"},
+        },
+    ),
+    (
+        "h100-cuda-13.0-torch-2.13",
+        {"threads_per_block": 256},
+        {"threads_per_block": 256, "env_contains": {"MMCV_CUDA_ARGS": "-DTHREADS_PER_BLOCK=256"}},
+    ),
+    (
+        "h100-cuda-13.0-torch-2.13",
+        {"arch": "9.0a"},
+        {"arch_list": ["9.0a"], "gencode": ["-gencode=arch=compute_90a,code=sm_90a"]},
+    ),
     ("jetson-nano-32k-registers", {}, {"threads_per_block": 256, "max_jobs": 1}),
     ("torch-2.12-cuda-11.8-cxx17-fallback", {}, {"cxx_std": "c++17", "ok": True, "ids": ["cxx-standard"]}),
-    ("user-env-vars-honoured", {}, {
-        "arch_list": ["8.6", "9.0"], "max_jobs": 3, "env_contains": {"MMCV_CUDA_ARGS": "-lineinfo"}}),
+    (
+        "user-env-vars-honoured",
+        {},
+        {"arch_list": ["8.6", "9.0"], "max_jobs": 3, "env_contains": {"MMCV_CUDA_ARGS": "-lineinfo"}},
+    ),
     ("user-env-vars-honoured", {"arch": "9.0", "jobs": 5}, {"arch_list": ["9.0"], "max_jobs": 5}),
 ]
 
@@ -99,8 +216,11 @@ def _plan(name: str, options: dict):
     return make_plan(load_environment(ENVS / f"{name}.json"), BuildOptions(**options))
 
 
-@pytest.mark.parametrize(("name", "options", "expected"), SCENARIOS,
-                         ids=[f"{s[0]}{'-' + '-'.join(map(str, s[1].values())) if s[1] else ''}" for s in SCENARIOS])
+@pytest.mark.parametrize(
+    ("name", "options", "expected"),
+    SCENARIOS,
+    ids=[f"{s[0]}{'-' + '-'.join(map(str, s[1].values())) if s[1] else ''}" for s in SCENARIOS],
+)
 def test_scenario(name: str, options: dict, expected: dict) -> None:
     plan = _plan(name, options)
     ids = {f.id for f in plan.findings}
@@ -174,8 +294,8 @@ def test_fleet_plan_unions_the_nodes_arches_and_checks_each_node() -> None:
     assert plan.target == "cuda"
     assert [a.rstrip("+PTX") for a in plan.arch_list] == ["8.9", "9.0"]
     l4_findings = [f for f in plan.findings if f.message.startswith("l4: ")]
-    assert "driver-too-old" in {f.id for f in l4_findings}     # 570.86.15 cannot run CUDA 13 code
-    assert "undefined-symbol" not in {f.id for f in l4_findings}   # same torch and Python as the build node
+    assert "driver-too-old" in {f.id for f in l4_findings}  # 570.86.15 cannot run CUDA 13 code
+    assert "undefined-symbol" not in {f.id for f in l4_findings}  # same torch and Python as the build node
     assert plan.ok is False
 
 
