@@ -11,7 +11,8 @@ Steps, all with the target Python (``python -m pip``):
 3. ``pip install <wheel> -c <constraints>``: runtime dependencies come from the index, and
    the constraint file pins the installed torch (``torch==<version>``), so pip never changes
    torch; a dependency that needs another torch makes pip fail instead.
-4. First import check in a child process: ``import mmcv; from mmcv import _ext``.
+4. First import check in a child process: ``import mmcv; from mmcv import _ext`` (a failure
+   is a verify failure, exit 5, with the catalogue id of the import error).
 
 If step 3 or 4 fails, the new distribution is uninstalled and the backed-up files are
 copied back, so the previous mmcv is importable again. Dependencies pip added are left in
@@ -26,9 +27,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmbuild.build import summarise_failure
 from mmbuild.cache import atomic_write_json
 from mmbuild.environment import MMCV_DISTRIBUTIONS
-from mmbuild.errors import MmbuildError
+from mmbuild.errors import MmbuildError, VerifyFailedError
 from mmbuild.process import run_command
 
 PIP_TIMEOUT_S = 1800.0
@@ -50,7 +52,7 @@ print(json.dumps(out))
 
 
 class InstallFailedError(MmbuildError):
-    """pip or the first import of the new mmcv failed; the previous mmcv was restored."""
+    """pip could not install the new wheel; the previous mmcv was restored."""
 
     exit_code = 1
 
@@ -151,7 +153,9 @@ def install_wheel(wheel: Path, *, work_dir: Path, torch_version: str | None,
             raise InstallFailedError(f"pip could not install {wheel.name}: {_tail(result)}")
         check = run_command([python, "-c", import_check], timeout=300)
         if not check.ok:
-            raise InstallFailedError(f"the new mmcv does not import: {_tail(check)}")
+            summary = summarise_failure(check.error or check.stderr + check.stdout)
+            raise VerifyFailedError(f"the new mmcv does not import: {summary.excerpt or _tail(check)}",
+                                    fix=summary.fix, problem_id=summary.problem_id)
     except MmbuildError as exc:
         restore(backup, python)
         restored = ", ".join(f"{d.name} {d.version}" for d in previous) or "no mmcv (as before)"

@@ -75,7 +75,8 @@ def torch_build_info(python: str = sys.executable) -> TorchBuildInfo:
 def cxx_probe_argv(cxx: list[str], source: Path, output: Path, cxx_std: str,
                    info: TorchBuildInfo) -> list[str]:
     includes = [f"-I{d}" for d in (*info.include_dirs, info.python_include)]
-    return [*cxx, "-c", str(source), "-o", str(output), "-fPIC", f"-std={cxx_std}",
+    # -Wfatal-errors: stop at the first error, so a broken toolchain fails in seconds.
+    return [*cxx, "-c", str(source), "-o", str(output), "-fPIC", "-Wfatal-errors", f"-std={cxx_std}",
             f"-D_GLIBCXX_USE_CXX11_ABI={info.cxx11_abi}", "-DTORCH_API_INCLUDE_EXTENSION_H",
             "-DTORCH_EXTENSION_NAME=mmbuild_probe", *includes]
 
@@ -93,6 +94,8 @@ def cuda_probe_argv(nvcc: list[str], source: Path, output: Path, plan: BuildPlan
 def _fail(name: str, result: CommandResult) -> BuildFailedError:
     text = "\n".join(p for p in (result.error, result.stdout, result.stderr) if p)
     summary = summarise_failure(text)
+    if summary.problem_id is None and result.error:
+        summary.excerpt = result.error
     detail = summary.excerpt or text.strip()[-300:]
     return BuildFailedError(f"preflight {name} failed: {detail}", fix=summary.fix,
                             problem_id=summary.problem_id)
@@ -118,18 +121,10 @@ def run_preflight(plan: BuildPlan, build_env: dict[str, str], work_dir: Path, *,
     env = {**os.environ, **build_env}
     results: list[ProbeResult] = []
 
-    info = torch_build_info(python)
-    argv = cxx_probe_argv(_compiler_from_env(build_env, plan), probes / "torch_extension_probe.cpp",
-                          work_dir / "torch_extension_probe.o", plan.cxx_std, info)
-    result = run_command(argv, timeout=COMPILE_TIMEOUT_S, env=env, cwd=str(work_dir))
-    if not result.ok:
-        raise _fail("C++ probe (<torch/extension.h>)", result)
-    results.append(ProbeResult("torch_extension_probe.cpp", True, argv=argv))
-
     if plan.target == "cuda":
-        host = plan.host_compiler
+        # First: it takes seconds, and catches arch and host-compiler problems.
         argv = cuda_probe_argv(_nvcc_from_env(build_env, plan), probes / "cuda_probe.cu",
-                               work_dir / "cuda_probe", plan, host)
+                               work_dir / "cuda_probe", plan, plan.host_compiler)
         result = run_command(argv, timeout=COMPILE_TIMEOUT_S, env=env, cwd=str(work_dir))
         if not result.ok:
             raise _fail("CUDA probe", result)
@@ -140,4 +135,12 @@ def run_preflight(plan: BuildPlan, build_env: dict[str, str], work_dir: Path, *,
                 raise _fail("CUDA probe run", run)
             probe.ran, probe.output = True, run.stdout.strip()
         results.append(probe)
+
+    info = torch_build_info(python)
+    argv = cxx_probe_argv(_compiler_from_env(build_env, plan), probes / "torch_extension_probe.cpp",
+                          work_dir / "torch_extension_probe.o", plan.cxx_std, info)
+    result = run_command(argv, timeout=COMPILE_TIMEOUT_S, env=env, cwd=str(work_dir))
+    if not result.ok:
+        raise _fail("C++ probe (<torch/extension.h>)", result)
+    results.append(ProbeResult("torch_extension_probe.cpp", True, argv=argv))
     return results

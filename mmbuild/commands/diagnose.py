@@ -23,7 +23,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             diagnosis = diagnose_file(name)
         except FileNotFoundError:
-            raise UsageError(f"no such file: {name}", fix="give a log file, or - to read standard input") from None
+            raise UsageError(f"no such file: {name}",
+                             fix="give a log file, or - to read standard input") from None
         except IsADirectoryError:
             raise UsageError(f"{name} is a directory, not a log file") from None
         except OSError as exc:

@@ -39,6 +39,9 @@ def _print_human(report: VerifyReport, seed: int) -> None:
     say(table(rows))
     counts = {s: sum(c.status == s for c in report.checks) for s in ("pass", "fail", "skip")}
     say(f"{counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped")
+    if report.no_cpu_kernel:
+        say(f"{len(report.no_cpu_kernel)} _ext functions have no CPU kernel ({report.no_cpu_kernel_source}): "
+            + ", ".join(report.no_cpu_kernel))
     for f in report.findings:
         say(paint(f"{f.severity}: [{f.id}] {f.message}", f.severity, out))
 

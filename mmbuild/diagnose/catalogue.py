@@ -62,7 +62,8 @@ class Problem:
 
     def placeholders(self) -> set[str]:
         """Names used as ``{name}`` in cause, fix and remedy."""
-        return {m.group(1) for text in (self.cause, self.fix, self.remedy) for m in _PLACEHOLDER.finditer(text)}
+        texts = (self.cause, self.fix, self.remedy)
+        return {m.group(1) for text in texts for m in _PLACEHOLDER.finditer(text)}
 
     def fill(self, text: str, extracted: dict[str, str]) -> str:
         """Replace ``{name}`` with the extracted value, else the problem's default."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from mmbuild.diagnose.catalogue import KINDS, SEVERITIES, Problem, Signature, load_catalogue
 from mmbuild.diagnose.matcher import Hit, Scanner, ScanResult
-from mmbuild.diagnose.reader import LogSource, iter_blocks
+from mmbuild.diagnose.reader import BLOCK_BYTES, LogSource, iter_blocks
 
 EXCERPT_CHARS = 300
 _BOX = re.compile(r"^[\s│|>]+")
@@ -120,11 +120,12 @@ def diagnose_scan(scan: ScanResult, catalogue: dict[str, Problem]) -> Diagnosis:
     return Diagnosis(matches, first_line, first_excerpt, scan.lines)
 
 
-def diagnose_stream(source: LogSource, catalogue: dict[str, Problem] | None = None) -> Diagnosis:
+def diagnose_stream(source: LogSource, catalogue: dict[str, Problem] | None = None,
+                    block_bytes: int = BLOCK_BYTES) -> Diagnosis:
     """Diagnose a log given as a binary or text stream, bytes, text, or an iterable of lines."""
     catalogue = load_catalogue() if catalogue is None else catalogue
     scanner = Scanner(sig for problem in catalogue.values() for sig in problem.signatures)
-    for block in iter_blocks(source):
+    for block in iter_blocks(source, block_bytes):
         scanner.feed(block)
     return diagnose_scan(scanner.result(), catalogue)
 

@@ -1,6 +1,6 @@
 """The scan: finds the first line that matches each signature, streaming block by block.
 
-Cost is bounded per block: every distinct keyword is searched with ``str.find`` (fast, no
+Cost is bounded per block: every distinct keyword is searched with ``bytes.find`` (fast, no
 regex), and a signature's regex runs only on a line that holds one of its keywords, at most
 once per line, on at most ``WINDOW`` characters around the keyword. Signatures are simple
 single-line regexes, so there is no backtracking blow-up to fear.
@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from mmbuild.diagnose.catalogue import Signature
+from mmbuild.diagnose.reader import decode
 
 WINDOW = 4096
 
@@ -41,7 +42,7 @@ class Hit:
 class _Probe:
     """One pattern being looked for: a signature, its companion, or the error-line detector."""
 
-    keywords: tuple[str, ...]
+    keywords: tuple[bytes, ...]
     regex: re.Pattern[str]
     hit: Hit | None = None
 
@@ -56,17 +57,18 @@ class ScanResult:
     lines: int = 0
 
 
-def _line_bounds(block: str, pos: int) -> tuple[int, int]:
-    start = block.rfind("\n", 0, pos) + 1
-    end = block.find("\n", pos)
+def _line_bounds(block: bytes, pos: int) -> tuple[int, int]:
+    start = block.rfind(b"\n", 0, pos) + 1
+    end = block.find(b"\n", pos)
     return start, (len(block) if end == -1 else end)
 
 
-def _window(block: str, start: int, end: int, pos: int) -> str:
-    if end - start <= WINDOW:
-        return block[start:end]
-    half = WINDOW // 2
-    return block[max(start, pos - half):min(end, pos + half)]
+def _window(block: bytes, start: int, end: int, pos: int) -> str:
+    """The line around a keyword, decoded (at most WINDOW bytes of an overlong line)."""
+    if end - start > WINDOW:
+        half = WINDOW // 2
+        start, end = max(start, pos - half), min(end, pos + half)
+    return decode(block[start:end])
 
 
 class Scanner:
@@ -85,28 +87,28 @@ class Scanner:
         self._next_line = 1
 
     def _add(self, keywords: tuple[str, ...], regex: re.Pattern[str]) -> _Probe:
-        probe = _Probe(keywords, regex)
+        probe = _Probe(tuple(k.encode("utf-8") for k in keywords), regex)
         self._probes.append(probe)
         return probe
 
-    def feed(self, block: str) -> None:
+    def feed(self, block: bytes) -> None:
         """Scan one block of whole lines (the next part of the log)."""
         pending = [p for p in self._probes if p.hit is None]
         if pending:
             best: dict[int, tuple[int, int, str, re.Match[str]]] = {}
-            by_keyword: dict[str, list[int]] = {}
+            by_keyword: dict[bytes, list[int]] = {}
             for index, probe in enumerate(pending):
                 for keyword in probe.keywords:
                     by_keyword.setdefault(keyword, []).append(index)
             for keyword, owners in by_keyword.items():
                 self._search_keyword(block, keyword, owners, pending, best)
             for index, (_pos, start, text, match) in best.items():
-                line = self._next_line + block.count("\n", 0, start)
+                line = self._next_line + block.count(b"\n", 0, start)
                 pending[index].hit = Hit(line, text, match)
-        self._next_line += block.count("\n")
+        self._next_line += block.count(b"\n")
 
     @staticmethod
-    def _search_keyword(block: str, keyword: str, owners: list[int], pending: list[_Probe],
+    def _search_keyword(block: bytes, keyword: bytes, owners: list[int], pending: list[_Probe],
                         best: dict[int, tuple[int, int, str, re.Match[str]]]) -> None:
         pos = block.find(keyword)
         while pos != -1:

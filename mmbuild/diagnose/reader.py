@@ -1,85 +1,68 @@
 """Reading logs as cleaned blocks of whole lines, streamed, whatever their encoding.
 
-A block is a piece of text (about a mebibyte) that ends at a line break, except when a single
-line is longer than the block size. Bytes are decoded as UTF-8 with errors replaced (binary
-junk becomes U+FFFD), CRLF becomes LF, and ANSI escape sequences are removed. Line numbers stay
-those of the original file: only ``\\n`` ends a line.
+Blocks are bytes (about a mebibyte each) that end at a line break, except when a single line is
+longer than the block size. Scanning bytes keeps keyword search fast whatever the text holds
+(Chinese text would make a Python str four bytes a character); only the few lines worth a regex
+are decoded, as UTF-8 with errors replaced (binary junk becomes U+FFFD). CRLF becomes LF and
+ANSI escape sequences are removed. Line numbers stay those of the original file: only ``\\n``
+ends a line.
 """
 
 from __future__ import annotations
 
-import codecs
 import re
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO, TextIO, Union
 
 BLOCK_BYTES = 1 << 20
 
-# CSI sequences (colours, cursor moves) and OSC sequences (titles, hyperlinks).
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+# CSI sequences (colours, cursor moves), OSC sequences (titles, hyperlinks), two-byte escapes.
+_ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
 LogSource = Union[str, bytes, BinaryIO, TextIO, Iterable[str]]
 
 
-def clean(text: str) -> str:
+def clean(block: bytes) -> bytes:
     """Drop carriage returns before line breaks and ANSI escape sequences."""
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-    if "\x1b" in text:
-        text = _ANSI.sub("", text)
-    return text
+    if b"\r" in block:
+        block = block.replace(b"\r\n", b"\n")
+    if b"\x1b" in block:
+        block = _ANSI.sub(b"", block)
+    return block
 
 
-def _split_whole_lines(pending: str, block_chars: int) -> tuple[str, str]:
-    """(block to scan now, remainder): cut after the last line break, or anywhere in an overlong line."""
-    cut = pending.rfind("\n") + 1
-    if cut == 0:
-        if len(pending) < block_chars:
-            return "", pending
-        cut = len(pending)
-    return pending[:cut], pending[cut:]
+def decode(data: bytes) -> str:
+    """UTF-8 with undecodable bytes replaced."""
+    return data.decode("utf-8", errors="replace")
 
 
-def _blocks_from_chunks(chunks: Iterable[str], block_chars: int) -> Iterator[str]:
-    pending = ""
+def _blocks_from_chunks(chunks: Iterable[bytes], block_bytes: int) -> Iterator[bytes]:
+    pending = b""
     for chunk in chunks:
         pending += chunk
-        if len(pending) < block_chars:
+        if len(pending) < block_bytes:
             continue
-        block, pending = _split_whole_lines(pending, block_chars)
-        if block:
-            yield clean(block)
+        cut = pending.rfind(b"\n") + 1 or len(pending)
+        yield clean(pending[:cut])
+        pending = pending[cut:]
     if pending:
         yield clean(pending)
 
 
-def _decoded_chunks(stream: BinaryIO, block_bytes: int) -> Iterator[str]:
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    while True:
-        data = stream.read(block_bytes)
-        if not data:
-            tail = decoder.decode(b"", final=True)
-            if tail:
-                yield tail
-            return
-        yield decoder.decode(data)
-
-
-def iter_blocks(source: LogSource, block_bytes: int = BLOCK_BYTES) -> Iterator[str]:
-    """Cleaned blocks of whole lines from text, bytes, a binary or text stream, or lines."""
-    if isinstance(source, bytes):
-        source = source.decode("utf-8", errors="replace")
+def _byte_chunks(source: LogSource, block_bytes: int) -> Iterable[bytes]:
     if isinstance(source, str):
-        text = source
-        yield from _blocks_from_chunks(
-            (text[i:i + block_bytes] for i in range(0, len(text), block_bytes)), block_bytes)
-        return
+        source = source.encode("utf-8", errors="surrogateescape")
+    if isinstance(source, bytes):
+        return (source[i:i + block_bytes] for i in range(0, len(source), block_bytes))
     read = getattr(source, "read", None)
     if read is not None:
-        probe = read(0)
-        if isinstance(probe, bytes):
-            yield from _blocks_from_chunks(_decoded_chunks(source, block_bytes), block_bytes)  # type: ignore[arg-type]
-        else:
-            yield from _blocks_from_chunks(iter(lambda: read(block_bytes), ""), block_bytes)
-        return
-    yield from _blocks_from_chunks(source, block_bytes)  # type: ignore[arg-type]
+        if isinstance(read(0), bytes):
+            return iter(lambda: read(block_bytes), b"")
+        texts = iter(lambda: read(block_bytes), "")
+        return (text.encode("utf-8", errors="surrogateescape") for text in texts)
+    return (line.encode("utf-8", errors="surrogateescape") for line in source)  # type: ignore[union-attr]
+
+
+def iter_blocks(source: LogSource, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes]:
+    """Cleaned byte blocks of whole lines from text, bytes, a binary or text stream, or lines."""
+    return _blocks_from_chunks(_byte_chunks(source, block_bytes), block_bytes)

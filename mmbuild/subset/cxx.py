@@ -12,6 +12,7 @@ make the index find more uses, never fewer.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 
@@ -95,7 +96,7 @@ def strip_comments_and_literals(text: str) -> str:
 
 
 def _condition_value(expr: str, defined: frozenset[str]) -> bool | None:
-    """True/False for conditions on MMCV_WITH_* macros only; None when undecidable."""
+    """True/False for conditions on MMCV_WITH_* macros and literals only; None when undecidable."""
     def replace(match: re.Match[str]) -> str:
         name = match.group(1) or match.group(2)
         if _DECIDED_MACRO.fullmatch(name):
@@ -105,14 +106,26 @@ def _condition_value(expr: str, defined: frozenset[str]) -> bool | None:
     expr = _DEFINED.sub(replace, expr)
     expr = expr.replace("&&", " and ").replace("||", " or ")
     expr = re.sub(r"!(?!=)", " not ", expr)
-    if any(word not in ("and", "or", "not") for word in IDENTIFIER.findall(expr)):
-        return None
-    if not re.fullmatch(r"[\s\d()andortn]*", expr):
-        return None
     try:
-        return bool(eval(expr, {"__builtins__": {}}, {}))  # noqa: S307 - digits and and/or/not only
+        tree = ast.parse(expr.strip() or "x", mode="eval")
     except SyntaxError:
         return None
+    return _truth(tree.body)
+
+
+def _truth(node: ast.AST) -> bool | None:
+    """Evaluate 0/1 literals under and/or/not; anything else is undecidable."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, int):
+        return bool(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        value = _truth(node.operand)
+        return None if value is None else not value
+    if isinstance(node, ast.BoolOp):
+        values = [_truth(v) for v in node.values]
+        if None in values:
+            return None
+        return all(values) if isinstance(node.op, ast.And) else any(values)
+    return None
 
 
 def _logical_lines(text: str) -> list[tuple[int, int]]:

@@ -17,7 +17,9 @@ import torch
 from mmbuild.verify.compare import poisoned
 from mmbuild.verify.references import boxes as ref_boxes
 from mmbuild.verify.references import filters as ref_filters
+from mmbuild.verify.references import grouping as ref_grouping
 from mmbuild.verify.references import losses as ref_losses
+from mmbuild.verify.references import masks as ref_masks
 from mmbuild.verify.references import points as ref_points
 from mmbuild.verify.references import polygons as ref_polygons
 from mmbuild.verify.references import sampling as ref_sampling
@@ -454,6 +456,182 @@ ACTIVE_ROTATED_FILTER = OpCheck(
     grad_inputs=("weight",),
 )
 
+# ---- feature alignment and attention masks ------------------------------------------------------
+
+PSA_MASK_SIZE = (3, 5)
+
+
+def _psamask_inputs(gen):
+    return {"features": torch.randn((2, PSA_MASK_SIZE[0] * PSA_MASK_SIZE[1], 6, 7), generator=gen)}
+
+
+def _psamask_run(mm, x):
+    collect = mm.ops.PSAMask("collect", PSA_MASK_SIZE)(x["features"])
+    distribute = mm.ops.PSAMask("distribute", PSA_MASK_SIZE)(x["features"])
+    return (torch.stack([collect, distribute]),)
+
+
+def _psamask_reference(x):
+    return (torch.stack([ref_masks.psamask(x["features"], ref_masks.COLLECT, PSA_MASK_SIZE),
+                         ref_masks.psamask(x["features"], ref_masks.DISTRIBUTE, PSA_MASK_SIZE)]),)
+
+
+PSAMASK = OpCheck("psamask", ("psamask_forward", "psamask_backward"), _psamask_inputs, _psamask_run,
+                  _psamask_reference, grad_inputs=("features",))
+
+FEATURE_ALIGN_SCALE = 0.5
+
+
+def _rotated_feature_align_inputs(gen):
+    n, height, width = 2, 8, 9
+    centre = _uniform(gen, (n, height, width, 2), -3, 2 * max(height, width) / 2 / FEATURE_ALIGN_SCALE)
+    size = _uniform(gen, (n, height, width, 2), 2, 10)
+    angle = _uniform(gen, (n, height, width, 1), -math.pi, math.pi)
+    return {"features": torch.randn((n, 3, height, width), generator=gen),
+            "rbboxes": torch.cat([centre, size, angle], dim=-1)}
+
+
+def _rotated_feature_align_run(mm, x):
+    return tuple(mm.ops.rotated_feature_align(x["features"], x["rbboxes"], FEATURE_ALIGN_SCALE, points)
+                 for points in (5, 1))
+
+
+ROTATED_FEATURE_ALIGN = OpCheck(
+    "rotated_feature_align", ("rotated_feature_align_forward", "rotated_feature_align_backward"),
+    _rotated_feature_align_inputs, _rotated_feature_align_run,
+    reference=lambda x: tuple(ref_sampling.rotated_feature_align(x["features"], x["rbboxes"],
+                                                                 FEATURE_ALIGN_SCALE, points)
+                              for points in (5, 1)),
+    grad_inputs=("features",),
+)
+
+BEZIER_OUT = (4, 6)
+
+
+def _bezier_inputs(gen):
+    """Text-line bands: a top curve left to right, a bottom curve right to left (image scale)."""
+    k = 5
+    left = _uniform(gen, (k, 1), -2, 12)
+    top = _uniform(gen, (k, 1), -2, 14)
+    width = _uniform(gen, (k, 1), 6, 18)
+    height = _uniform(gen, (k, 1), 3, 10)
+    steps = torch.tensor([[0.0, 1 / 3, 2 / 3, 1.0]])
+    top_x = left + width * steps + _uniform(gen, (k, 4), -1, 1)
+    top_y = top + _uniform(gen, (k, 4), -2, 2)
+    bottom_x = (left + width * steps + _uniform(gen, (k, 4), -1, 1)).flip(1)
+    bottom_y = top + height + _uniform(gen, (k, 4), -2, 2)
+    points = torch.stack([torch.cat([top_x, bottom_x], 1), torch.cat([top_y, bottom_y], 1)], dim=2)
+    index = torch.randint(0, 2, (k, 1), generator=gen).float()
+    return {"features": torch.randn((2, 3, 12, 14), generator=gen),
+            "beziers": torch.cat([index, points.reshape(k, 16)], dim=1)}
+
+
+BEZIER_ALIGN = OpCheck(
+    "bezier_align", ("bezier_align_forward", "bezier_align_backward"), _bezier_inputs,
+    run=lambda mm, x: (mm.ops.bezier_align(x["features"], x["beziers"], BEZIER_OUT, ROI_SCALE, 2, True),),
+    reference=lambda x: (ref_sampling.bezier_align(x["features"], x["beziers"], BEZIER_OUT, ROI_SCALE,
+                                                   2, True),),
+    grad_inputs=("features",),
+)
+
+# ---- text instance grouping ----------------------------------------------------------------------
+
+GROUP_SHAPE = (15, 16)
+EMBEDDING_DIM = 4
+
+
+def _strip_boxes(gen, strips: int, gap: int) -> list[tuple[int, int, int, int]]:
+    """One random (top, left, bottom, right) box per horizontal strip, ``gap`` rows apart."""
+    height, width = GROUP_SHAPE
+    strip = (height - gap * (strips - 1)) // strips
+    boxes = []
+    for i in range(strips):
+        box_h = int(torch.randint(3, strip + 1, (1,), generator=gen))
+        box_w = int(torch.randint(5, width - 1, (1,), generator=gen))
+        top = i * (strip + gap) + int(torch.randint(0, strip - box_h + 1, (1,), generator=gen))
+        left = int(torch.randint(0, width - box_w + 1, (1,), generator=gen))
+        boxes.append((top, left, top + box_h, left + box_w))
+    return boxes
+
+
+def _pixel_group_inputs(gen):
+    """Three instances with well separated embeddings; kernels are their boxes shrunk by one pixel."""
+    height, width = GROUP_SHAPE
+    embedding = -3 + _uniform(gen, (height, width, EMBEDDING_DIM), -0.15, 0.15)
+    mask = torch.rand((height, width), generator=gen) < 0.15
+    kernel_label = torch.zeros((height, width), dtype=torch.int32)
+    for label, (top, left, bottom, right) in enumerate(_strip_boxes(gen, 3, 0), start=1):
+        centre = torch.zeros(EMBEDDING_DIM)
+        centre[label - 1] = 3.0
+        size = (bottom - top, right - left)
+        embedding[top:bottom, left:right] = centre + _uniform(gen, (*size, EMBEDDING_DIM), -0.15, 0.15)
+        mask[top:bottom, left:right] = torch.rand(size, generator=gen) < 0.9
+        kernel_label[top + 1:bottom - 1, left + 1:right - 1] = label
+        mask[top + 1:bottom - 1, left + 1:right - 1] = True
+    inside = kernel_label > 0
+    padded = torch.nn.functional.pad(inside[None, None].float(), (1, 1, 1, 1))[0, 0] > 0
+    interior = padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    return {"score": torch.rand((height, width), generator=gen), "mask": mask, "embedding": embedding,
+            "kernel_label": kernel_label, "kernel_contour": (inside & ~interior).to(torch.uint8)}
+
+
+def _groups_as_tensors(groups) -> Outputs:
+    """pixel_group's list of [mean score, count, x, y, ...] as (mean scores, counts, coordinates)."""
+    means = torch.tensor([float(g[0]) for g in groups], dtype=torch.float32)
+    counts = torch.tensor([int(g[1]) for g in groups], dtype=torch.long)
+    return means, counts, _flatten_groups([g[2:] for g in groups])
+
+
+PIXEL_GROUP_THRESHOLD = 0.8
+
+
+def _pixel_group_run(mm, x):
+    groups = mm.ops.pixel_group(x["score"], x["mask"], x["embedding"], x["kernel_label"],
+                                x["kernel_contour"], 4, PIXEL_GROUP_THRESHOLD)
+    return _groups_as_tensors(groups)
+
+
+PIXEL_GROUP = OpCheck(
+    "pixel_group", ("pixel_group",), _pixel_group_inputs, _pixel_group_run,
+    reference=lambda x: _groups_as_tensors(ref_grouping.pixel_group(
+        x["score"], x["mask"], x["embedding"], x["kernel_label"], x["kernel_contour"], 4,
+        PIXEL_GROUP_THRESHOLD)),
+    devices=("cpu",), upcast=False,
+)
+
+CONTOUR_MIN_AREA = 3
+
+
+def _contour_expand_inputs(gen):
+    """Nested kernels (largest first) for three instances a row apart, and one seed too small."""
+    height, width = GROUP_SHAPE
+    masks = torch.zeros((3, height, width), dtype=torch.uint8)
+    labels = torch.zeros((height, width), dtype=torch.int32)
+    boxes = _strip_boxes(gen, 3, 1)
+    for label, (top, left, bottom, right) in enumerate(boxes, start=1):
+        holes = torch.rand((bottom - top, right - left), generator=gen) < 0.15
+        masks[0, top:bottom, left:right] = (~holes).to(torch.uint8)
+        masks[1, top:bottom, left:right] = masks[0, top:bottom, left:right]
+        masks[1, top, left:right] = masks[1, bottom - 1, left:right] = 0
+        masks[2, top + 1:bottom - 1, left + 1:right - 1] = 1
+        masks[1:, top + 1:bottom - 1, left + 1:right - 1] = 1
+        masks[0, top + 1:bottom - 1, left + 1:right - 1] = 1
+        labels[top + 1:bottom - 1, left + 1:right - 1] = label
+    top, _, _, right = boxes[-1]
+    if right + 2 < width:
+        masks[:, top, right + 1:] = 1
+        labels[top, right + 1] = len(boxes) + 1
+    return {"masks": masks, "labels": labels}
+
+
+CONTOUR_EXPAND = OpCheck(
+    "contour_expand", ("contour_expand",), _contour_expand_inputs,
+    run=lambda mm, x: (torch.tensor(mm.ops.contour_expand(x["masks"], x["labels"], CONTOUR_MIN_AREA, 4),
+                                    dtype=torch.long),),
+    reference=lambda x: (ref_grouping.contour_expand(x["masks"], x["labels"], CONTOUR_MIN_AREA),),
+    devices=("cpu",), upcast=False,
+)
+
 ALL_CHECKS: tuple[OpCheck, ...] = (
     NMS, BATCHED_NMS, SOFT_NMS, NMS_MATCH, BBOX_OVERLAPS,
     ROI_ALIGN, ROI_ALIGN_ROTATED, ROI_POOL,
@@ -461,6 +639,7 @@ ALL_CHECKS: tuple[OpCheck, ...] = (
     DEFORM_CONV2D, MODULATED_DEFORM_CONV2D, MULTI_SCALE_DEFORMABLE_ATTN,
     BOX_IOU_ROTATED, NMS_ROTATED, BOX_IOU_QUADRI, NMS_QUADRI,
     POINTS_IN_BOXES, DYNAMIC_VOXELIZE, HARD_VOXELIZE, ACTIVE_ROTATED_FILTER,
+    PSAMASK, ROTATED_FEATURE_ALIGN, BEZIER_ALIGN, PIXEL_GROUP, CONTOUR_EXPAND,
 )
 
 

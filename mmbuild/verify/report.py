@@ -46,6 +46,8 @@ class VerifyReport:
     devices: list[str] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    no_cpu_kernel: list[str] = field(default_factory=list)
+    no_cpu_kernel_source: str = ""
 
     @property
     def ok(self) -> bool:
@@ -58,4 +60,6 @@ class VerifyReport:
             "devices": self.devices,
             "checks": [c.to_dict() for c in self.checks],
             "findings": [asdict(f) for f in self.findings],
+            "no_cpu_kernel": self.no_cpu_kernel,
+            "no_cpu_kernel_source": self.no_cpu_kernel_source,
         }

@@ -18,6 +18,7 @@ from typing import Any
 
 from mmbuild.process import run_command
 from mmbuild.verify import arch as arch_rules
+from mmbuild.verify.cpu_inventory import CpuCoverage, cpu_coverage
 from mmbuild.verify.fatbin import NotAnElfFile, read_embedded_code
 from mmbuild.verify.report import CheckResult, VerifyReport
 from mmbuild.verify.resource_usage import (
@@ -173,6 +174,17 @@ def resource_check_for_device(kernels, gpu: dict[str, Any], threads: int) -> Che
                                f"(mmbuild install --threads-per-block {fits})")
 
 
+def coverage_of(info: dict[str, Any], results: list[CheckResult]) -> CpuCoverage:
+    """The installed ``_ext``'s functions without a CPU kernel: the table for its version, plus
+    any function a check found without one in this run."""
+    from mmbuild.verify.opchecks import ALL_CHECKS
+
+    functions = {c.name: c.functions for c in ALL_CHECKS}
+    seen = [f for r in results if r.device == "cpu" and r.status == "skip" and "no CPU kernel" in r.message
+            for f in functions.get(r.name.split(":")[0], ())]
+    return cpu_coverage(info.get("ext_functions") or [], (info.get("mmcv") or {}).get("version"), seen)
+
+
 def verify(device: str, ops: list[str], seed: int) -> VerifyReport:
     info, results = run_worker(device, ops, seed)
     mmcv = info.get("mmcv") or {}
@@ -182,4 +194,8 @@ def verify(device: str, ops: list[str], seed: int) -> VerifyReport:
         gpus = []
     results += arch_checks(info.get("ext_path"), gpus) if gpus or info.get("ext_path") else []
     results += resource_checks(info.get("ext_path"), gpus, built_for.get("threads_per_block"))
-    return VerifyReport(mmcv=mmcv, devices=info.get("devices") or [], checks=results)
+    report = VerifyReport(mmcv=mmcv, devices=info.get("devices") or [], checks=results)
+    if info.get("ext_functions"):
+        coverage = coverage_of(info, results)
+        report.no_cpu_kernel, report.no_cpu_kernel_source = coverage.no_cpu_kernel, coverage.source
+    return report

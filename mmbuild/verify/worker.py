@@ -57,6 +57,13 @@ def _load(channel: Channel, name: str, statement: str) -> tuple[Any, CheckResult
                                                 seconds=round(time.perf_counter() - started, 4))
 
 
+def _functions_of(ext: Any) -> list[str]:
+    """The public functions of the loaded ``_ext`` (what mmcv's Python wrappers can call)."""
+    if ext is None:
+        return []
+    return sorted(n for n in dir(ext) if not n.startswith("_") and callable(getattr(ext, n, None)))
+
+
 def _gpu_facts(torch) -> list[dict[str, Any]]:
     gpus = []
     for index in range(torch.cuda.device_count()):
@@ -116,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
                                "path": str(mmcv_dir) if mmcv_dir else None, "built_for": metadata},
                  devices=devices, gpus=_gpu_facts(torch) if torch.cuda.is_available() else [],
                  torch={"version": runtime.version, "cuda": runtime.cuda, "cxx11_abi": runtime.cxx11_abi},
-                 ext_path=getattr(ext, "__file__", None))
+                 ext_path=getattr(ext, "__file__", None),
+                 ext_functions=_functions_of(ext))
     if not args.no_load:
         for result in (mmcv_result, ops_result, ext_result):
             channel.result(result)

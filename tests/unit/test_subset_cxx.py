@@ -100,3 +100,13 @@ def test_namespaces_are_looked_through_and_specialisations_provided():
     assert ("type", "LocalHelper", None) in chunks
     assert ("function", "hidden", None) in chunks
     assert ("function", "visible", "visible") in chunks
+
+
+@pytest.mark.parametrize(("defined", "expected"), [
+    (frozenset(), {"other"}),
+    (frozenset({"MMCV_WITH_CUDA"}), {"cuda_elif"}),
+])
+def test_if_zero_elif_else(defined, expected):
+    source = ("#if 0\nvoid dead();\n#elif defined(MMCV_WITH_CUDA) || defined(MMCV_WITH_HIP)\n"
+              "void cuda_elif();\n#else\nvoid other();\n#endif\n")
+    assert {name for _, name, _ in chunks_of(source, defined)} == expected

@@ -120,3 +120,74 @@ def test_active_rotated_filter_with_identity_indices_repeats_the_weight():
     out = filters.active_rotated_filter(weight, indices)
     assert out.shape == (4, 4, 1, 1)
     assert torch.equal(out.reshape(2, 2, 4), weight.reshape(2, 1, 4).expand(2, 2, 4))
+
+
+def test_psamask_collect_and_distribute_place_each_pair_by_displacement():
+    from mmbuild.verify.references import masks
+
+    inputs = torch.arange(1.0, 1 + 9 * 2 * 2).reshape(1, 9, 2, 2)  # 3x3 mask on a 2x2 map
+    collect = masks.psamask(inputs, masks.COLLECT, (3, 3))
+    distribute = masks.psamask(inputs, masks.DISTRIBUTE, (3, 3))
+    # Pixel (0, 0) and its right neighbour (0, 1): displacement (0, +1) is mask channel 1*3+2 = 5.
+    assert collect[0, 1, 0, 0] == inputs[0, 5, 0, 0]
+    assert distribute[0, 0, 0, 1] == inputs[0, 5, 0, 0]
+    # Each pixel pairs with every pixel of a 2x2 map once; the centre channel pairs it with itself.
+    assert (collect != 0).sum() == 16 and (distribute != 0).sum() == 16
+    assert torch.equal(collect[0, :, 0, 0], inputs[0, [4, 5, 7, 8], 0, 0])
+
+
+def test_rotated_feature_align_at_pixel_centres_adds_the_pixel_there():
+    features = torch.randn((1, 2, 3, 4), dtype=torch.float64)
+    boxes = torch.zeros((1, 3, 4, 5), dtype=torch.float64)
+    boxes[..., 0], boxes[..., 1] = 2.0, 1.0  # every pixel points at (y=2, x=1), at scale 1
+    out = sampling.rotated_feature_align(features, boxes, 1.0, 1)
+    assert torch.allclose(out, features + features[:, :, 2:3, 1:2])
+
+
+def test_rotated_feature_align_five_points_add_the_box_corners():
+    features = torch.randn((1, 1, 6, 6), dtype=torch.float64)
+    boxes = torch.tensor([2.0, 3.0, 2.0, 2.0, 0.0], dtype=torch.float64).expand(1, 6, 6, 5)
+    out = sampling.rotated_feature_align(features, boxes, 1.0, 5)
+    corners = sum(features[0, 0, y, x] for y, x in ((2, 3), (3, 4), (3, 2), (1, 2), (1, 4)))
+    assert torch.allclose(out, features + corners)
+
+
+def test_bezier_align_of_straight_edges_is_roi_align_shifted_half_a_bin():
+    features = torch.randn((1, 2, 10, 12), dtype=torch.float64)
+    x1, y1, x2, y2 = 1.0, 2.0, 9.0, 8.0
+    top = [(x1 + (x2 - x1) * t, y1) for t in (0, 1 / 3, 2 / 3, 1)]
+    bottom = [(x2 - (x2 - x1) * t, y2) for t in (0, 1 / 3, 2 / 3, 1)]
+    bezier = torch.tensor([[0.0, *[c for p in top + bottom for c in p]]], dtype=torch.float64)
+    bin_w, bin_h = (x2 - x1) / 4, (y2 - y1) / 3
+    roi = torch.tensor([[0.0, x1 - bin_w / 2, y1 - bin_h / 2, x2 - bin_w / 2, y2 - bin_h / 2]],
+                       dtype=torch.float64)
+    expected = sampling.roi_align(features, roi, (3, 4), 1.0, 2, True)
+    assert torch.allclose(sampling.bezier_align(features, bezier, (3, 4), 1.0, 2, True), expected)
+
+
+def test_contour_expand_grows_through_the_kernels_and_drops_small_seeds():
+    from mmbuild.verify.references import grouping
+
+    masks = torch.zeros((2, 3, 7), dtype=torch.uint8)
+    masks[0, :, :3] = 1
+    masks[0, 1, 5:] = 1
+    labels = torch.zeros((3, 7), dtype=torch.int32)
+    labels[1, 1] = labels[1, 0] = 1
+    labels[1, 6] = 2  # one pixel: below the minimum area of 2
+    expected = torch.zeros((3, 7), dtype=torch.long)
+    expected[:, :3] = 1
+    assert torch.equal(grouping.contour_expand(masks, labels, 2), expected)
+
+
+def test_pixel_group_grows_only_into_pixels_with_a_close_embedding():
+    from mmbuild.verify.references import grouping
+
+    embedding = torch.zeros((1, 4, 1))
+    embedding[0, 3, 0] = 5.0  # the last pixel is far from the kernel's mean embedding
+    score = torch.tensor([[0.2, 0.4, 0.6, 0.8]])
+    mask = torch.ones((1, 4), dtype=torch.bool)
+    labels = torch.tensor([[1, 0, 0, 0]], dtype=torch.int32)
+    groups = grouping.pixel_group(score, mask, embedding, labels, labels.to(torch.uint8), 2, 1.0)
+    assert groups[0] == [0.0, 0.0]
+    assert groups[1][:2] == [pytest.approx(0.4), 3.0]
+    assert groups[1][2:] == [0.0, 0.0, 1.0, 0.0, 2.0, 0.0]

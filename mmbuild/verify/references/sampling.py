@@ -183,3 +183,71 @@ def multi_scale_deformable_attn(value: torch.Tensor, spatial_shapes: torch.Tenso
     weights = attention_weights.transpose(1, 2).reshape(batch * heads, 1, queries, levels, points)
     out = (stacked * weights).sum(dim=(-1, -2))  # (B*heads, D, Q)
     return out.reshape(batch, heads * dim, queries).transpose(1, 2)
+
+
+def rotated_feature_align(features: torch.Tensor, best_rbboxes: torch.Tensor, spatial_scale: float,
+                          points: int) -> torch.Tensor:
+    """Feature refinement of R3Det (Yang et al. 2019): each pixel adds the features sampled at its
+    refined rotated box's centre (points=1) or centre and four corners (points=5).
+
+    features (N, C, H, W); best_rbboxes (N, H, W, 5) as mmcv stores them: (y, x, w, h, angle).
+    """
+    outputs = []
+    for n in range(features.shape[0]):
+        box = best_rbboxes[n]
+        cy, cx = box[..., 0] * spatial_scale, box[..., 1] * spatial_scale
+        ys, xs = [cy], [cx]
+        if points > 1:
+            half_w, half_h = box[..., 2] * spatial_scale / 2, box[..., 3] * spatial_scale / 2
+            cos, sin = torch.cos(box[..., 4]), torch.sin(box[..., 4])
+            wx, wy, hx, hy = cos * half_w, sin * half_w, -sin * half_h, cos * half_h
+            for sx, sy in ((1, 1), (-1, 1), (-1, -1), (1, -1)):
+                xs.append(cx + sx * wx + sy * hx)
+                ys.append(cy + sx * wy + sy * hy)
+        refined = features[n]
+        for y, x in zip(ys, xs):
+            refined = refined + bilinear_roi(features[n], y, x)
+        outputs.append(refined)
+    return torch.stack(outputs)
+
+
+def _cubic_bezier(p0: float, p1: float, p2: float, p3: float, u: torch.Tensor) -> torch.Tensor:
+    return (1 - u) ** 3 * p0 + 3 * u * (1 - u) ** 2 * p1 + 3 * u ** 2 * (1 - u) * p2 + u ** 3 * p3
+
+
+def bezier_align(features: torch.Tensor, beziers: torch.Tensor, output_size: tuple[int, int],
+                 spatial_scale: float, sampling_ratio: int, aligned: bool) -> torch.Tensor:
+    """BezierAlign (Liu et al. 2020, ABCNet): RoIAlign along the band between two cubic curves.
+
+    beziers (K, 17): batch index, the top curve's four (x, y) control points left to right, then
+    the bottom curve's four right to left. Output column ``pw`` samples the curves at
+    u = pw / out_w, row ``ph`` interpolates top to bottom at v = ph / out_h; each cell averages a
+    grid of bilinear samples of one bin's size around that point.
+    """
+    out_h, out_w = output_size
+    shift = 0.5 if aligned else 0.0
+    outputs = []
+    for bezier in beziers:
+        batch = int(bezier[0])
+        p = [float(v) * spatial_scale for v in bezier[1:]]
+        top_x, top_y = p[0:8:2], p[1:8:2]
+        bottom_x, bottom_y = p[14:6:-2], p[15:7:-2]
+        roi_w = max(abs(top_x[0] - top_x[3]), abs(bottom_x[0] - bottom_x[3]))
+        roi_h = max(abs(top_y[0] - top_y[3]), abs(bottom_y[0] - bottom_y[3]))
+        if not aligned:
+            roi_w, roi_h = max(roi_w, 1.0), max(roi_h, 1.0)
+        bin_h, bin_w = roi_h / out_h, roi_w / out_w
+        grid_h = sampling_ratio if sampling_ratio > 0 else math.ceil(roi_h / out_h)
+        grid_w = sampling_ratio if sampling_ratio > 0 else math.ceil(roi_w / out_w)
+        u = torch.arange(out_w, dtype=features.dtype) / out_w
+        v = (torch.arange(out_h, dtype=features.dtype) / out_h)[:, None]
+        centre_x = _cubic_bezier(*bottom_x, u) * v + _cubic_bezier(*top_x, u) * (1 - v) - shift
+        centre_y = _cubic_bezier(*bottom_y, u) * v + _cubic_bezier(*top_y, u) * (1 - v) - shift
+        step_y = (torch.arange(grid_h, dtype=features.dtype) + 0.5) * bin_h / grid_h - bin_h / 2
+        step_x = (torch.arange(grid_w, dtype=features.dtype) + 0.5) * bin_w / grid_w - bin_w / 2
+        y = centre_y[:, :, None, None] + step_y[:, None]  # (out_h, out_w, grid_h, 1)
+        x = centre_x[:, :, None, None] + step_x[None, :]  # (out_h, out_w, 1, grid_w)
+        y, x = torch.broadcast_tensors(y, x)
+        values = bilinear_roi(features[batch], y, x)  # (C, out_h, out_w, grid_h, grid_w)
+        outputs.append(values.sum(dim=(-1, -2)) / max(grid_h * grid_w, 1))
+    return torch.stack(outputs)

@@ -1,0 +1,381 @@
+"""Benchmark mmbuild against the stock install on this machine; write JSON and a Markdown table.
+
+Run it with a Python that has mmbuild importable (the repository's venv):
+
+    python scripts/bench/bench.py --out bench-results            # everything (~1 h on 2 cores)
+    python scripts/bench/bench.py --quick --jobs 1 --out quick    # env, a 5-op subset build, verify
+
+Measurements (``--only`` picks some; each runs in a child whose peak memory is read from
+``getrusage(RUSAGE_CHILDREN).ru_maxrss``: the largest single process, e.g. one compiler):
+
+  stock      ``pip install --no-build-isolation --no-cache-dir mmcv==X`` in a fresh venv with
+             setuptools<82 (the only stock path that works today), no compiler cache
+  cold       ``mmbuild install --source SDIST`` with an empty wheel cache and an empty ccache
+  cache_hit  the same command again: the wheel comes from the cache (median of --repeat)
+  verify     ``mmbuild verify --json`` (median of --repeat)
+  rebuild    a one-define change with the warm compiler cache: on CPU a ``#define`` appended to
+             one header of the source (a new source, so a new fingerprint), on CUDA
+             ``--threads-per-block 256``
+  subset     ``mmbuild install --ops`` with 5 ops, empty caches
+  env        ``mmbuild env --json`` (median of --repeat)
+
+Every mmbuild step runs in its own venv under --work (torch pinned to --torch), never in the
+bench's own environment. Ratios are against the stock path; the targets of the closing note
+are checked in the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+STEPS = ("env", "stock", "cold", "cache_hit", "verify", "rebuild", "subset")
+QUICK = ("env", "subset", "verify")
+DEFAULT_SUBSET = "nms,roi_align,bbox_overlaps,focal_loss,roi_pool"
+CHANGED_HEADER = "mmcv/ops/csrc/common/box_iou_rotated_utils.hpp"
+CHILD = r"""
+import json, resource, subprocess, sys, time
+started = time.monotonic()
+rc = subprocess.call(sys.argv[2:])
+json.dump({"rc": rc, "seconds": time.monotonic() - started,
+           "maxrss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}, open(sys.argv[1], "w"))
+"""
+# Variables that would change the stock build or leak the bench's compiler cache into it.
+BUILD_VARS = ("CC", "CXX", "CCACHE_DIR", "CCACHE_BASEDIR", "CCACHE_NOHASHDIR", "MAX_JOBS",
+              "TORCH_CUDA_ARCH_LIST", "MMCV_CUDA_ARGS", "PYTORCH_NVCC", "MMBUILD_CACHE_DIR")
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_rss_mib: float
+    rc: int
+
+
+@dataclass
+class Measurement:
+    name: str
+    command: str
+    runs: list[Run] = field(default_factory=list)
+    note: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.runs) and all(r.rc == 0 for r in self.runs)
+
+    @property
+    def median_s(self) -> float | None:
+        return round(statistics.median(r.seconds for r in self.runs), 2) if self.runs else None
+
+    @property
+    def peak_rss_mib(self) -> float | None:
+        return max(r.peak_rss_mib for r in self.runs) if self.runs else None
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.work = Path(args.work).resolve()
+        self.logs = self.work / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.results: dict[str, Measurement] = {}
+        self._venv: Path | None = Path(args.venv) if args.venv else None
+        self._sdist: Path | None = None
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def clean_env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in BUILD_VARS}
+        env.update(extra)
+        return env
+
+    def timed(self, name: str, argv: list[str], env: dict[str, str], cwd: Path | None = None) -> Run:
+        """Run ``argv`` in a child that reports its time and peak memory; stdout and stderr go to
+        ``logs/<name>-<n>.out`` and ``.log``."""
+        stamp = self.logs / f"{name}-{len(list(self.logs.glob(name + '-*.log')))}"
+        result_file = stamp.with_suffix(".json")
+        with open(stamp.with_suffix(".out"), "w") as out, open(stamp.with_suffix(".log"), "w") as log:
+            subprocess.run([sys.executable, "-c", CHILD, str(result_file), *argv], env=env, cwd=cwd,
+                           stdout=out, stderr=log, check=False)
+        data = json.loads(result_file.read_text())
+        run = Run(round(data["seconds"], 2), round(data["maxrss_kib"] / 1024, 1), data["rc"])
+        print(f"  {name}: {run.seconds:.1f} s, peak {run.peak_rss_mib:.0f} MiB, rc {run.rc}"
+              f" (log {stamp.with_suffix('.log')})", file=sys.stderr)
+        return run
+
+    def make_venv(self, path: Path, packages: list[str]) -> Path:
+        python = path / "bin" / "python"
+        if not python.exists():
+            print(f"creating {path}", file=sys.stderr)
+            subprocess.run([self.args.python, "-m", "venv", str(path)], check=True)
+            subprocess.run([str(python), "-m", "pip", "install", "-q", *packages], check=True,
+                           env=self.clean_env())
+        return python
+
+    def mmbuild_python(self) -> Path:
+        if self._venv is None:
+            self._venv = self.work / "venv-mmbuild"
+        return self.make_venv(self._venv, [f"torch=={self.args.torch}", "ninja", "-e", str(REPO)])
+
+    def sdist(self) -> Path:
+        if self._sdist is None:
+            from mmbuild.source import download_sdist
+
+            self._sdist = download_sdist("mmcv", self.args.mmcv, folder=self.work / "sdists").path
+        return self._sdist
+
+    def mmbuild(self, python: Path, *arguments: str) -> list[str]:
+        jobs = ["--jobs", str(self.args.jobs)] if self.args.jobs else []
+        return [str(python), "-m", "mmbuild", *arguments, *jobs]
+
+    def fresh(self, name: str) -> Path:
+        path = self.work / name
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
+        return path
+
+    def caches(self, wheels: str, ccache: str, fresh: bool) -> dict[str, str]:
+        """Wheel cache and compiler cache folders under --work (emptied first when ``fresh``)."""
+        folders = {"MMBUILD_CACHE_DIR": wheels, "CCACHE_DIR": ccache}
+        env = {}
+        for variable, name in folders.items():
+            path = self.fresh(name) if fresh else self.work / name
+            path.mkdir(parents=True, exist_ok=True)
+            env[variable] = str(path)
+        return env
+
+    def record(self, name: str, command: list[str], runs: list[Run], note: str = "", **extra) -> None:
+        self.results[name] = Measurement(name, " ".join(command), runs, note, extra)
+
+    # -- measurements -----------------------------------------------------------------------
+
+    def step_env(self) -> None:
+        python = self.mmbuild_python()
+        argv = [str(python), "-m", "mmbuild", "env", "--json"]
+        self.record("env", argv, [self.timed("env", argv, self.clean_env()) for _ in range(self.args.repeat)])
+
+    def step_verify(self) -> None:
+        python = self.mmbuild_python()
+        argv = [str(python), "-m", "mmbuild", "verify", "--json"]
+        runs = [self.timed("verify", argv, self.clean_env()) for _ in range(self.args.repeat)]
+        self.record("verify", argv, runs, "checks only the ops the installed build has")
+
+    def step_stock(self) -> None:
+        python = self.make_venv(self.work / "venv-stock",
+                                [f"torch=={self.args.torch}", "setuptools<82", "ninja", "wheel"])
+        argv = [str(python), "-m", "pip", "install", "--no-build-isolation", "--no-cache-dir",
+                f"mmcv=={self.args.mmcv}"]
+        env = self.clean_env(**({"MAX_JOBS": str(self.args.jobs)} if self.args.jobs else {}))
+        run = self.timed("stock", argv, env)
+        check = subprocess.run([str(python), "-c", "import mmcv.ops"], capture_output=True, text=True,
+                               check=False)
+        self.record("stock", argv, [run], "mmcv's own setup.py, its default MAX_JOBS unless --jobs",
+                    ops_import=check.returncode == 0)
+        subprocess.run([str(python), "-m", "pip", "uninstall", "-y", "-q", "mmcv"], check=False)
+
+    def install_argv(self, python: Path, source: Path, *more: str) -> list[str]:
+        return self.mmbuild(python, "install", "--source", str(source), "--compiler-cache",
+                            self.args.compiler_cache, "--json", *more)
+
+    def step_cold(self) -> None:
+        python = self.mmbuild_python()
+        argv = self.install_argv(python, self.sdist())
+        env = self.clean_env(**self.caches("cache-main", "ccache-main", fresh=True))
+        run = self.timed("cold", argv, env)
+        self.record("cold", argv, [run], "empty wheel cache and empty compiler cache",
+                    **self.build_facts("cold"))
+
+    def step_cache_hit(self) -> None:
+        python = self.mmbuild_python()
+        argv = self.install_argv(python, self.sdist())
+        env = self.clean_env(**self.caches("cache-main", "ccache-main", fresh=False))
+        runs = [self.timed("cache_hit", argv, env) for _ in range(self.args.repeat)]
+        self.record("cache_hit", argv, runs, "same fingerprint: wheel from the cache, pip reinstall")
+
+    def step_rebuild(self) -> None:
+        python = self.mmbuild_python()
+        env = self.clean_env(**self.caches("cache-main", "ccache-main", fresh=False))
+        if self.args.change == "threads-per-block":
+            argv = self.install_argv(python, self.sdist(), "--threads-per-block", "256")
+            note = "--threads-per-block 256 with the warm compiler cache"
+        else:
+            source = self.changed_source()
+            argv = self.install_argv(python, source)
+            note = f"one #define appended to {CHANGED_HEADER}, warm compiler cache"
+        self.ccache("--zero-stats", env)
+        run = self.timed("rebuild", argv, env)
+        self.record("rebuild", argv, [run], note, ccache=self.ccache("--print-stats", env),
+                    **self.build_facts("rebuild"))
+
+    def step_subset(self) -> None:
+        python = self.mmbuild_python()
+        argv = self.install_argv(python, self.sdist(), "--ops", self.args.subset_ops)
+        env = self.clean_env(**self.caches("cache-subset", "ccache-subset", fresh=True))
+        run = self.timed("subset", argv, env)
+        self.record("subset", argv, [run], f"{len(self.args.subset_ops.split(','))} ops, empty caches",
+                    **self.build_facts("subset"))
+
+    # -- facts from the runs -----------------------------------------------------------------
+
+    def changed_source(self) -> Path:
+        root = self.fresh("source-changed")
+        with tarfile.open(self.sdist()) as archive:
+            archive.extractall(root, filter="data")
+        (tree,) = root.iterdir()
+        header = tree / CHANGED_HEADER
+        header.write_text(header.read_text() + "\n#define MMBUILD_BENCH_CHANGED 1\n")
+        return tree
+
+    def build_facts(self, name: str) -> dict:
+        """Cache outcome and compile units, from the step's mmbuild JSON report and build log."""
+        outputs = sorted(self.logs.glob(f"{name}-*.out"))
+        try:
+            report = json.loads(outputs[-1].read_text()) if outputs else {}
+        except ValueError:
+            report = {}
+        facts: dict = {"cache": report.get("cache")}
+        build_log = report.get("log")
+        if build_log and Path(build_log).is_file() and report.get("cache") == "built":
+            units = re.findall(r"\[(\d+)/(\d+)\]", Path(build_log).read_text(errors="replace"))
+            facts["compile_units"] = int(units[-1][1]) if units else 0
+        return facts
+
+    def ccache(self, flag: str, env: dict[str, str]) -> dict:
+        if not shutil.which("ccache"):
+            return {}
+        out = subprocess.run(["ccache", flag], env=env, capture_output=True, text=True, check=False).stdout
+        pairs = (line.split("\t") for line in out.splitlines() if "\t" in line)
+        return {k: v for k, v in pairs if k in ("direct_cache_hit", "preprocessed_cache_hit", "cache_miss")}
+
+    # -- the run ----------------------------------------------------------------------------
+
+    def run(self, steps: list[str]) -> dict:
+        started = time.time()
+        for name in STEPS:
+            if name in steps:
+                print(f"==> {name}", file=sys.stderr)
+                getattr(self, f"step_{name}")()
+        return self.report(time.time() - started)
+
+    def report(self, total: float) -> dict:
+        stock = self.results.get("stock")
+        cold = self.results.get("cold")
+        rows = []
+        for m in self.results.values():
+            row = {"name": m.name, "ok": m.ok, "median_s": m.median_s, "runs": [asdict(r) for r in m.runs],
+                   "peak_rss_mib": m.peak_rss_mib, "command": m.command, "note": m.note, **m.extra}
+            if stock and stock.median_s and m.median_s is not None:
+                row["vs_stock"] = round(m.median_s / stock.median_s, 3)
+            rows.append(row)
+        return {"machine": _machine(), "mmcv": self.args.mmcv, "torch": self.args.torch,
+                "jobs": self.args.jobs, "total_s": round(total, 1), "measurements": rows,
+                "targets": _targets(self.results, stock, cold)}
+
+
+def _targets(results: dict[str, Measurement], stock, cold) -> list[dict]:
+    def check(name, value, limit, text):
+        return {"target": text, "value": value, "limit": limit,
+                "met": None if value is None or limit is None else value <= limit, "measurement": name}
+
+    hit, rebuild, subset = (results.get(n) for n in ("cache_hit", "rebuild", "subset"))
+    fifth_of_cold = cold and cold.median_s and round(cold.median_s * 0.2, 1)
+    return [
+        check("cold", cold and cold.median_s, stock and stock.median_s and round(stock.median_s * 1.05, 1),
+              "cold full build no slower than the stock path (within 5%)"),
+        check("cache_hit", hit and hit.median_s, 30, "cache-hit reinstall under 30 s"),
+        check("rebuild", rebuild and rebuild.median_s, fifth_of_cold,
+              "rebuild after one changed define under 20% of a cold build"),
+        check("subset", subset and subset.median_s, fifth_of_cold,
+              "5-op subset under 20% of a full build"),
+    ]
+
+
+def _machine() -> dict:
+    import platform
+
+    mem = Path("/proc/meminfo").read_text().split("\n", 1)[0] if Path("/proc/meminfo").exists() else ""
+    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+            "memory": mem.split(":", 1)[-1].strip()}
+
+
+def markdown(report: dict) -> str:
+    lines = [f"# mmbuild benchmark: mmcv {report['mmcv']}, torch {report['torch']}",
+             "", f"Machine: {report['machine']['cpus']} CPUs, {report['machine']['memory']}, "
+             f"{report['machine']['platform']}; jobs: {report['jobs'] or 'default'}; "
+             f"total {report['total_s']} s.", "",
+             "| measurement | median s | runs | peak RSS MiB | vs stock | note |",
+             "| --- | ---: | ---: | ---: | ---: | --- |"]
+    for row in report["measurements"]:
+        status = "" if row["ok"] else " (FAILED)"
+        extra = "; ".join(f"{k} {row[k]}" for k in ("cache", "compile_units") if row.get(k) is not None)
+        lines.append(f"| {row['name']}{status} | {row['median_s']} | {len(row['runs'])} | "
+                     f"{row['peak_rss_mib']} | {row.get('vs_stock', '')} | {row['note']}"
+                     f"{'; ' + extra if extra else ''} |")
+    lines += ["", "| target | value s | limit s | met |", "| --- | ---: | ---: | --- |"]
+    for t in report["targets"]:
+        met = {True: "yes", False: "no", None: "not measured"}[t["met"]]
+        lines.append(f"| {t['target']} | {t['value']} | {t['limit']} | {met} |")
+    return "\n".join(lines) + "\n"
+
+
+def _installed_torch() -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version("torch")
+    except Exception:  # noqa: BLE001 - any failure means "not known"
+        return None
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mmcv", default="2.2.0", help="mmcv version (default 2.2.0)")
+    parser.add_argument("--torch", default=_installed_torch(), help="torch version for the venvs")
+    parser.add_argument("--work", default="bench-work", help="scratch folder (venvs, caches, logs)")
+    parser.add_argument("--out", default="bench-results", help="where bench.json and bench.md go")
+    parser.add_argument("--only", help=f"comma list of: {', '.join(STEPS)}")
+    parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the cheap steps (median)")
+    parser.add_argument("--jobs", type=int, help="parallel compile jobs for every build")
+    parser.add_argument("--subset-ops", default=DEFAULT_SUBSET)
+    parser.add_argument("--change", choices=("define", "threads-per-block"), default="define",
+                        help="the one-define change of the rebuild step (threads-per-block: CUDA only)")
+    parser.add_argument("--compiler-cache", choices=("ccache", "sccache"), default="ccache")
+    parser.add_argument("--venv", help="reuse this venv (torch + mmbuild) for the mmbuild steps")
+    parser.add_argument("--python", default=sys.executable, help="interpreter for new venvs")
+    args = parser.parse_args(argv)
+    if not args.torch:
+        parser.error("no torch found here: pass --torch VERSION")
+    steps = QUICK if args.quick else tuple((args.only or ",".join(STEPS)).split(","))
+    unknown = sorted(set(steps) - set(STEPS))
+    if unknown:
+        parser.error(f"unknown step(s) {', '.join(unknown)}; choose from {', '.join(STEPS)}")
+    args.steps = list(steps)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    report = Bench(args).run(args.steps)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "bench.md").write_text(markdown(report))
+    print(markdown(report))
+    return 0 if all(row["ok"] for row in report["measurements"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

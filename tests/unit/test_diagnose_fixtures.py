@@ -1,0 +1,41 @@
+"""Every catalogue id is recognised in at least two logs; clean logs raise no error.
+
+Logs live in tests/fixtures/logs/<problem id>/ (positive) and tests/fixtures/logs/negative/;
+their origins are listed in tests/fixtures/logs/README.md.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from mmbuild.diagnose import diagnose_file, load_catalogue
+
+LOGS = Path(__file__).resolve().parent.parent / "fixtures" / "logs"
+POSITIVE = sorted(p for p in LOGS.glob("*/*.log") if p.parent.name != "negative")
+NEGATIVE = sorted((LOGS / "negative").glob("*.log"))
+
+
+@pytest.mark.parametrize("problem_id", list(load_catalogue()))
+def test_every_id_has_two_positive_logs(problem_id):
+    assert len(list((LOGS / problem_id).glob("*.log"))) >= 2
+
+
+@pytest.mark.parametrize("log", POSITIVE, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_positive_log_ranks_its_problem_first(log):
+    diagnosis = diagnose_file(log)
+    assert diagnosis.ids(), "nothing recognised"
+    assert diagnosis.ids()[0] == log.parent.name
+    first = diagnosis.problems[0]
+    assert first.line >= 1 and first.excerpt and first.cause and first.fix
+    assert "{" not in first.cause + first.fix + first.remedy
+
+
+def test_negative_logs_exist_for_builds_and_training():
+    names = [p.name for p in NEGATIVE]
+    assert any("build" in n for n in names) and any("train" in n for n in names)
+
+
+@pytest.mark.parametrize("log", NEGATIVE, ids=lambda p: p.name)
+def test_negative_log_has_no_error_level_match(log):
+    diagnosis = diagnose_file(log)
+    assert not diagnosis.has_errors, [(m.id, m.line, m.excerpt) for m in diagnosis.problems]

@@ -1,0 +1,125 @@
+"""Safe install into a throwaway venv: conflicts removed only then, torch pinned, restore on failure."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from mmbuild.errors import EXIT_VERIFY_FAILED, MmbuildError, VerifyFailedError
+from mmbuild.install import InstallFailedError, install_wheel, installed_mmcv, pip_install_argv
+
+
+def make_wheel(folder: Path, name: str, version: str, files: dict[str, str],
+               requires: list[str] = ()) -> Path:
+    """A real (tiny, pure-Python) wheel with METADATA, WHEEL and a correct RECORD."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dist = f"{name.replace('-', '_')}-{version}"
+    members = dict(files)
+    members[f"{dist}.dist-info/METADATA"] = "Metadata-Version: 2.1\nName: {}\nVersion: {}\n{}".format(
+        name, version, "".join(f"Requires-Dist: {r}\n" for r in requires))
+    members[f"{dist}.dist-info/WHEEL"] = "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    rows = []
+    for member, text in members.items():
+        data = text.encode()
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        rows.append([member, f"sha256={digest}", str(len(data))])
+    rows.append([f"{dist}.dist-info/RECORD", "", ""])
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    path = folder / f"{dist}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, text in members.items():
+            archive.writestr(member, text)
+        archive.writestr(f"{dist}.dist-info/RECORD", buffer.getvalue())
+    return path
+
+
+def mmcv_wheel(folder: Path, version: str, ext: str = "ANSWER = 42\n", name: str = "mmcv") -> Path:
+    return make_wheel(folder / f"{name}-{version}", name, version, {
+        "mmcv/__init__.py": f"__version__ = '{version}'\n", "mmcv/_ext.py": ext})
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("target-venv")
+    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
+    return str(folder / "bin" / "python")
+
+
+@pytest.fixture
+def clean(venv, monkeypatch):
+    monkeypatch.setenv("PIP_NO_INDEX", "1")          # offline: the fake wheels have no real deps
+    names = [d.name for d in installed_mmcv(venv)]
+    if names:
+        subprocess.run([venv, "-m", "pip", "uninstall", "-y", *names], check=True, capture_output=True)
+    return venv
+
+
+def _snapshot(python: str) -> dict[str, str]:
+    out = {}
+    for dist in installed_mmcv(python):
+        for file in dist.files:
+            if Path(file).is_file() and "__pycache__" not in file:
+                out[file] = hashlib.sha256(Path(file).read_bytes()).hexdigest()
+    return out
+
+
+def _import_version(python: str) -> str:
+    result = subprocess.run([python, "-c", "import mmcv; from mmcv import _ext; print(mmcv.__version__)"],
+                            capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 else "broken"
+
+
+def test_install_pins_torch_in_the_constraint_file(tmp_path):
+    argv = pip_install_argv("/py", Path("/w/mmcv.whl"), tmp_path / "c.txt")
+    assert argv[:4] == ["/py", "-m", "pip", "install"] and argv[-1] == "/w/mmcv.whl"
+    assert argv[argv.index("-c") + 1] == str(tmp_path / "c.txt")
+
+
+def test_installs_and_removes_conflicting_distributions(clean, tmp_path):
+    install_wheel(mmcv_wheel(tmp_path, "2.1.0", name="mmcv-lite"), work_dir=tmp_path / "w0",
+                  torch_version=None, python=clean)
+    report = install_wheel(mmcv_wheel(tmp_path, "2.2.0"), work_dir=tmp_path / "w1",
+                           torch_version="2.13.0", python=clean)
+    assert report.removed == ["mmcv-lite"] and report.import_output == "2.2.0"
+    assert [(d.name, d.version) for d in installed_mmcv(clean)] == [("mmcv", "2.2.0")]
+    assert (tmp_path / "w1" / "constraints.txt").read_text() == "torch==2.13.0\n"
+
+
+def test_failed_import_restores_the_previous_mmcv_byte_for_byte(clean, tmp_path):
+    install_wheel(mmcv_wheel(tmp_path, "2.1.0"), work_dir=tmp_path / "w0", torch_version=None, python=clean)
+    before = _snapshot(clean)
+    broken = mmcv_wheel(tmp_path, "2.2.0", ext="raise ImportError('mmcv/_ext.so: undefined symbol: _ZN3c10')\n")
+    with pytest.raises(VerifyFailedError) as err:
+        install_wheel(broken, work_dir=tmp_path / "w1", torch_version=None, python=clean)
+    assert err.value.exit_code == EXIT_VERIFY_FAILED
+    assert "restored the previous state: mmcv 2.1.0" in err.value.message
+    assert [(d.name, d.version) for d in installed_mmcv(clean)] == [("mmcv", "2.1.0")]
+    assert _snapshot(clean) == before
+    assert _import_version(clean) == "2.1.0"
+
+
+def test_pip_refusing_to_change_torch_restores_the_previous_mmcv(clean, tmp_path):
+    install_wheel(mmcv_wheel(tmp_path, "2.1.0"), work_dir=tmp_path / "w0", torch_version=None, python=clean)
+    needs_other_torch = make_wheel(tmp_path / "other", "mmcv", "2.2.0", {"mmcv/__init__.py": "", "mmcv/_ext.py": ""},
+                                   requires=["torch==1.0.0"])
+    with pytest.raises(InstallFailedError) as err:
+        install_wheel(needs_other_torch, work_dir=tmp_path / "w1", torch_version="2.13.0", python=clean)
+    assert isinstance(err.value, MmbuildError) and "restored" in err.value.message
+    assert [(d.name, d.version) for d in installed_mmcv(clean)] == [("mmcv", "2.1.0")]
+    assert _import_version(clean) == "2.1.0"
+
+
+def test_failed_install_with_nothing_before_leaves_nothing(clean, tmp_path):
+    broken = mmcv_wheel(tmp_path, "2.2.0", ext="raise ImportError('No module named mmcv._ext')\n")
+    with pytest.raises(VerifyFailedError, match="restored the previous state: no mmcv"):
+        install_wheel(broken, work_dir=tmp_path / "w", torch_version=None, python=clean)
+    assert installed_mmcv(clean) == []

@@ -1,0 +1,81 @@
+"""Preflight probes compiled for real with this machine's compilers (fast failures, one real success)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mmbuild.buildplan import BuildPlan, MmcvChoice
+from mmbuild.errors import EXIT_BUILD_FAILED, BuildFailedError
+from mmbuild.preflight import TorchBuildInfo, cuda_probe_argv, cxx_probe_argv, run_preflight, torch_build_info
+
+NVCC = Path("/usr/local/cuda/bin/nvcc")
+
+
+def _plan(**kw) -> BuildPlan:
+    base = dict(mmcv=MmcvChoice("mmcv", "2.2.0", "test"), target="cpu", cxx_std="c++20")
+    base.update(kw)
+    return BuildPlan(**base)
+
+
+def _cuda_plan(gencode: list[str]) -> BuildPlan:
+    return _plan(target="cuda", gencode=gencode, threads_per_block=256, cxx_std="c++17",
+                 cuda_home=str(NVCC.parent.parent))
+
+
+def test_argv_carry_the_plans_settings(tmp_path):
+    info = TorchBuildInfo(["/t/include", "/t/include/api"], "/py/include", 1)
+    argv = cxx_probe_argv(["ccache", "g++"], Path("p.cpp"), Path("p.o"), "c++20", info)
+    assert argv[:2] == ["ccache", "g++"] and "-std=c++20" in argv and "-D_GLIBCXX_USE_CXX11_ABI=1" in argv
+    assert argv[-3:] == ["-I/t/include", "-I/t/include/api", "-I/py/include"]
+    plan = _cuda_plan(["-gencode=arch=compute_90,code=sm_90"])
+    argv = cuda_probe_argv(["nvcc"], Path("p.cu"), Path("p"), plan, "/usr/bin/g++-12")
+    assert "-gencode=arch=compute_90,code=sm_90" in argv and "-DTHREADS_PER_BLOCK=256" in argv
+    assert argv[-2:] == ["-ccbin", "/usr/bin/g++-12"]
+
+
+def test_torch_build_info_comes_from_the_target_python():
+    pytest.importorskip("torch")
+    info = torch_build_info()
+    assert any(Path(d, "torch", "extension.h").is_file() for d in info.include_dirs)
+    assert info.cxx11_abi in (0, 1) and Path(info.python_include, "Python.h").is_file()
+
+
+def test_wrong_cxx_standard_fails_fast_with_its_catalogue_id(tmp_path):
+    pytest.importorskip("torch")
+    with pytest.raises(BuildFailedError) as err:
+        run_preflight(_plan(cxx_std="c++14"), {"CXX": shutil.which("g++") or "g++"}, tmp_path,
+                      gpu_present=False)
+    assert err.value.exit_code == EXIT_BUILD_FAILED
+    assert err.value.problem_id == "cxx-standard"
+    assert "C++17 or later" in err.value.message
+
+
+def test_missing_compiler_is_reported(tmp_path):
+    pytest.importorskip("torch")
+    with pytest.raises(BuildFailedError, match="not found"):
+        run_preflight(_plan(), {"CXX": str(tmp_path / "no-such-g++")}, tmp_path, gpu_present=False)
+
+
+@pytest.mark.skipif(not NVCC.is_file(), reason="needs nvcc at /usr/local/cuda")
+def test_arch_the_toolkit_lacks_fails_with_nvcc_arch_unsupported(tmp_path):
+    plan = _cuda_plan(["-gencode=arch=compute_52,code=sm_52"])
+    with pytest.raises(BuildFailedError) as err:
+        run_preflight(plan, {}, tmp_path, gpu_present=False)
+    assert err.value.problem_id == "nvcc-arch-unsupported"
+    assert "compute_52" in err.value.message
+
+
+@pytest.mark.skipif(not NVCC.is_file() or not shutil.which("g++"), reason="needs nvcc and g++")
+def test_full_preflight_passes_with_a_good_toolchain(tmp_path):
+    """Compiles <torch/extension.h> for real (about 30 s cold; ccache makes reruns fast)."""
+    pytest.importorskip("torch")
+    cxx = "/usr/lib/ccache/g++" if Path("/usr/lib/ccache/g++").exists() else "g++"
+    plan = _cuda_plan(["-gencode=arch=compute_80,code=sm_80"])
+    plan.cxx_std = "c++20"
+    results = run_preflight(plan, {"CXX": cxx}, tmp_path, gpu_present=False)
+    assert [r.name for r in results] == ["cuda_probe.cu", "torch_extension_probe.cpp"]
+    assert all(r.ok for r in results) and not results[0].ran
+    assert (tmp_path / "cuda_probe").is_file() and (tmp_path / "torch_extension_probe.o").is_file()
