@@ -5,11 +5,12 @@ sccache when installed, else none.
 
 Wiring, on top of the plan's environment:
 
-- CC/CXX point at a wrapper: ccache's masquerade links (``/usr/lib/ccache/g++``) when the
-  compiler has one, else a two-line shell script ``exec <cache> <compiler> "$@"`` written
-  into the build's work folder. torch's extension builder would prepend a wrapper on its
-  own (whichever of ccache/sccache it finds first); TORCH_NO_COMPILER_WRAPPER=1 stops that
-  so the chosen cache is the only one.
+- CXX (the compiler torch's extension builder runs for C++ sources) points at a wrapper:
+  ccache's masquerade link (``/usr/lib/ccache/g++``) when the compiler has one, else a
+  two-line shell script ``exec <cache> <compiler> "$@"`` in the build's work folder. CC is
+  left alone: torch hands it to nvcc as ``-ccbin``, where nvcc must see the real compiler.
+  torch's extension builder would prepend a wrapper on its own (whichever of ccache/sccache
+  it finds first); TORCH_NO_COMPILER_WRAPPER=1 stops that so the chosen cache is the only one.
 - nvcc goes through ``PYTORCH_NVCC="<cache> <nvcc>"`` with
   ``TORCH_EXTENSION_SKIP_NVCC_GEN_DEPENDENCIES=1`` (nvcc's dependency flags defeat caching).
 - ccache: CCACHE_BASEDIR=/ and CCACHE_NOHASHDIR=1, so hits survive different temporary
@@ -64,22 +65,21 @@ def _wrapper_script(folder: Path, tool: str, compiler: str, name: str) -> str:
     return str(script)
 
 
-def compiler_cache_env(kind: str, *, cc: str, cxx: str, nvcc: str | None, wrapper_dir: Path,
+def compiler_cache_env(kind: str, *, cxx: str, nvcc: str | None, wrapper_dir: Path,
                        which: Callable[[str], str | None] = shutil.which) -> dict[str, str]:
     """Environment variables that route the build's compilers through ``kind``."""
     if kind == "none":
         return {"TORCH_NO_COMPILER_WRAPPER": "1"}
     tool = which(kind) or kind
     env = {"TORCH_NO_COMPILER_WRAPPER": "1"}
-    for var, compiler in (("CC", cc), ("CXX", cxx)):
-        resolved = which(compiler) or compiler
-        masq = _masquerade(resolved) if kind == "ccache" else None
-        # A masquerade link runs the first compiler of that name on PATH: use it only when
-        # that is the chosen compiler.
-        if masq and which(os.path.basename(resolved)) == resolved:
-            env[var] = masq
-        else:
-            env[var] = _wrapper_script(wrapper_dir, tool, resolved, f"{kind}-{os.path.basename(resolved)}")
+    resolved = which(cxx) or cxx
+    masq = _masquerade(resolved) if kind == "ccache" else None
+    # A masquerade link runs the first compiler of that name on PATH: use it only when that
+    # is the chosen compiler.
+    if masq and which(os.path.basename(resolved)) == resolved:
+        env["CXX"] = masq
+    else:
+        env["CXX"] = _wrapper_script(wrapper_dir, tool, resolved, f"{kind}-{os.path.basename(resolved)}")
     if nvcc:
         env["PYTORCH_NVCC"] = f"{tool} {nvcc}"
         env["TORCH_EXTENSION_SKIP_NVCC_GEN_DEPENDENCIES"] = "1"

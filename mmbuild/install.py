@@ -156,9 +156,12 @@ def install_wheel(wheel: Path, *, work_dir: Path, torch_version: str | None,
             summary = summarise_failure(check.error or check.stderr + check.stdout)
             raise VerifyFailedError(f"the new mmcv does not import: {summary.excerpt or _tail(check)}",
                                     fix=summary.fix, problem_id=summary.problem_id)
-    except MmbuildError as exc:
+    except BaseException as exc:
+        # Ctrl-C included: whatever stopped the install, the previous mmcv comes back.
         restore(backup, python)
+        if not isinstance(exc, MmbuildError):
+            raise
         restored = ", ".join(f"{d.name} {d.version}" for d in previous) or "no mmcv (as before)"
-        exc.message = f"{exc.message}; restored the previous state: {restored}"
-        raise
+        raise type(exc)(f"{exc.message}; restored the previous state: {restored}",
+                        fix=exc.fix, problem_id=exc.problem_id) from None
     return InstallReport(str(wheel), removed, check.stdout.strip())

@@ -37,6 +37,7 @@ from mmbuild.options import BuildOptions
 from mmbuild.source import (
     SourceArchive,
     SourceTree,
+    cached_sdist,
     download_sdist,
     locate_user_source,
     prepare_tree,
@@ -93,7 +94,9 @@ class PipelineSettings:
     install: bool = True
     out_dir: Path | None = None            # ``mmbuild build --out``
     python: str = sys.executable
-    from_envs: list[Environment] | None = None
+    from_envs: list[Environment] | None = None     # nodes the wheel must also run on (fleet)
+    from_env_names: list[str] = field(default_factory=list)
+    live_probe: bool = True                        # False: from_envs[0] stands in for this machine
     keep_work: bool = False
     preflight: bool = True
     specs_dir: Path | None = None          # patch specs (default: the shipped patches/)
@@ -138,7 +141,8 @@ class Pipeline:
     # -- stages -----------------------------------------------------------------------------
 
     def probe(self) -> Environment:
-        if self.settings.from_envs:
+        """This machine (it builds); ``from_envs`` are the nodes the wheel must also run on."""
+        if not self.settings.live_probe and self.settings.from_envs:
             self.env = self.settings.from_envs[0]
             return self.env
         with self.stage("probe", "reading this machine"):
@@ -147,14 +151,21 @@ class Pipeline:
             self.env = probe_environment()
         return self.env
 
+    def nodes(self) -> list[Environment]:
+        if not self.settings.live_probe:
+            return self.settings.from_envs or [self.env]
+        return [self.env, *(self.settings.from_envs or [])]
+
     def make_plan(self, patch_digests: dict[str, str] | None = None) -> BuildPlan:
-        envs = self.settings.from_envs or [self.env]
+        envs = self.nodes()
         if self.settings.planner is not None:
             self.plan = self.settings.planner(envs[0], self.options, patch_digests=patch_digests)
         elif len(envs) > 1:
             from mmbuild.plan import make_fleet_plan
 
-            self.plan = make_fleet_plan(envs, self.options)
+            names = ["this machine", *self.settings.from_env_names]
+            self.plan = make_fleet_plan(envs, self.options, names=names[:len(envs)],
+                                        patch_digests=patch_digests)
         else:
             from mmbuild.plan import make_plan
 
@@ -227,11 +238,10 @@ class Pipeline:
 
     def build_env(self) -> dict[str, str]:
         env = dict(self.plan.env)
-        cc = env.get("CC") or os.environ.get("CC") or "cc"
-        cxx = env.get("CXX") or os.environ.get("CXX") or "c++"
+        cxx = env.get("CXX") or os.environ.get("CXX") or self.plan.host_compiler or "c++"
         nvcc = str(Path(self.plan.cuda_home) / "bin" / "nvcc") if self.plan.target == "cuda" and \
             self.plan.cuda_home else None
-        env.update(compiler_cache_env(self.compiler_cache, cc=cc, cxx=cxx, nvcc=nvcc,
+        env.update(compiler_cache_env(self.compiler_cache, cxx=cxx, nvcc=nvcc,
                                       wrapper_dir=self.work_dir / "compiler-wrappers"))
         return env
 
@@ -353,9 +363,14 @@ class Pipeline:
         sdists = user_cache_root() / "sdists"
         source = self.options.source or f"download the {plan.mmcv.requirement} sdist into {sdists}"
         self.planned("source", source)
-        self.planned("wheel", f"reuse the cached wheel of fingerprint {plan.fingerprint[:16]} if present "
-                              f"({user_cache_root() / 'wheels'})" + (f", or from {self.options.wheelhouse}"
-                                                                     if self.options.wheelhouse else ""))
+        where = f"{user_cache_root() / 'wheels'}" + (f" or {self.options.wheelhouse}"
+                                                      if self.options.wheelhouse else "")
+        if self.archive is not None:
+            self.planned("wheel", f"reuse the wheel of fingerprint {plan.fingerprint[:16]} from {where} "
+                                  "if present, else build it")
+        else:
+            self.planned("wheel", f"reuse a wheel from {where} if the fingerprint (known once the sdist "
+                                  "is downloaded) matches, else build it")
         self.planned("patch", ", ".join(plan.patches) or "none")
         self.planned("preflight", f"compile csrc_tests probes with -std={plan.cxx_std}"
                      + (f" and {' '.join(plan.gencode)}" if plan.target == "cuda" else ""))
@@ -399,6 +414,10 @@ class Pipeline:
             self.make_plan()
         self.check_blocked()
         if self.settings.dry_run:
+            if self.archive is None:
+                self.archive = cached_sdist(self.plan.mmcv.package, self.plan.mmcv.version)
+            if self.archive is not None:
+                self.final_plan()
             self.describe_steps()
             return
         if self.archive is None:

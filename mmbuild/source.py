@@ -72,6 +72,12 @@ def _find_sdist(folder: Path, package: str, version: str) -> Path | None:
     return None
 
 
+def cached_sdist(package: str, version: str) -> SourceArchive | None:
+    """The sdist of ``package==version`` when it is already in the cache (no download)."""
+    found = _find_sdist(sdist_cache_dir(), package, version)
+    return SourceArchive(found, sha256_file(found), "sdist", "pypi") if found else None
+
+
 def download_sdist(package: str, version: str, folder: Path | None = None,
                    python: str = sys.executable) -> SourceArchive:
     """The sdist of ``package==version`` from the package index (cached after the first time)."""

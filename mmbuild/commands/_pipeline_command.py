@@ -25,6 +25,7 @@ def options_from_args(args: argparse.Namespace) -> BuildOptions:
 def run_pipeline(args: argparse.Namespace, command: str, settings: PipelineSettings) -> int:
     if getattr(args, "from_env", None):
         settings.from_envs = [load_environment(path) for path in args.from_env]
+        settings.from_env_names = list(args.from_env)
     pipeline = Pipeline(options_from_args(args), settings, command=command)
     try:
         pipeline.run()

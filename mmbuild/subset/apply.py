@@ -105,11 +105,15 @@ def apply_subset(tree: Path, ops: list[str], *, target: str) -> SubsetResult:
     _check_ops(wanted, index, tree)
     selection = select_units(index, wanted)
     result = _rewrite(tree, index, selection, wanted)
-    (tree / MANIFEST).write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+    try:
+        (tree / MANIFEST).write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {tree / MANIFEST}: {exc}") from None
     return result
 
 
 def _rewrite(tree: Path, index: SourceIndex, selection: Selection, wanted: list[str]) -> SubsetResult:
+    """Compute every new file first, then write them and delete the unneeded sources."""
     root = tree / CSRC
     built = selection.built_ops
     header = (f"{GENERATED_MARK} built for {index.target} with the ops {', '.join(built)}; "
@@ -120,18 +124,22 @@ def _rewrite(tree: Path, index: SourceIndex, selection: Selection, wanted: list[
         message_for=lambda function: not_built_message(index.owner_op(function) or function, built),
         header=header,
     )
-    (root / PYBIND).write_text(pybind, encoding="utf-8")
-    generated = [PYBIND]
+    generated = {PYBIND: pybind}
     if index.cudabind_text is not None:
         chunks = cudabind_chunks(index.cudabind_text)
         keep = kept_cudabind_chunks(index, selection)
         reduced = rewrite_cudabind(index.cudabind_text, chunks, keep, header)
-        (root / CUDABIND).write_text(re.sub(r"\n{3,}", "\n\n", reduced), encoding="utf-8")
-        generated.append(CUDABIND)
+        generated[CUDABIND] = re.sub(r"\n{3,}", "\n\n", reduced)
     kept_paths = {index.units[key].path for key in selection.kept} | set(generated)
     removed = [rel for rel in candidate_files(tree, index.target) if rel not in kept_paths]
-    for rel in removed:
-        (root / rel).unlink()
+    try:
+        for rel, text in generated.items():
+            (root / rel).write_text(text, encoding="utf-8")
+        for rel in removed:
+            (root / rel).unlink()
+    except OSError as exc:
+        raise UsageError(f"cannot reduce the source tree {tree} to a subset: {exc}",
+                         fix="build from a writable copy of the mmcv source") from None
     prefix = CSRC.as_posix()
     return SubsetResult(
         target=index.target,

@@ -44,3 +44,11 @@ def missing_device_kernel(text: str) -> str | None:
     """The device an op has no kernel for, from mmcv's registry message, or None."""
     match = _NO_DEVICE_KERNEL.search(text)
     return match.group(1).lower() if match else None
+
+
+_NOT_BUILT_IN_SUBSET = re.compile(r"was not built by this mmbuild subset")
+
+
+def not_built_in_subset(text: str) -> bool:
+    """Whether ``text`` is the error a subset build binds in place of an op it left out."""
+    return bool(_NOT_BUILT_IN_SUBSET.search(text))

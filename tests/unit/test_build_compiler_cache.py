@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -27,30 +28,32 @@ def test_requesting_a_missing_cache_is_a_usage_error():
 
 
 def test_none_stops_torch_from_adding_a_wrapper(tmp_path):
-    assert compiler_cache_env("none", cc="gcc", cxx="g++", nvcc=None, wrapper_dir=tmp_path) == {
+    assert compiler_cache_env("none", cxx="g++", nvcc=None, wrapper_dir=tmp_path) == {
         "TORCH_NO_COMPILER_WRAPPER": "1"}
 
 
 def test_sccache_wraps_compilers_and_nvcc(tmp_path):
     which = _which({"sccache": "/opt/bin/sccache", "g++-12": "/usr/bin/g++-12", "gcc-12": "/usr/bin/gcc-12"})
-    env = compiler_cache_env("sccache", cc="gcc-12", cxx="g++-12", nvcc="/usr/local/cuda/bin/nvcc",
+    env = compiler_cache_env("sccache", cxx="g++-12", nvcc="/usr/local/cuda/bin/nvcc",
                              wrapper_dir=tmp_path, which=which)
     assert env["PYTORCH_NVCC"] == "/opt/bin/sccache /usr/local/cuda/bin/nvcc"
     assert env["TORCH_EXTENSION_SKIP_NVCC_GEN_DEPENDENCIES"] == "1"
     assert env["TORCH_NO_COMPILER_WRAPPER"] == "1"
-    script = open(env["CXX"]).read()
+    script = Path(env["CXX"]).read_text()
     assert script == '#!/bin/sh\nexec /opt/bin/sccache /usr/bin/g++-12 "$@"\n'
     assert os.access(env["CXX"], os.X_OK)
-    assert "CCACHE_BASEDIR" not in env
+    assert "CCACHE_BASEDIR" not in env and "CC" not in env
 
 
 def test_ccache_uses_masquerade_links_only_for_the_compiler_on_path(tmp_path, monkeypatch):
-    monkeypatch.setattr("mmbuild.compiler_cache._masquerade", lambda path: f"/usr/lib/ccache/{os.path.basename(path)}")
-    which = _which({"ccache": "/usr/bin/ccache", "g++": "/usr/bin/g++", "gcc": "/usr/bin/gcc"})
-    env = compiler_cache_env("ccache", cc="gcc", cxx="/opt/gcc-14/bin/g++", nvcc=None, wrapper_dir=tmp_path,
-                             which=which)
-    assert env["CC"] == "/usr/lib/ccache/gcc"
-    # /opt/gcc-14/bin/g++ is not the g++ on PATH: a masquerade link would run the wrong compiler.
-    assert open(env["CXX"]).read() == '#!/bin/sh\nexec /usr/bin/ccache /opt/gcc-14/bin/g++ "$@"\n'
+    monkeypatch.setattr("mmbuild.compiler_cache._masquerade",
+                        lambda path: f"/usr/lib/ccache/{os.path.basename(path)}")
+    which = _which({"ccache": "/usr/bin/ccache", "g++": "/usr/bin/g++"})
+    env = compiler_cache_env("ccache", cxx="g++", nvcc=None, wrapper_dir=tmp_path, which=which)
+    assert env["CXX"] == "/usr/lib/ccache/g++"
     assert env["CCACHE_NOHASHDIR"] == "1" and env["CCACHE_BASEDIR"]
-    assert "PYTORCH_NVCC" not in env
+    assert "PYTORCH_NVCC" not in env and "CC" not in env
+    # /opt/gcc-14/bin/g++ is not the g++ on PATH: a masquerade link would run the wrong compiler.
+    env = compiler_cache_env("ccache", cxx="/opt/gcc-14/bin/g++", nvcc=None, wrapper_dir=tmp_path,
+                             which=which)
+    assert Path(env["CXX"]).read_text() == '#!/bin/sh\nexec /usr/bin/ccache /opt/gcc-14/bin/g++ "$@"\n'

@@ -16,7 +16,10 @@ from mmbuild.errors import EXIT_USAGE, UsageError
 FP = "ab" * 32
 
 
-def _wheel(folder: Path, name: str = "mmcv-2.2.0-cp311-cp311-linux_x86_64.whl", data: bytes = b"wheel") -> Path:
+WHEEL_NAME = "mmcv-2.2.0-cp311-cp311-linux_x86_64.whl"
+
+
+def _wheel(folder: Path, name: str = WHEEL_NAME, data: bytes = b"wheel") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     path.write_bytes(data)

@@ -25,7 +25,8 @@ def make_wheel(folder: Path, name: str, version: str, files: dict[str, str],
     members = dict(files)
     members[f"{dist}.dist-info/METADATA"] = "Metadata-Version: 2.1\nName: {}\nVersion: {}\n{}".format(
         name, version, "".join(f"Requires-Dist: {r}\n" for r in requires))
-    members[f"{dist}.dist-info/WHEEL"] = "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    members[f"{dist}.dist-info/WHEEL"] = (
+        "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
     rows = []
     for member, text in members.items():
         data = text.encode()
@@ -95,9 +96,11 @@ def test_installs_and_removes_conflicting_distributions(clean, tmp_path):
 
 
 def test_failed_import_restores_the_previous_mmcv_byte_for_byte(clean, tmp_path):
-    install_wheel(mmcv_wheel(tmp_path, "2.1.0"), work_dir=tmp_path / "w0", torch_version=None, python=clean)
+    install_wheel(mmcv_wheel(tmp_path, "2.1.0"), work_dir=tmp_path / "w0", torch_version=None,
+                  python=clean)
     before = _snapshot(clean)
-    broken = mmcv_wheel(tmp_path, "2.2.0", ext="raise ImportError('mmcv/_ext.so: undefined symbol: _ZN3c10')\n")
+    error = "raise ImportError('mmcv/_ext.so: undefined symbol: _ZN3c10')\n"
+    broken = mmcv_wheel(tmp_path, "2.2.0", ext=error)
     with pytest.raises(VerifyFailedError) as err:
         install_wheel(broken, work_dir=tmp_path / "w1", torch_version=None, python=clean)
     assert err.value.exit_code == EXIT_VERIFY_FAILED
@@ -108,9 +111,10 @@ def test_failed_import_restores_the_previous_mmcv_byte_for_byte(clean, tmp_path)
 
 
 def test_pip_refusing_to_change_torch_restores_the_previous_mmcv(clean, tmp_path):
-    install_wheel(mmcv_wheel(tmp_path, "2.1.0"), work_dir=tmp_path / "w0", torch_version=None, python=clean)
-    needs_other_torch = make_wheel(tmp_path / "other", "mmcv", "2.2.0", {"mmcv/__init__.py": "", "mmcv/_ext.py": ""},
-                                   requires=["torch==1.0.0"])
+    install_wheel(mmcv_wheel(tmp_path, "2.1.0"), work_dir=tmp_path / "w0", torch_version=None,
+                  python=clean)
+    needs_other_torch = make_wheel(tmp_path / "other", "mmcv", "2.2.0",
+                                   {"mmcv/__init__.py": "", "mmcv/_ext.py": ""}, requires=["torch==1.0.0"])
     with pytest.raises(InstallFailedError) as err:
         install_wheel(needs_other_torch, work_dir=tmp_path / "w1", torch_version="2.13.0", python=clean)
     assert isinstance(err.value, MmbuildError) and "restored" in err.value.message

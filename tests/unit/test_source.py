@@ -138,7 +138,8 @@ def test_download_reuses_the_cached_sdist(tmp_path, monkeypatch):
 
 def test_download_failure_is_one_clear_line(tmp_path, monkeypatch):
     fake_python = tmp_path / "python"
-    fake_python.write_text("#!/bin/sh\necho 'ERROR: No matching distribution found for mmcv==9.9.9' >&2\nexit 1\n")
+    fake_python.write_text(
+        "#!/bin/sh\necho 'ERROR: No matching distribution found for mmcv==9.9.9' >&2\nexit 1\n")
     fake_python.chmod(0o755)
     with pytest.raises(UsageError, match="No matching distribution") as err:
         source.download_sdist("mmcv", "9.9.9", folder=tmp_path / "sdists", python=str(fake_python))

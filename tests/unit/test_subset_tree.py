@@ -180,3 +180,14 @@ def test_applying_twice(tree):
     assert again == first
     with pytest.raises(UsageError, match="already reduced"):
         apply_subset(root, ["nms"], target="cpu")
+
+
+def test_unwritable_tree_is_a_clear_error(tree, monkeypatch):
+    root = tree("2.2.0")
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    with pytest.raises(UsageError, match="cannot reduce the source tree .*Permission denied"):
+        apply_subset(root, ["nms"], target="cpu")

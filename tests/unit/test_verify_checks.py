@@ -89,3 +89,11 @@ def test_tolerance_depends_on_dtype():
 
 def test_at_least_twenty_ops_are_checked():
     assert len(opchecks.ALL_CHECKS) >= 20
+
+
+def test_an_op_left_out_of_a_subset_build_is_a_skip():
+    def softnms(*args, **kwargs):
+        raise RuntimeError("mmcv op 'softnms' was not built by this mmbuild subset (built: nms); "
+                           "rebuild with: mmbuild install --ops nms,softnms")
+    result = run_forward(opchecks.SOFT_NMS, _ext(softnms=softnms), "cpu", seed=3)
+    assert result.status == "skip" and "subset" in result.message

@@ -1,0 +1,185 @@
+"""The install/build pipeline end to end on a tiny mmcv-shaped tree, with injected faults.
+
+Each fault checks the documented exit code and that the Python environment is unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from mmbuild.buildplan import BuildPlan, MmcvChoice
+from mmbuild.environment import Environment, OSInfo, PythonInfo, TorchInfo
+from mmbuild.errors import EXIT_BUILD_FAILED, BuildFailedError
+from mmbuild.install import installed_mmcv
+from mmbuild.metadata import METADATA_MEMBER
+from mmbuild.options import BuildOptions
+from mmbuild.pipeline import Pipeline, PipelineSettings, fallback_arches
+
+pytest.importorskip("torch")
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "build"
+FAKE_TREE = FIXTURES / "fake_mmcv"
+
+
+def fake_planner(env, options, patch_digests=None):
+    """A fixed CPU plan for the fake tree; the fingerprint covers what the real one would."""
+    package, version = (options.mmcv or "mmcv==2.2.0").split("==")
+    patches = ["test-break-source"] if os.environ.get("TEST_BREAK_SOURCE") else []
+    key = json.dumps([options.source_sha256, patches, patch_digests or {}], sort_keys=True)
+    return BuildPlan(mmcv=MmcvChoice(package, version, "test"), target="cpu", cxx_std="c++17", max_jobs=1,
+                     patches=patches, env={"MMCV_WITH_OPS": "1", "MAX_JOBS": "1", "MMBUILD_CXX_STD": "c++17"},
+                     fingerprint=hashlib.sha256(key.encode()).hexdigest())
+
+
+def test_env() -> Environment:
+    return Environment(os=OSInfo("Linux", "6.1", "x86_64"), python=PythonInfo("3.11.7", sys.executable),
+                       torch=TorchInfo("2.13.0+cpu", None, True))
+
+
+def settings(**kw) -> PipelineSettings:
+    base = dict(install=False, verify=False, preflight=False, from_envs=[test_env()], live_probe=False,
+                planner=fake_planner, specs_dir=FIXTURES / "specs")
+    base.update(kw)
+    return PipelineSettings(**base)
+
+
+def options(**kw) -> BuildOptions:
+    return BuildOptions(source=str(FAKE_TREE), compiler_cache="none", **kw)
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    root = tmp_path / "cache"
+    monkeypatch.setenv("MMBUILD_CACHE_DIR", str(root))
+    return root
+
+
+def _freeze() -> str:
+    argv = [sys.executable, "-m", "pip", "freeze", "--all"]
+    return subprocess.run(argv, capture_output=True, text=True).stdout
+
+
+def test_build_into_a_wheelhouse_then_hit_the_cache(cache, tmp_path):
+    house = tmp_path / "house"
+    first = Pipeline(options(), settings(out_dir=house), command="build").run()
+    assert first.cache == "built" and first.ok
+    wheel = Path(first.wheel)
+    assert wheel.parent == house
+    with zipfile.ZipFile(wheel) as archive:
+        embedded = json.loads(archive.read(METADATA_MEMBER))
+    assert embedded["fingerprint"] == first.plan["fingerprint"]
+    assert embedded["torch"]["version"] == "2.13.0+cpu" and embedded["target"] == "cpu"
+    index = json.loads((house / "mmbuild-index.json").read_text())
+    assert index[first.plan["fingerprint"]]["wheel"] == wheel.name
+    assert not list((cache / "work").iterdir()), "the work folder is removed after the run"
+
+    second = Pipeline(options(), settings(out_dir=house), command="build").run()
+    assert second.cache == "hit" and second.plan["fingerprint"] == first.plan["fingerprint"]
+    assert [s.stage for s in second.steps if s.stage == "build"] == []
+
+
+def test_a_patch_that_breaks_the_source_fails_with_exit_4_and_changes_nothing(cache, tmp_path, monkeypatch):
+    monkeypatch.setenv("TEST_BREAK_SOURCE", "1")
+    before_dists, before_freeze = installed_mmcv(), _freeze()
+    pipeline = Pipeline(options(), settings(install=True, verify=True))
+    with pytest.raises(BuildFailedError) as err:
+        pipeline.run()
+    assert err.value.exit_code == EXIT_BUILD_FAILED
+    assert "undeclared_identifier_for_the_test" in err.value.message
+    assert pipeline.report.error["exit_code"] == EXIT_BUILD_FAILED
+    assert Path(pipeline.report.log).is_file()
+    assert [s.stage for s in pipeline.report.steps][-1] == "build"
+    assert installed_mmcv() == before_dists and _freeze() == before_freeze
+    assert not list((cache / "wheels").glob("*/*.whl"))
+    assert not list((cache / "work").iterdir())
+
+
+def _race(cache_root: str, results: str) -> None:
+    os.environ["MMBUILD_CACHE_DIR"] = cache_root
+    report = Pipeline(options(), settings(), command="build").run()
+    with open(results, "a") as handle:
+        handle.write(f"{report.cache} {report.plan['fingerprint']}\n")
+
+
+def test_two_builds_racing_on_one_cache_build_once(cache, tmp_path):
+    results = tmp_path / "results.txt"
+    context = multiprocessing.get_context("fork")
+    procs = [context.Process(target=_race, args=(str(cache), str(results))) for _ in range(2)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(300)
+        assert proc.exitcode == 0
+    outcomes = sorted(line.split()[0] for line in results.read_text().splitlines())
+    assert outcomes == ["built", "hit"]
+    assert len(list((cache / "wheels").glob("*/*.whl"))) == 1
+
+
+def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mmbuild", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=600)
+
+
+def test_dry_run_prints_the_plan_and_the_steps_and_creates_nothing(tmp_path):
+    cache = tmp_path / "cache"
+    result = _cli("install", "--dry-run", "--json", env={"MMBUILD_CACHE_DIR": str(cache)})
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] and report["plan"]["mmcv"]["package"] in ("mmcv", "mmcv-full")
+    planned = [s["stage"] for s in report["steps"] if s["status"] == "planned"]
+    assert planned == ["source", "wheel", "patch", "preflight", "build", "install", "verify"]
+    assert not cache.exists()
+
+
+def read_only_dir(tmp_path: Path) -> Path:
+    """A folder nobody can write to: chmod 555, or for root a read-only system folder."""
+    if os.geteuid() != 0:
+        root = tmp_path / "read-only"
+        root.mkdir()
+        root.chmod(0o555)
+        return root
+    if os.access("/sys", os.W_OK) and not Path("/sys").is_mount():
+        pytest.skip("no read-only folder available to root here")
+    return Path("/sys/mmbuild-cache")
+
+
+def test_read_only_cache_dir_is_exit_2_before_anything(tmp_path):
+    before = _freeze()
+    result = _cli("install", "--source", str(FAKE_TREE), "--json",
+                  env={"MMBUILD_CACHE_DIR": str(read_only_dir(tmp_path))})
+    assert result.returncode == 2, result.stderr
+    assert "not writable" in result.stderr and "MMBUILD_CACHE_DIR" in result.stderr
+    assert json.loads(result.stdout)["error"]["exit_code"] == 2
+    assert _freeze() == before
+
+
+def test_source_the_patches_do_not_recognise_is_exit_6(tmp_path):
+    """The real plan patches mmcv's setup.py; the fake tree's setup.py is unknown content."""
+    before = _freeze()
+    result = _cli("install", "--source", str(FAKE_TREE), "--compiler-cache", "none",
+                  env={"MMBUILD_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.returncode == 6, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("mmbuild: error:")
+    assert "Traceback" not in result.stderr
+    assert _freeze() == before
+
+
+def test_arch_fallback_replaces_the_unsupported_arch():
+    from mmbuild.environment import CudaToolkit
+
+    plan = BuildPlan(mmcv=MmcvChoice("mmcv", "2.1.0", ""), target="cuda", arch_list=["7.5", "8.6+PTX"],
+                     cuda_home="/usr/local/cuda-11.0")
+    env = test_env()
+    env.cuda_toolkits = [CudaToolkit("/usr/local/cuda-11.0", "/usr/local/cuda-11.0/bin/nvcc", "11.0",
+                                     ["sm_70", "sm_75", "sm_80"])]
+    assert fallback_arches(plan, env, "compute_86") == ["7.5", "8.0"]
+    assert fallback_arches(plan, env, "compute_75") == ["7.0", "8.6"]     # SASS 7.0 runs on 7.5
+    assert fallback_arches(plan, env, "compute_70") == []                 # nothing older to fall back to
