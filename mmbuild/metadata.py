@@ -15,6 +15,7 @@ import base64
 import csv
 import hashlib
 import io
+import json
 import os
 import zipfile
 from datetime import datetime, timezone
@@ -121,8 +122,6 @@ def _now_zip() -> tuple[int, int, int, int, int, int]:
 
 def read_wheel_metadata(wheel: Path) -> dict | None:
     """The embedded build metadata of a wheel, if it has some."""
-    import json
-
     with zipfile.ZipFile(wheel) as archive:
         try:
             return json.loads(archive.read(METADATA_MEMBER))

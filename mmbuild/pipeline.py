@@ -17,6 +17,7 @@ arch of the same major that the toolkit supports (SASS for X.Y runs on X.Z, Z >=
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import sys
@@ -34,6 +35,7 @@ from mmbuild.environment import Environment
 from mmbuild.errors import BlockedError, BuildFailedError, MmbuildError, VerifyFailedError
 from mmbuild.metadata import METADATA_MEMBER, build_metadata, embed_in_wheel
 from mmbuild.options import BuildOptions
+from mmbuild.process import run_command
 from mmbuild.source import (
     SourceArchive,
     SourceTree,
@@ -298,8 +300,6 @@ class Pipeline:
         return None
 
     def embed_metadata(self, wheel: Path) -> None:
-        import json
-
         document = build_metadata(self.plan, self.env, patches=self.plan.patches,
                                   source_sha256=self.archive.sha256, compiler_cache=self.compiler_cache)
         if self.patch_report:
@@ -354,8 +354,11 @@ class Pipeline:
         with self.stage("verify", "the installed mmcv on every device present"):
             self.report.verify = run_verify_stage(self.settings.python)
         if not self.report.verify.get("ok"):
-            raise VerifyFailedError("the installed mmcv failed verification",
-                                    fix="see 'mmbuild verify' for the failing checks")
+            failed = [f"{c.get('name')} ({c.get('device')}): {c.get('message') or c.get('id') or 'failed'}"
+                      for c in self.report.verify.get("checks", []) if c.get("status") == "fail"]
+            detail = "; ".join(failed[:3]) or self.report.verify.get("error") or "no check results"
+            raise VerifyFailedError(f"the installed mmcv failed verification: {detail}",
+                                    fix="run 'mmbuild verify' for every check")
 
     def describe_steps(self) -> None:
         """The steps a real run would take (``--dry-run``)."""
@@ -466,17 +469,18 @@ def fallback_arches(plan: BuildPlan, env: Environment | None, bad: str) -> list[
 
 def run_verify_stage(python: str = sys.executable) -> dict:
     """``mmbuild verify --json`` in a child process of the target Python (import + numeric checks)."""
-    import json
-
-    from mmbuild.process import run_command
-
     result = run_command([python, "-m", "mmbuild", "verify", "--json"], timeout=900)
     try:
         document = json.loads(result.stdout)
         if isinstance(document, dict) and "ok" in document:
+            if not document["ok"]:
+                document["error"] = (result.error or result.stderr.strip()[-500:]) or None
             return document
     except ValueError:
         pass
+    if "mmbuild.commands.verify" not in result.stderr + result.stdout:
+        text = result.error or (result.stderr or result.stdout).strip()[-500:]
+        return {"ok": False, "checks": [], "findings": [], "error": f"mmbuild verify did not report: {text}"}
     # verify unavailable: import mmcv.ops and check nms against the expected answer.
     check = run_command([python, "-c", VERIFY_FALLBACK], timeout=300)
     text = (check.stdout + check.stderr).strip()

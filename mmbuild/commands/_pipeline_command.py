@@ -64,6 +64,10 @@ def _show(report: PipelineReport, as_json: bool, failed: bool) -> None:
         return
     if report.wheel:
         say(paint("ok", "ok", stream) + f": {Path(report.wheel).name} ({report.cache})")
+    if report.verify:
+        statuses = [c.get("status") for c in report.verify.get("checks", [])]
+        counts = ", ".join(f"{statuses.count(s)} {s}" for s in ("pass", "fail", "skip") if s in statuses)
+        say(f"verify: {counts or 'no checks'}")
     total = sum(s.seconds for s in report.steps)
     if report.steps and not planned:
         say(f"done in {total:.0f} s")

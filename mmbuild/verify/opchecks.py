@@ -335,8 +335,10 @@ def _rotated_pair_inputs(gen):
 
 def _iou_run(function: str, mode_iof: int = 1):
     def run(mm, x):
-        pairwise = poisoned((len(x["b1"]), len(x["b2"])), torch.float32, x["b1"].device)
+        # The kernels index the pairwise output as one flat row-major vector, as mmcv allocates it.
+        pairwise = poisoned((len(x["b1"]) * len(x["b2"]),), torch.float32, x["b1"].device)
         getattr(mm.ext, function)(x["b1"], x["b2"], pairwise, mode_flag=0, aligned=False)
+        pairwise = pairwise.view(len(x["b1"]), len(x["b2"]))
         aligned = poisoned((len(x["b1"]),), torch.float32, x["b1"].device)
         getattr(mm.ext, function)(x["b1"], x["b3"], aligned, mode_flag=mode_iof, aligned=True)
         return pairwise, aligned

@@ -123,6 +123,40 @@ def _nvcc() -> Path:
     return nvcc
 
 
+def _cuda_library_includes(nvcc: Path) -> list[str]:
+    """Include dirs holding the CUDA library headers torch's CUDA headers need (cusparse.h, ...):
+    the toolkit's, the nvidia-* wheels' next to torch, and $MMBUILD_TEST_CUDA_INCLUDE."""
+    import torch
+
+    candidates = [nvcc.parent.parent / "include"]
+    candidates += sorted((Path(torch.__file__).parent.parent / "nvidia").glob("*/include"))
+    candidates += [Path(p) for p in os.environ.get("MMBUILD_TEST_CUDA_INCLUDE", "").split(os.pathsep) if p]
+    found = [c for c in candidates if c.is_dir()]
+    for header in ("cusparse.h", "cublas_v2.h", "cusolverDn.h"):
+        if not any((c / header).is_file() for c in found):
+            pytest.skip(f"{header} not found: install the nvidia-cusparse/cublas/cusolver wheels of the "
+                        "toolkit's CUDA or set MMBUILD_TEST_CUDA_INCLUDE to their include dir")
+    return [f"-I{c}" for c in found]
+
+
+def _torch_cuda_config_shim(nvcc: Path, folder: Path) -> list[str]:
+    """A CPU torch wheel lacks the one header CUDA builds of torch generate at configure time,
+    c10/cuda/impl/cuda_cmake_macros.h (from PyTorch's cuda_cmake_macros.h.in). For this
+    compile-only check it is written from that template with the toolkit's version."""
+    import torch.utils.cpp_extension as cpp
+
+    if any((Path(p) / "c10/cuda/impl/cuda_cmake_macros.h").is_file() for p in cpp.include_paths()):
+        return []
+    banner = subprocess.run([str(nvcc), "--version"], capture_output=True, text=True, check=True).stdout
+    major, minor = re.search(r"release (\d+)\.(\d+)", banner).groups()
+    header = folder / "c10" / "cuda" / "impl" / "cuda_cmake_macros.h"
+    header.parent.mkdir(parents=True)
+    header.write_text("#pragma once\n#define C10_CUDA_BUILD_SHARED_LIBS\n"
+                      f"#define TORCH_CUDA_VERSION_MAJOR {major}\n#define TORCH_CUDA_VERSION_MINOR {minor}\n"
+                      "#define TORCH_CUDA_VERSION_PATCH 0\n#define TORCH_CUDA_VERSION_BUILD 0\n")
+    return [f"-I{folder}"]
+
+
 def test_cuda_subset_units_compile_and_close_over_symbols(tmp_path):
     """Compile every kept CUDA-target unit (host C++ with g++, kernels with nvcc for sm_90) and
     check that each mmcv symbol one object needs is defined by another: the link would succeed."""
@@ -136,7 +170,7 @@ def test_cuda_subset_units_compile_and_close_over_symbols(tmp_path):
     result = apply_subset(root, ["nms", "roi_align"], target="cuda")
     includes = [f"-I{p}" for p in cpp.include_paths()] + \
         [f"-I{root / 'mmcv/ops/csrc/common'}", f"-I{root / 'mmcv/ops/csrc/common/cuda'}",
-         f"-I{root / CSRC}", f"-I{nvcc.parent.parent / 'include'}"]
+         f"-I{root / CSRC}", *_cuda_library_includes(nvcc), *_torch_cuda_config_shim(nvcc, tmp_path / "shim")]
     import sysconfig
 
     includes.append(f"-I{sysconfig.get_paths()['include']}")
@@ -150,7 +184,7 @@ def test_cuda_subset_units_compile_and_close_over_symbols(tmp_path):
         obj = tmp_path / (rel.replace("/", "_") + ".o")
         if source.suffix == ".cu":
             argv = [str(nvcc), "-c", str(source), "-o", str(obj), "-std=c++20", "-O1",
-                    "-gencode=arch=compute_90,code=sm_90", "--expt-relaxed-constexpr", "-Xcompiler", "-fPIC",
+                    "-gencode=arch=compute_90,code=sm_90", *cpp.COMMON_NVCC_FLAGS, "-Xcompiler", "-fPIC",
                     "-ccbin", cxx, *includes, *defines]
         else:
             argv = [cxx, "-c", str(source), "-o", str(obj), "-std=c++20", "-O0", "-fPIC", *includes, *defines]

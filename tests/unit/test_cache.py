@@ -44,6 +44,10 @@ def test_store_then_lookup(tmp_path):
     assert entry.sha256 == sha256_file(wheel) and entry.package == "mmcv"
     index = json.loads((tmp_path / "cache" / "wheels" / "index.json").read_text())
     assert index[FP]["wheel"] == wheel.name
+    # Readable by others as a plainly created file would be (a shared cache or wheelhouse).
+    umask = os.umask(0)
+    os.umask(umask)
+    assert wheel.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_a_damaged_cached_wheel_is_a_miss(tmp_path):

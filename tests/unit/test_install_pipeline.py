@@ -183,3 +183,36 @@ def test_arch_fallback_replaces_the_unsupported_arch():
     assert fallback_arches(plan, env, "compute_86") == ["7.5", "8.0"]
     assert fallback_arches(plan, env, "compute_75") == ["7.0", "8.6"]     # SASS 7.0 runs on 7.5
     assert fallback_arches(plan, env, "compute_70") == []                 # nothing older to fall back to
+
+
+def _tarball(path: Path, members: dict[str, bytes]) -> Path:
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.mark.parametrize("fault", ["truncated", "dotdot"])
+def test_bad_sdists_are_exit_2_and_change_nothing(tmp_path, fault):
+    members = {"mmcv-2.2.0/setup.py": b"print('x')\n",
+               "mmcv-2.2.0/mmcv/version.py": b"__version__ = '2.2.0'\n"}
+    if fault == "dotdot":
+        members["mmcv-2.2.0/../../escaped.py"] = b"x = 1\n"
+    else:
+        members["mmcv-2.2.0/mmcv/big.py"] = os.urandom(200_000)
+    sdist = _tarball(tmp_path / "mmcv-2.2.0.tar.gz", members)
+    if fault == "truncated":
+        sdist.write_bytes(sdist.read_bytes()[:100_000])
+    before = _freeze()
+    result = _cli("install", "--source", str(sdist), "--compiler-cache", "none",
+                  env={"MMBUILD_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.returncode == 2, result.stderr
+    assert ("truncated" if fault == "truncated" else "leaves the tree") in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list(tmp_path.rglob("escaped.py"))
+    assert _freeze() == before

@@ -97,3 +97,43 @@ def test_an_op_left_out_of_a_subset_build_is_a_skip():
                            "rebuild with: mmbuild install --ops nms,softnms")
     result = run_forward(opchecks.SOFT_NMS, _ext(softnms=softnms), "cpu", seed=3)
     assert result.status == "skip" and "subset" in result.message
+
+
+def _psamask_ops(swap_modes: bool):
+    from mmbuild.verify.references import masks
+
+    class PSAMask:
+        def __init__(self, psa_type, mask_size):
+            mode = masks.COLLECT if psa_type == "collect" else masks.DISTRIBUTE
+            self.mode = (1 - mode) if swap_modes else mode
+            self.mask_size = mask_size
+
+        def __call__(self, features):
+            return masks.psamask(features, self.mode, self.mask_size)
+
+    return SimpleNamespace(ext=SimpleNamespace(psamask_forward=1, psamask_backward=1),
+                           ops=SimpleNamespace(PSAMask=PSAMask))
+
+
+def test_psamask_check_tells_collect_from_distribute():
+    assert run_forward(opchecks.PSAMASK, _psamask_ops(False), "cpu", seed=8).status == "pass"
+    assert run_backward(opchecks.PSAMASK, _psamask_ops(False), "cpu", seed=8).status == "pass"
+    assert run_forward(opchecks.PSAMASK, _psamask_ops(True), "cpu", seed=8).status == "fail"
+
+
+def test_contour_expand_check_fails_a_kernel_that_keeps_small_seeds():
+    from mmbuild.verify.references import grouping
+
+    def right(masks, labels, min_area, kernel_num):
+        return grouping.contour_expand(masks, labels, min_area).tolist()
+
+    def keeps_small(masks, labels, min_area, kernel_num):
+        return grouping.contour_expand(masks, labels, 0).tolist()
+
+    fails = 0
+    for seed in range(6):
+        mm = SimpleNamespace(ext=SimpleNamespace(contour_expand=1), ops=SimpleNamespace(contour_expand=right))
+        assert run_forward(opchecks.CONTOUR_EXPAND, mm, "cpu", seed=seed).status == "pass"
+        mm.ops.contour_expand = keeps_small
+        fails += run_forward(opchecks.CONTOUR_EXPAND, mm, "cpu", seed=seed).status == "fail"
+    assert fails >= 1
