@@ -1,5 +1,7 @@
 """Packaging for mmbuild."""
 
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
 # Top-level data folders shipped inside the package as mmbuild/_resources/<name>.
@@ -10,7 +12,7 @@ setup(
     name="mmbuild",
     version="0.1.0",
     description="Build, install and verify mmcv / mmcv-full with compiled ops for this machine",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
     packages=find_packages(include=["mmbuild", "mmbuild.*"]) + RESOURCE_PACKAGES,

@@ -13,8 +13,11 @@ Wiring, on top of the plan's environment:
   it finds first); TORCH_NO_COMPILER_WRAPPER=1 stops that so the chosen cache is the only one.
 - nvcc goes through ``PYTORCH_NVCC="<cache> <nvcc>"`` with
   ``TORCH_EXTENSION_SKIP_NVCC_GEN_DEPENDENCIES=1`` (nvcc's dependency flags defeat caching).
-- ccache: CCACHE_BASEDIR=/ and CCACHE_NOHASHDIR=1, so hits survive different temporary
-  source folders (ninja compiles from build/temp.*, and the paths become relative).
+- ccache: CCACHE_BASEDIR=<the source tree> and CCACHE_NOHASHDIR=1, so hits survive different
+  temporary source folders: paths inside the tree become relative to ninja's build/temp.*
+  folder (the same in every tree), while torch's include paths outside it stay absolute (the
+  same for one Python environment). A base dir of / would make those relative too, and then
+  they would differ with the depth of each tree.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ def _wrapper_script(folder: Path, tool: str, compiler: str, name: str) -> str:
 
 
 def compiler_cache_env(kind: str, *, cxx: str, nvcc: str | None, wrapper_dir: Path,
+                       source_root: Path | None = None,
                        which: Callable[[str], str | None] = shutil.which) -> dict[str, str]:
     """Environment variables that route the build's compilers through ``kind``."""
     if kind == "none":
@@ -84,6 +88,6 @@ def compiler_cache_env(kind: str, *, cxx: str, nvcc: str | None, wrapper_dir: Pa
         env["PYTORCH_NVCC"] = f"{tool} {nvcc}"
         env["TORCH_EXTENSION_SKIP_NVCC_GEN_DEPENDENCIES"] = "1"
     if kind == "ccache":
-        env["CCACHE_BASEDIR"] = os.environ.get("CCACHE_BASEDIR", "/")
+        env["CCACHE_BASEDIR"] = os.environ.get("CCACHE_BASEDIR") or str(source_root or "/")
         env["CCACHE_NOHASHDIR"] = "1"
     return env

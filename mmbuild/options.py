@@ -22,3 +22,27 @@ class BuildOptions:
     ops: list[str] = field(default_factory=list)
     compiler_cache: str | None = None    # "ccache" | "sccache" | "none"; None: use one if installed
     patch_torch: bool = False
+
+
+def normalise_ops(ops: list[str] | str) -> list[str]:
+    """``"nms, roi-align"`` or ``["nms", "roi_align"]`` -> ``["nms", "roi_align"]`` (sorted, unique)."""
+    items = ops.split(",") if isinstance(ops, str) else [part for op in ops for part in op.split(",")]
+    return sorted({item.strip().lower().replace("-", "_") for item in items if item.strip()})
+
+
+def options_from_args(args: object) -> BuildOptions:
+    """The build options of a parsed command line (plan, install and build share them)."""
+    return BuildOptions(
+        mmcv=getattr(args, "mmcv", None),
+        source=getattr(args, "source", None),
+        arch=getattr(args, "arch", None),
+        cpu_only=bool(getattr(args, "cpu_only", False)),
+        jobs=getattr(args, "jobs", None),
+        threads_per_block=getattr(args, "threads_per_block", None),
+        cuda_home=getattr(args, "cuda_home", None),
+        cxx=getattr(args, "cxx", None),
+        wheelhouse=getattr(args, "wheelhouse", None),
+        ops=normalise_ops(getattr(args, "ops", None) or ""),
+        compiler_cache=getattr(args, "compiler_cache", None),
+        patch_torch=bool(getattr(args, "patch_torch", False)),
+    )

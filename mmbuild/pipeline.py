@@ -120,6 +120,7 @@ class Pipeline:
         self.compiler_cache = "none"
         self.work_dir: Path | None = None
         self.patch_report: dict | None = None
+        self.subset: dict | None = None
 
     # -- bookkeeping ------------------------------------------------------------------------
 
@@ -218,6 +219,7 @@ class Pipeline:
         """Plan again with the source's sha256 and the patch specs' digests: the fingerprint."""
         from mmbuild.patching import spec_digest
 
+        reason = self.plan.mmcv.reason
         self.options = replace(self.options, source_sha256=self.archive.sha256,
                                mmcv=self.plan.mmcv.requirement)
         specs = self.settings.specs_dir
@@ -225,6 +227,9 @@ class Pipeline:
         plan = self.make_plan(digests)
         if plan.patches != list(digests):
             plan = self.make_plan({pid: spec_digest(pid, specs) for pid in plan.patches})
+        # The version is pinned now, but the reason it was chosen still holds.
+        plan.mmcv.reason = reason
+        self.report.plan = plan.to_dict()
         self.check_blocked()
         return plan
 
@@ -238,13 +243,21 @@ class Pipeline:
                                    manifest_path=self.work_dir / "patch-manifest.json")
             self.patch_report = report.to_dict()
 
+    def apply_subset(self) -> None:
+        """Keep only the sources of ``--ops`` (and what they call into) in the patched tree."""
+        from mmbuild.subset import apply_subset
+
+        with self.stage("subset", ", ".join(self.plan.ops)):
+            self.subset = apply_subset(self.tree.root, self.plan.ops, target=self.plan.target).to_dict()
+
     def build_env(self) -> dict[str, str]:
         env = dict(self.plan.env)
         cxx = env.get("CXX") or os.environ.get("CXX") or self.plan.host_compiler or "c++"
         nvcc = str(Path(self.plan.cuda_home) / "bin" / "nvcc") if self.plan.target == "cuda" and \
             self.plan.cuda_home else None
         env.update(compiler_cache_env(self.compiler_cache, cxx=cxx, nvcc=nvcc,
-                                      wrapper_dir=self.work_dir / "compiler-wrappers"))
+                                      wrapper_dir=self.work_dir / "compiler-wrappers",
+                                      source_root=self.tree.root))
         return env
 
     def preflight(self, env: dict[str, str]) -> None:
@@ -304,6 +317,9 @@ class Pipeline:
                                   source_sha256=self.archive.sha256, compiler_cache=self.compiler_cache)
         if self.patch_report:
             document["patch_report"] = self.patch_report.get("hunks", [])
+        if self.subset:
+            document["ops"] = self.subset["built_ops"]
+            document["subset"] = self.subset
         embed_in_wheel(wheel, METADATA_MEMBER, json.dumps(document, indent=2).encode())
 
     def cache_entry(self) -> CacheEntry:
@@ -331,6 +347,8 @@ class Pipeline:
             else:
                 self.extract()
                 self.patch()
+                if self.plan.ops:
+                    self.apply_subset()
                 if self.settings.preflight:
                     self.preflight(self.build_env())
                 built = self.build()
@@ -375,6 +393,8 @@ class Pipeline:
             self.planned("wheel", f"reuse a wheel from {where} if the fingerprint (known once the sdist "
                                   "is downloaded) matches, else build it")
         self.planned("patch", ", ".join(plan.patches) or "none")
+        if plan.ops:
+            self.planned("subset", "compile only " + ", ".join(plan.ops) + " and what they call into")
         self.planned("preflight", f"compile csrc_tests probes with -std={plan.cxx_std}"
                      + (f" and {' '.join(plan.gencode)}" if plan.target == "cuda" else ""))
         env_text = " ".join(f"{k}={v}" for k, v in sorted(plan.env.items()))

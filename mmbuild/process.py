@@ -36,7 +36,8 @@ def run_command(argv: list[str], timeout: float = 10.0, env: dict[str, str] | No
         return CommandResult(argv, None, error=f"{argv[0]}: permission denied")
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        return CommandResult(argv, None, stdout=out, error=f"{os.path.basename(argv[0])} timed out after {timeout:g} s")
+        name = os.path.basename(argv[0])
+        return CommandResult(argv, None, stdout=out, error=f"{name} timed out after {timeout:g} s")
     except OSError as exc:
         return CommandResult(argv, None, error=f"{argv[0]}: {exc.strerror or exc}")
     return CommandResult(argv, proc.returncode, proc.stdout, proc.stderr)

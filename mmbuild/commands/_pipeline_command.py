@@ -8,18 +8,8 @@ from pathlib import Path
 from mmbuild.console import emit_json, paint, say, table
 from mmbuild.environment import load_environment
 from mmbuild.errors import MmbuildError
-from mmbuild.options import BuildOptions
+from mmbuild.options import options_from_args
 from mmbuild.pipeline import Pipeline, PipelineReport, PipelineSettings
-
-
-def options_from_args(args: argparse.Namespace) -> BuildOptions:
-    ops = [o.strip() for o in (args.ops or "").split(",") if o.strip()]
-    return BuildOptions(
-        mmcv=args.mmcv, source=args.source, arch=args.arch, cpu_only=args.cpu_only, jobs=args.jobs,
-        threads_per_block=args.threads_per_block, cuda_home=args.cuda_home, cxx=args.cxx,
-        wheelhouse=args.wheelhouse, ops=ops, compiler_cache=args.compiler_cache,
-        patch_torch=getattr(args, "patch_torch", False),
-    )
 
 
 def run_pipeline(args: argparse.Namespace, command: str, settings: PipelineSettings) -> int:

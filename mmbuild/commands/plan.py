@@ -15,25 +15,7 @@ from mmbuild.buildplan import BuildPlan
 from mmbuild.console import emit_json, paint, table
 from mmbuild.environment import Environment, load_environment
 from mmbuild.errors import EXIT_BLOCKED, EXIT_OK
-from mmbuild.options import BuildOptions
-
-
-def options_from_args(args) -> BuildOptions:
-    """The build options of the command line (shared with install and build)."""
-    ops = [op.strip() for op in (getattr(args, "ops", None) or "").split(",") if op.strip()]
-    return BuildOptions(
-        mmcv=getattr(args, "mmcv", None),
-        source=getattr(args, "source", None),
-        arch=getattr(args, "arch", None),
-        cpu_only=bool(getattr(args, "cpu_only", False)),
-        jobs=getattr(args, "jobs", None),
-        threads_per_block=getattr(args, "threads_per_block", None),
-        cuda_home=getattr(args, "cuda_home", None),
-        cxx=getattr(args, "cxx", None),
-        wheelhouse=getattr(args, "wheelhouse", None),
-        ops=ops,
-        compiler_cache=getattr(args, "compiler_cache", None),
-    )
+from mmbuild.options import BuildOptions, options_from_args
 
 
 def load_environments(paths: list[str] | None) -> list[Environment]:

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from mmbuild.errors import UsageError
+from mmbuild.options import normalise_ops
 from mmbuild.subset.bindings import GENERATED_MARK, not_built_message, rewrite_cudabind, rewrite_pybind
 from mmbuild.subset.index import (
     CSRC,
@@ -51,12 +52,6 @@ class SubsetResult:
     @classmethod
     def from_dict(cls, data: dict) -> SubsetResult:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
-
-
-def normalise_ops(ops: list[str] | str) -> list[str]:
-    """``"nms, roi-align"`` or ``["nms", "roi_align"]`` -> ``["nms", "roi_align"]`` (sorted, unique)."""
-    items = ops.split(",") if isinstance(ops, str) else [part for op in ops for part in op.split(",")]
-    return sorted({item.strip().lower().replace("-", "_") for item in items if item.strip()})
 
 
 def _check_ops(ops: list[str], index: SourceIndex, tree: Path) -> None:

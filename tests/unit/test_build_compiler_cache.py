@@ -49,9 +49,12 @@ def test_ccache_uses_masquerade_links_only_for_the_compiler_on_path(tmp_path, mo
     monkeypatch.setattr("mmbuild.compiler_cache._masquerade",
                         lambda path: f"/usr/lib/ccache/{os.path.basename(path)}")
     which = _which({"ccache": "/usr/bin/ccache", "g++": "/usr/bin/g++"})
-    env = compiler_cache_env("ccache", cxx="g++", nvcc=None, wrapper_dir=tmp_path, which=which)
+    monkeypatch.delenv("CCACHE_BASEDIR", raising=False)
+    env = compiler_cache_env("ccache", cxx="g++", nvcc=None, wrapper_dir=tmp_path,
+                             source_root=tmp_path / "src" / "mmcv-2.2.0", which=which)
     assert env["CXX"] == "/usr/lib/ccache/g++"
-    assert env["CCACHE_NOHASHDIR"] == "1" and env["CCACHE_BASEDIR"]
+    # In-tree paths become relative, torch's out-of-tree include paths stay absolute.
+    assert env["CCACHE_NOHASHDIR"] == "1" and env["CCACHE_BASEDIR"] == str(tmp_path / "src" / "mmcv-2.2.0")
     assert "PYTORCH_NVCC" not in env and "CC" not in env
     # /opt/gcc-14/bin/g++ is not the g++ on PATH: a masquerade link would run the wrong compiler.
     env = compiler_cache_env("ccache", cxx="/opt/gcc-14/bin/g++", nvcc=None, wrapper_dir=tmp_path,

@@ -39,13 +39,13 @@ def fake_planner(env, options, patch_digests=None):
                      fingerprint=hashlib.sha256(key.encode()).hexdigest())
 
 
-def test_env() -> Environment:
+def node_env() -> Environment:
     return Environment(os=OSInfo("Linux", "6.1", "x86_64"), python=PythonInfo("3.11.7", sys.executable),
                        torch=TorchInfo("2.13.0+cpu", None, True))
 
 
 def settings(**kw) -> PipelineSettings:
-    base = dict(install=False, verify=False, preflight=False, from_envs=[test_env()], live_probe=False,
+    base = dict(install=False, verify=False, preflight=False, from_envs=[node_env()], live_probe=False,
                 planner=fake_planner, specs_dir=FIXTURES / "specs")
     base.update(kw)
     return PipelineSettings(**base)
@@ -84,6 +84,19 @@ def test_build_into_a_wheelhouse_then_hit_the_cache(cache, tmp_path):
     second = Pipeline(options(), settings(out_dir=house), command="build").run()
     assert second.cache == "hit" and second.plan["fingerprint"] == first.plan["fingerprint"]
     assert [s.stage for s in second.steps if s.stage == "build"] == []
+
+
+def test_wheelhouse_serves_a_node_with_an_empty_cache(tmp_path, monkeypatch):
+    house = tmp_path / "house"
+    monkeypatch.setenv("MMBUILD_CACHE_DIR", str(tmp_path / "build-node-cache"))
+    first = Pipeline(options(wheelhouse=str(house)), settings(), command="build").run()
+    assert first.cache == "built"
+    assert (house / Path(first.wheel).name).is_file()
+    monkeypatch.setenv("MMBUILD_CACHE_DIR", str(tmp_path / "other-node-cache"))
+    second = Pipeline(options(wheelhouse=str(house)), settings(), command="build").run()
+    assert second.cache == "wheelhouse" and Path(second.wheel).parent == house
+    assert not (tmp_path / "other-node-cache" / "wheels").exists() or \
+        not list((tmp_path / "other-node-cache" / "wheels").glob("*/*.whl"))
 
 
 def test_a_patch_that_breaks_the_source_fails_with_exit_4_and_changes_nothing(cache, tmp_path, monkeypatch):
@@ -177,7 +190,7 @@ def test_arch_fallback_replaces_the_unsupported_arch():
 
     plan = BuildPlan(mmcv=MmcvChoice("mmcv", "2.1.0", ""), target="cuda", arch_list=["7.5", "8.6+PTX"],
                      cuda_home="/usr/local/cuda-11.0")
-    env = test_env()
+    env = node_env()
     env.cuda_toolkits = [CudaToolkit("/usr/local/cuda-11.0", "/usr/local/cuda-11.0/bin/nvcc", "11.0",
                                      ["sm_70", "sm_75", "sm_80"])]
     assert fallback_arches(plan, env, "compute_86") == ["7.5", "8.0"]
