@@ -1,7 +1,7 @@
 """Every mmcv spec on the real mmcv 2.1.0, 2.2.0 and mmcv-full 1.7.2 sdists.
 
 Sdists come from MMBUILD_TEST_SDIST_DIR (files named like ``mmcv-2.2.0.tar.gz``),
-else pip downloads them into a cache folder; without either the test is skipped.
+else they are downloaded once (tests/mmcv_sources.py).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from mmcv_sources import locate_sdist
 
 from mmbuild.patching import apply_patches
 
@@ -21,39 +22,6 @@ pytestmark = pytest.mark.integration
 MMCV_IDS = ["mmcv-setup-pkg-resources", "mmcv-setup-cxx-std", "mmcv-threads-per-block", "mmcv-thc-atomics"]
 SDISTS = [("mmcv", "2.1.0"), ("mmcv", "2.2.0"), ("mmcv-full", "1.7.2")]
 
-
-def _cache_dir() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "mmbuild" / "test-sdists"
-
-
-def _download(package: str, version: str, folder: Path) -> None:
-    """pip download of the sdist; egg_info needs setuptools<82 (mmcv's setup.py imports pkg_resources)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    constraint = folder / "constraints.txt"
-    constraint.write_text("setuptools<82\n")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--use-pep517", "--no-deps",
-         "--no-binary", ":all:", "-d", str(folder), f"{package}=={version}"],
-        env={**os.environ, "PIP_CONSTRAINT": str(constraint)}, check=False, timeout=300,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-
-
-def locate_sdist(package: str, version: str) -> Path:
-    name = f"{package}-{version}.tar.gz"
-    configured = os.environ.get("MMBUILD_TEST_SDIST_DIR")
-    folders = [Path(configured)] if configured else []
-    folders.append(_cache_dir())
-    for folder in folders:
-        for candidate in (folder / name, folder / name.replace("-", "_", 1)):
-            if candidate.is_file():
-                return candidate
-    _download(package, version, _cache_dir())
-    for candidate in (_cache_dir() / name, _cache_dir() / name.replace("-", "_", 1)):
-        if candidate.is_file():
-            return candidate
-    pytest.skip(f"{name} not found in MMBUILD_TEST_SDIST_DIR and could not be downloaded")
 
 
 @pytest.mark.parametrize(("package", "version"), SDISTS)

@@ -1,7 +1,7 @@
 """Subset builds compiled for real: mmcv 2.2.0's own setup.py on a 5-op CPU subset, and the
 reduced CUDA sources compiled with nvcc (compile only: no GPU is needed).
 
-Needs the mmcv 2.2.0 sdist ($MMBUILD_TEST_SDIST_DIR, default /work/sdists) and, for the CUDA
+Needs the mmcv 2.2.0 sdist (tests/mmcv_sources.py) and, for the CUDA
 check, nvcc ($CUDA_HOME or /usr/local/cuda). A few minutes on one core (ccache helps:
 set CCACHE_DIR to a warm cache).
 """
@@ -17,6 +17,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from mmcv_sources import locate_sdist
 
 from mmbuild.subset import apply_subset, index_tree
 from mmbuild.subset.index import CSRC
@@ -24,7 +25,6 @@ from mmbuild.subset.index import CSRC
 pytestmark = pytest.mark.integration
 
 OPS = ["bbox_overlaps", "focal_loss", "nms", "roi_align", "roi_pool"]
-SDIST = Path(os.environ.get("MMBUILD_TEST_SDIST_DIR", "/work/sdists")) / "mmcv-2.2.0.tar.gz"
 CCACHE_DIR = Path("/usr/lib/ccache")
 
 
@@ -33,9 +33,7 @@ CUDA_PATCHES = [*SETUP_PATCHES, "mmcv-threads-per-block", "mmcv-thc-atomics"]
 
 
 def _tree(where: Path, patches: list[str] = SETUP_PATCHES) -> Path:
-    if not SDIST.is_file():
-        pytest.skip(f"{SDIST} not found; set MMBUILD_TEST_SDIST_DIR")
-    with tarfile.open(SDIST) as archive:
+    with tarfile.open(locate_sdist("mmcv", "2.2.0")) as archive:
         archive.extractall(where, filter="data")
     (root,) = where.iterdir()
     from mmbuild.patching import apply_patches

@@ -1,18 +1,16 @@
 """Subset builds on the real mmcv source trees (extracted from the sdists into a temp dir).
 
-The sdists are looked up in $MMBUILD_TEST_SDIST_DIR (default /work/sdists); a
-version whose sdist is not there is skipped with the reason.
+The sdists come from $MMBUILD_TEST_SDIST_DIR, else they are downloaded once (tests/mmcv_sources.py).
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import tarfile
 from pathlib import Path
 
 import pytest
+from mmcv_sources import extract_sdist
 
 from mmbuild.errors import UsageError
 from mmbuild.subset import apply_subset, index_tree
@@ -20,7 +18,7 @@ from mmbuild.subset.bindings import bound_functions
 from mmbuild.subset.index import CSRC, candidate_files, cudabind_chunks, python_loader_groups
 from mmbuild.subset.select import kept_cudabind_chunks, select_units
 
-SDISTS = {"2.2.0": "mmcv-2.2.0.tar.gz", "2.1.0": "mmcv-2.1.0.tar.gz", "1.7.2": "mmcv-full-1.7.2.tar.gz"}
+SDISTS = {"2.2.0": "mmcv", "2.1.0": "mmcv", "1.7.2": "mmcv-full"}
 VERSIONS = list(SDISTS)
 
 
@@ -32,14 +30,7 @@ def pristine(tmp_path_factory):
 
     def get(version: str) -> Path:
         if version not in trees:
-            sdist = Path(os.environ.get("MMBUILD_TEST_SDIST_DIR", "/work/sdists")) / SDISTS[version]
-            if not sdist.is_file():
-                pytest.skip(f"{sdist} not found; set MMBUILD_TEST_SDIST_DIR to a folder holding it")
-            with tarfile.open(sdist) as archive:
-                members = [m for m in archive.getmembers()
-                           if "/mmcv/ops" in m.name and (m.isfile() or m.isdir())]
-                archive.extractall(cache / version, members=members, filter="data")
-            (trees[version],) = (cache / version).iterdir()
+            trees[version] = extract_sdist(SDISTS[version], version, cache / version, only="/mmcv/ops")
         return trees[version]
 
     return get
