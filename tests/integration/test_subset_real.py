@@ -44,7 +44,7 @@ def _tree(where: Path, patches: list[str] = SETUP_PATCHES) -> Path:
 
 def _compiler_env() -> dict[str, str]:
     env = dict(os.environ, MMCV_WITH_OPS="1", FORCE_CUDA="0", MMBUILD_CXX_STD="c++20",
-               MAX_JOBS=os.environ.get("MAX_JOBS", "1"))
+               MAX_JOBS=os.environ.get("MAX_JOBS", str(os.cpu_count() or 1)))
     if (CCACHE_DIR / "g++").exists():
         env.update(CXX=str(CCACHE_DIR / "g++"), CC=str(CCACHE_DIR / "gcc"), CCACHE_BASEDIR="/",
                    CCACHE_NOHASHDIR="1")
