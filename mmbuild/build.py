@@ -74,8 +74,7 @@ def _forward_signals(proc: subprocess.Popen, received: list[int]) -> Iterator[No
 
     def handler(signum, frame):  # noqa: ARG001 - signal handler signature
         received.append(signum)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGTERM)
+        _signal_session(proc.pid, signal.SIGTERM)
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -85,18 +84,36 @@ def _forward_signals(proc: subprocess.Popen, received: list[int]) -> Iterator[No
             signal.signal(signum, old)
 
 
-def _stop_group(proc: subprocess.Popen) -> None:
+def _session_members(session: int) -> list[int]:
+    """Every process of ``session`` (Linux /proc); empty where /proc cannot tell."""
+    members = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == session:
+                members.append(int(entry.name))
+    return members
+
+
+def _signal_session(session: int, signum: int) -> None:
+    """Signal the build's whole session: pip's process group, and the process group that ninja
+    gives each compile job (a job in its own group is missed by a group kill once ninja is gone)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGTERM)
+        os.killpg(session, signum)
+    for pid in _session_members(session):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signum)
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    _signal_session(proc.pid, signal.SIGTERM)
     try:
         proc.wait(timeout=KILL_GRACE_S)
     except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        _signal_session(proc.pid, signal.SIGKILL)
         proc.wait()
-    # Compilers started by ninja share the group; make sure none outlives the build.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    # Make sure no compiler outlives the build.
+    _signal_session(proc.pid, signal.SIGKILL)
 
 
 def build_wheel(source: Path, out_dir: Path, *, env: dict[str, str], log_path: Path,
@@ -107,8 +124,12 @@ def build_wheel(source: Path, out_dir: Path, *, env: dict[str, str], log_path: P
     partial = out_dir / f".partial-{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir()
+    # pip's temporary folders go inside the partial folder, so that a build stopped by a
+    # signal (pip gets no chance to clean up) leaves nothing behind in the system's /tmp.
+    scratch = partial / "tmp"
+    scratch.mkdir()
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    full_env = {**os.environ, **env}
+    full_env = {**os.environ, **env, "TMPDIR": str(scratch)}
     argv = pip_wheel_argv(python, source, partial)
     received: list[int] = []
     started = time.monotonic()

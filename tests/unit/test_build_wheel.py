@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -89,8 +90,11 @@ def test_a_signal_stops_the_compilers_and_leaves_no_output(tree, tmp_path, signu
         """))
     slow_cxx.chmod(0o755)
     out = tmp_path / "out"
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
     proc = subprocess.Popen([sys.executable, "-c", DRIVER, str(tree), str(out), str(tmp_path / "b.log"),
-                             str(slow_cxx)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                             str(slow_cxx)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "TMPDIR": str(system_tmp)})
     deadline = time.monotonic() + 120
     while not pid_file.exists() or not pid_file.read_text().strip():
         assert proc.poll() is None, proc.stdout.read()
@@ -101,8 +105,9 @@ def test_a_signal_stops_the_compilers_and_leaves_no_output(tree, tmp_path, signu
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode == code, output
     assert "partial output removed" in output
-    assert _gone(compiler_pid), "the compiler outlived the build"
+    assert _gone(compiler_pid), f"the compiler outlived the build: {_describe(compiler_pid)}"
     assert not out.exists() or list(out.iterdir()) == []
+    assert list(system_tmp.iterdir()) == [], "pip's temporary folders were left behind"
 
 
 def _gone(pid: int, wait_s: float = 10.0) -> bool:
@@ -122,3 +127,12 @@ def _gone(pid: int, wait_s: float = 10.0) -> bool:
 def test_interrupted_error_exit_codes():
     assert BuildInterrupted(signal.SIGINT).exit_code == 130
     assert BuildInterrupted(signal.SIGTERM).exit_code == 143
+
+
+def _describe(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        return f"{cmd} | {stat}"
+    except OSError as exc:
+        return str(exc)
