@@ -25,6 +25,7 @@ def environment_findings(env: Environment) -> list[Finding]:
     findings += _driver_findings(env)
     findings += _gcc_findings(env)
     findings += _msvc_findings(env)
+    findings += _long_path_findings(env)
     findings += _package_findings(env)
     return findings
 
@@ -225,6 +226,23 @@ def _msvc_findings(env: Environment) -> list[Finding]:
             f"install the build tools of {accepted.vs.split('(')[0].strip()} and run from its "
             "developer prompt, "
             "or use a CUDA release that supports your Visual Studio",
+        )
+    ]
+
+
+def _long_path_findings(env: Environment) -> list[Finding]:
+    if env.os.system != "Windows" or env.os.long_paths is not False:
+        return []
+    return [
+        Finding(
+            "windows-long-paths",
+            "warning",
+            "long paths are disabled on this Windows: mmcv's deep source and build folders can exceed "
+            "260 characters and fail with 'No such file or directory' or 'The filename or extension is "
+            "too long'",
+            "enable them (as administrator: reg add HKLM\\SYSTEM\\CurrentControlSet\\Control\\FileSystem "
+            "/v LongPathsEnabled /t REG_DWORD /d 1 /f) or set MMBUILD_CACHE_DIR to a short folder "
+            "such as C:\\mmb",
         )
     ]
 

@@ -31,6 +31,7 @@ class OSInfo:
     machine: str
     distro: str | None = None
     distro_version: str | None = None
+    long_paths: bool | None = None   # Windows: LongPathsEnabled in the registry
 
 
 @dataclass

@@ -235,9 +235,14 @@ class Pipeline:
 
     def patch(self) -> None:
         from mmbuild.patching import apply_patches, current_platform
+        from mmbuild.patching.torch_headers import prepare_torch_headers, split_patch_ids
 
-        with self.stage("patch", ", ".join(self.plan.patches) or "none"):
-            report = apply_patches(self.tree.root, self.plan.patches, package=self.tree.package,
+        source_ids, header_ids = split_patch_ids(self.plan.patches)
+        if header_ids:
+            with self.stage("patch-torch", ", ".join(header_ids)):
+                prepare_torch_headers(header_ids, consent=self.options.patch_torch)
+        with self.stage("patch", ", ".join(source_ids) or "none"):
+            report = apply_patches(self.tree.root, source_ids, package=self.tree.package,
                                    version=self.tree.version, platform=current_platform(),
                                    specs_dir=self.settings.specs_dir,
                                    manifest_path=self.work_dir / "patch-manifest.json")

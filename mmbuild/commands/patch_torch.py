@@ -19,18 +19,10 @@ from mmbuild.patching import (
     apply_patches,
     check_patches,
     current_platform,
-    index_specs,
     revert_patches,
 )
+from mmbuild.patching.torch_headers import torch_patch_ids
 from mmbuild.patching.torch_tree import locate_torch_tree
-
-TORCH_PATCH_FOLDER = "torch-windows"
-
-
-def torch_patch_ids() -> list[str]:
-    """Ids of every Windows torch header patch that ships with mmbuild."""
-    specs = index_specs().specs.values()
-    return sorted(spec.id for spec in specs if spec.path.parent.name == TORCH_PATCH_FOLDER)
 
 
 def _print(report: PatchReport, as_json: bool, extra: dict) -> None:

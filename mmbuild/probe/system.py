@@ -183,7 +183,21 @@ def os_info() -> OSInfo:
             info.distro_version = distro.version() or None
         except Exception:  # noqa: BLE001 - a missing or broken distro only loses two fields
             pass
+    elif info.system == "Windows":
+        info.long_paths = windows_long_paths_enabled()
     return info
+
+
+def windows_long_paths_enabled() -> bool | None:
+    """HKLM\\SYSTEM\\CurrentControlSet\\Control\\FileSystem LongPathsEnabled; None if unreadable."""
+    try:
+        import winreg
+
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, r"SYSTEM\CurrentControlSet\Control\FileSystem") as key:
+            value, _ = winreg.QueryValueEx(key, "LongPathsEnabled")
+    except (ImportError, OSError):
+        return None
+    return bool(value)
 
 
 def python_info() -> PythonInfo:

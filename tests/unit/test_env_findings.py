@@ -92,3 +92,13 @@ def test_gcc_too_new_matters_only_for_cuda_torch() -> None:
 def test_driver_minimums(driver: str, cuda: str, severity) -> None:
     finding = driver_finding(driver, cuda, "the toolkit")
     assert (finding.severity if finding else None) == severity
+
+
+def test_windows_with_long_paths_disabled_is_warned_and_enabled_or_unknown_is_not():
+    env = _env("win-torch-2.13-cuda-13.2-vs2022")
+    assert "windows-long-paths" not in _by_id(env)
+    env.os.long_paths = False
+    finding = _by_id(env)["windows-long-paths"]
+    assert finding.severity == "warning" and "LongPathsEnabled" in finding.fix
+    env.os.long_paths = True
+    assert "windows-long-paths" not in _by_id(env)

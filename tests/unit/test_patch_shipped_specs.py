@@ -193,3 +193,43 @@ def test_patched_setup_behaves_like_pkg_resources(tmp_path: Path) -> None:
     with pytest.raises(scope["DistributionNotFound"]):
         scope["get_distribution"]("surely-not-an-installed-distribution")
     assert scope["parse_version"]("2.13.0+cpu") > scope["parse_version"]("1.12.1")
+
+
+def test_install_splits_source_patches_from_torch_header_patches() -> None:
+    from mmbuild.patching.torch_headers import split_patch_ids
+
+    ids = ["mmcv-setup-pkg-resources", "torch17-profile-kind", "mmcv-setup-cxx-std"]
+    source, headers = split_patch_ids(ids)
+    assert source == ["mmcv-setup-pkg-resources", "mmcv-setup-cxx-std"]
+    assert headers == ["torch17-profile-kind"]
+
+
+def test_header_patches_block_without_consent_and_apply_with_it(tmp_path: Path) -> None:
+    from mmbuild.errors import EXIT_BLOCKED, BlockedError
+    from mmbuild.patching.torch_headers import prepare_torch_headers
+
+    root = torch_tree(tmp_path, "torch-1.7", crlf=True)
+    before = {p: p.read_bytes() for p in (root / "include").rglob("*.h")}
+    with pytest.raises(BlockedError) as blocked:
+        prepare_torch_headers(["torch17-profile-kind"], consent=False, torch_root=root, platform="windows")
+    assert blocked.value.exit_code == EXIT_BLOCKED and "--patch-torch" in blocked.value.one_line()
+    assert {p: p.read_bytes() for p in before} == before
+
+    windows = {"torch_root": root, "platform": "windows"}
+    report = prepare_torch_headers(["torch17-profile-kind"], consent=True, **windows)
+    assert len(report.files) == 3 and (root / "include" / ".mmbuild-patch-manifest.json").is_file()
+    again = prepare_torch_headers(["torch17-profile-kind"], consent=False, **windows)
+    assert again.files == [] and {h.status for h in again.hunks} == {"already-applied"}
+
+
+def test_header_patches_refuse_unknown_content(tmp_path: Path) -> None:
+    from mmbuild.errors import PatchConflictError
+    from mmbuild.patching.torch_headers import prepare_torch_headers
+
+    root = torch_tree(tmp_path, "torch-1.7")
+    ir = root / "include/torch/csrc/jit/ir/ir.h"
+    ir.write_text(ir.read_text().replace("static constexpr Symbol Kind", "static inline Symbol Kind"))
+    before = {p: p.read_bytes() for p in (root / "include").rglob("*.h")}
+    with pytest.raises(PatchConflictError):
+        prepare_torch_headers(["torch17-profile-kind"], consent=True, torch_root=root, platform="windows")
+    assert {p: p.read_bytes() for p in before} == before
