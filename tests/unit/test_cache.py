@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from fs_helpers import read_only_dir
 
 from mmbuild.cache import CacheEntry, WheelCache, Wheelhouse, sha256_file, user_cache_root
 from mmbuild.errors import EXIT_USAGE, UsageError
@@ -57,17 +58,6 @@ def test_a_damaged_cached_wheel_is_a_miss(tmp_path):
     stored.write_bytes(b"truncat")
     assert cache.lookup(FP) is None
 
-
-def read_only_dir(tmp_path: Path) -> Path:
-    """A folder nobody can write to: chmod 555, or for root a read-only system folder."""
-    if os.geteuid() != 0:
-        root = tmp_path / "read-only"
-        root.mkdir()
-        root.chmod(0o555)
-        return root
-    if os.access("/sys", os.W_OK) and not Path("/sys").is_mount():
-        pytest.skip("no read-only folder available to root here")
-    return Path("/sys/mmbuild-cache")
 
 
 def test_read_only_cache_is_a_usage_error(tmp_path):

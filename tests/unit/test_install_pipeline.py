@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from fs_helpers import read_only_dir
 
 from mmbuild.buildplan import BuildPlan, MmcvChoice
 from mmbuild.environment import Environment, OSInfo, PythonInfo, TorchInfo
@@ -151,17 +152,6 @@ def test_dry_run_prints_the_plan_and_the_steps_and_creates_nothing(tmp_path):
     assert planned == ["source", "wheel", "patch", "preflight", "build", "install", "verify"]
     assert not cache.exists()
 
-
-def read_only_dir(tmp_path: Path) -> Path:
-    """A folder nobody can write to: chmod 555, or for root a read-only system folder."""
-    if os.geteuid() != 0:
-        root = tmp_path / "read-only"
-        root.mkdir()
-        root.chmod(0o555)
-        return root
-    if os.access("/sys", os.W_OK) and not Path("/sys").is_mount():
-        pytest.skip("no read-only folder available to root here")
-    return Path("/sys/mmbuild-cache")
 
 
 def test_read_only_cache_dir_is_exit_2_before_anything(tmp_path):
