@@ -4,6 +4,8 @@ One full build for the whole suite (about 18 minutes on 2 cores). Then a second 
 the wheel cache, and, with mmdet 3.3.0 installed, the plan of mmcv 2.1.x and its patched
 source (stopping there to stay within CI's time budget).
 
+The fresh venv and the build are session fixtures (tests/real_install.py, wired in
+tests/integration/conftest.py), so verify's own integration test checks the same mmcv.
 The sdist comes from MMBUILD_TEST_SDIST_DIR when set (``mmcv-2.2.0.tar.gz`` and
 ``mmcv-2.1.0.tar.gz``), else mmbuild downloads it from the package index.
 """
@@ -11,64 +13,19 @@ The sdist comes from MMBUILD_TEST_SDIST_DIR when set (``mmcv-2.2.0.tar.gz`` and
 from __future__ import annotations
 
 import json
-import os
 import py_compile
-import resource
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
+from real_install import run as _run
+from real_install import sdist_arg as _sdist_arg
 
 from mmbuild.buildplan import BuildPlan
 from mmbuild.patching import apply_patches, current_platform
 from mmbuild.source import download_sdist, locate_user_source, prepare_tree
 
 pytestmark = pytest.mark.integration
-REPO = Path(__file__).resolve().parents[2]
-TORCH = "torch==2.13.0"
-
-
-def _sdist_arg(version: str) -> list[str]:
-    folder = os.environ.get("MMBUILD_TEST_SDIST_DIR")
-    if folder and (Path(folder) / f"mmcv-{version}.tar.gz").is_file():
-        return ["--source", str(Path(folder) / f"mmcv-{version}.tar.gz")]
-    return []
-
-
-def _run(argv: list[str], env: dict, timeout: float = 3600,
-         cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout, cwd=cwd)
-
-
-@pytest.fixture(scope="module")
-def venv(tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("fresh")
-    folder = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
-    python = str(folder / "bin" / "python")
-    subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", TORCH,
-                    "-e", str(REPO)], check=True)
-    env = {**os.environ, "MMBUILD_CACHE_DIR": str(root / "cache"),
-           "PATH": f"{folder / 'bin'}:{os.environ['PATH']}"}
-    env.pop("PYTHONPATH", None)
-    return {"python": python, "env": env, "root": root}
-
-
-@pytest.fixture(scope="module")
-def first_install(venv) -> dict:
-    started = time.monotonic()
-    argv = [venv["python"], "-m", "mmbuild", "install", "--json", *_sdist_arg("2.2.0")]
-    result = _run(argv, venv["env"])
-    seconds = time.monotonic() - started
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout)
-    print(f"\ncold install: {seconds:.0f} s, peak RSS of one child process {peak_mib:.0f} MiB")
-    return {"report": report, "seconds": seconds}
-
-
 def test_cold_install_builds_installs_and_verifies(venv, first_install):
     report = first_install["report"]
     assert report["ok"] and report["cache"] == "built"

@@ -1,0 +1,37 @@
+"""One real ``mmbuild install`` per test session, in a fresh venv (see tests/integration/conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TORCH = "torch==2.13.0"
+
+
+def sdist_arg(version: str) -> list[str]:
+    """``--source <sdist>`` when MMBUILD_TEST_SDIST_DIR holds it, else nothing (mmbuild downloads)."""
+    folder = os.environ.get("MMBUILD_TEST_SDIST_DIR")
+    if folder and (Path(folder) / f"mmcv-{version}.tar.gz").is_file():
+        return ["--source", str(Path(folder) / f"mmcv-{version}.tar.gz")]
+    return []
+
+
+def run(argv: list[str], env: dict, timeout: float = 3600,
+        cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout, cwd=cwd)
+
+
+def make_venv(root: Path) -> dict:
+    """A fresh venv with torch pinned and this project; its own mmbuild cache under ``root``."""
+    folder = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
+    python = str(folder / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", TORCH,
+                    "-e", str(REPO)], check=True)
+    env = {**os.environ, "MMBUILD_CACHE_DIR": str(root / "cache"),
+           "PATH": f"{folder / 'bin'}:{os.environ['PATH']}"}
+    env.pop("PYTHONPATH", None)
+    return {"python": python, "env": env, "root": root}
