@@ -14,7 +14,10 @@ Steps, all with the target Python (``python -m pip``):
 4. First import check in a child process: ``import mmcv; from mmcv import _ext`` (a failure
    is a verify failure, exit 5, with the catalogue id of the import error).
 
-If step 3 or 4 fails, the new distribution is uninstalled and the backed-up files are
+5. The caller's acceptance step, if any: ``mmbuild install`` runs the verify stage here, so a
+   build that fails verification never replaces a working mmcv.
+
+If step 3, 4 or 5 fails, the new distribution is uninstalled and the backed-up files are
 copied back, so the previous mmcv is importable again. Dependencies pip added are left in
 place (they were compatible with the pinned torch).
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,8 +142,13 @@ def pip_install_argv(python: str, wheel: Path, constraints: Path) -> list[str]:
 
 
 def install_wheel(wheel: Path, *, work_dir: Path, torch_version: str | None,
-                  python: str = sys.executable, import_check: str = IMPORT_CHECK) -> InstallReport:
-    """Install ``wheel`` per the module docstring; raises InstallFailedError after restoring."""
+                  python: str = sys.executable, import_check: str = IMPORT_CHECK,
+                  accept: Callable[[], None] | None = None) -> InstallReport:
+    """Install ``wheel`` per the module docstring; raises InstallFailedError after restoring.
+
+    ``accept`` runs once the new mmcv imports (the verify stage); if it raises, the previous
+    mmcv is restored too, so a build that fails verification never replaces a working one.
+    """
     work_dir.mkdir(parents=True, exist_ok=True)
     previous = installed_mmcv(python)
     backup = back_up(previous, work_dir / "previous-mmcv")
@@ -156,6 +165,8 @@ def install_wheel(wheel: Path, *, work_dir: Path, torch_version: str | None,
             summary = summarise_failure(check.error or check.stderr + check.stdout)
             raise VerifyFailedError(f"the new mmcv does not import: {summary.excerpt or _tail(check)}",
                                     fix=summary.fix, problem_id=summary.problem_id)
+        if accept is not None:
+            accept()
     except BaseException as exc:
         # Ctrl-C included: whatever stopped the install, the previous mmcv comes back.
         restore(backup, python)

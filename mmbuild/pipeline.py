@@ -126,17 +126,18 @@ class Pipeline:
 
     @contextlib.contextmanager
     def stage(self, name: str, detail: str = "") -> Iterator[Step]:
-        step = Step(name, "done", detail)
+        step = Step(name, "running", detail)
+        self.report.steps.append(step)   # in the order the stages start (verify runs inside install)
         say(f"==> {name}{': ' + detail if detail else ''}")
         started = time.monotonic()
         try:
             yield step
+            step.status = "done"
         except BaseException:
             step.status = "failed"
             raise
         finally:
             step.seconds = round(time.monotonic() - started, 2)
-            self.report.steps.append(step)
 
     def planned(self, name: str, detail: str) -> None:
         self.report.steps.append(Step(name, "planned", detail))
@@ -372,7 +373,8 @@ class Pipeline:
         torch_version = self.env.torch.version if self.env and self.env.torch else None
         with self.stage("install", f"{wheel.name} (torch pinned to {torch_version})"):
             result = install_wheel(wheel, work_dir=self.work_dir or self.new_work_dir(),
-                                   torch_version=torch_version, python=self.settings.python)
+                                   torch_version=torch_version, python=self.settings.python,
+                                   accept=self.verify if self.settings.verify else None)
         self.report.install = result.__dict__
 
     def verify(self) -> None:
@@ -462,9 +464,7 @@ class Pipeline:
             self.report.wheel = str(placed)
         if not self.settings.install:
             return
-        self.install(wheel)
-        if self.settings.verify:
-            self.verify()
+        self.install(wheel)   # verifies before it keeps the new mmcv
 
 
 def fallback_arches(plan: BuildPlan, env: Environment | None, bad: str) -> list[str]:

@@ -110,6 +110,24 @@ def test_failed_import_restores_the_previous_mmcv_byte_for_byte(clean, tmp_path)
     assert _import_version(clean) == "2.1.0"
 
 
+def test_a_failed_verify_restores_the_previous_mmcv(clean, tmp_path):
+    install_wheel(mmcv_wheel(tmp_path, "2.1.0"), work_dir=tmp_path / "w0", torch_version=None,
+                  python=clean)
+    before = _snapshot(clean)
+    seen = []
+
+    def verify_that_fails() -> None:
+        seen.append(_import_version(clean))   # the new mmcv is what verify checks
+        raise VerifyFailedError("the installed mmcv failed verification: nms (cpu): max error 0.5")
+
+    with pytest.raises(VerifyFailedError) as err:
+        install_wheel(mmcv_wheel(tmp_path, "2.2.0"), work_dir=tmp_path / "w1", torch_version=None,
+                      python=clean, accept=verify_that_fails)
+    assert seen == ["2.2.0"]
+    assert "restored the previous state: mmcv 2.1.0" in err.value.message
+    assert _snapshot(clean) == before and _import_version(clean) == "2.1.0"
+
+
 def test_pip_refusing_to_change_torch_restores_the_previous_mmcv(clean, tmp_path):
     install_wheel(mmcv_wheel(tmp_path, "2.1.0"), work_dir=tmp_path / "w0", torch_version=None,
                   python=clean)
