@@ -220,16 +220,14 @@ class Pipeline:
         """Plan again with the source's sha256 and the patch specs' digests: the fingerprint."""
         from mmbuild.patching import spec_digest
 
-        reason = self.plan.mmcv.reason
-        self.options = replace(self.options, source_sha256=self.archive.sha256,
-                               mmcv=self.plan.mmcv.requirement)
+        # The plan is a pure function of its inputs: the same options choose the same mmcv,
+        # for the same reason; only the source's digest is new.
+        self.options = replace(self.options, source_sha256=self.archive.sha256)
         specs = self.settings.specs_dir
         digests = {pid: spec_digest(pid, specs) for pid in self.plan.patches}
         plan = self.make_plan(digests)
         if plan.patches != list(digests):
             plan = self.make_plan({pid: spec_digest(pid, specs) for pid in plan.patches})
-        # The version is pinned now, but the reason it was chosen still holds.
-        plan.mmcv.reason = reason
         self.report.plan = plan.to_dict()
         self.check_blocked()
         return plan
