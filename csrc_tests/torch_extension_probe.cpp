@@ -1,12 +1,17 @@
 // Preflight probe: compiled by `mmbuild install` before the long build, with the plan's host
-// compiler, C++ standard, ABI flag and torch's include directories. If this file does not
-// compile, none of mmcv's ops will: the failure is reported within a minute with its catalogue id.
-#include <torch/extension.h>
+// compiler, C++ standard, ABI flag and torch's include directories. It includes what mmcv's op
+// units include (<torch/types.h>, through pytorch_cpp_helper.hpp) plus the Python and pybind11
+// headers of the binding unit: if this file does not compile, none of mmcv's ops will, and the
+// failure is reported within a minute with its catalogue id. (<torch/extension.h> itself would
+// add the whole C++ frontend, twice the compile time, for no failure seen only there.)
+#include <Python.h>
+#include <pybind11/pybind11.h>
+#include <torch/types.h>
 
 at::Tensor mmbuild_probe_add_one(const at::Tensor& input) {
   return input + 1;
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-  m.def("add_one", &mmbuild_probe_add_one, "add one (preflight probe)");
+  m.def("add_one", [](int value) { return value + 1; }, "add one (preflight probe)");
 }

@@ -17,7 +17,10 @@ Wiring, on top of the plan's environment:
   temporary source folders: paths inside the tree become relative to ninja's build/temp.*
   folder (the same in every tree), while torch's include paths outside it stay absolute (the
   same for one Python environment). A base dir of / would make those relative too, and then
-  they would differ with the depth of each tree.
+  they would differ with the depth of each tree. CCACHE_DEPEND=1 (unless the user sets
+  CCACHE_NODEPEND): torch's ninja rules pass ``-MMD``, so ccache takes the include list from
+  the compiler's dependency file instead of running the preprocessor once more on every miss
+  (about a second per torch unit, ~3% of a cold build); hits are direct-mode hits as before.
 - sccache: SCCACHE_BASEDIRS=<the source tree> for the same reason (``__FILE__`` in the sources
   and in-tree ``-I`` paths). sccache hashes in its server, which reads its configuration when
   it starts: unless the user names a server with SCCACHE_SERVER_PORT, every build gets a
@@ -116,6 +119,8 @@ def compiler_cache_env(kind: str, *, cxx: str, nvcc: str | None, wrapper_dir: Pa
     if kind == "ccache":
         env["CCACHE_BASEDIR"] = os.environ.get("CCACHE_BASEDIR") or str(source_root or "/")
         env["CCACHE_NOHASHDIR"] = "1"
+        if not os.environ.get("CCACHE_NODEPEND"):
+            env["CCACHE_DEPEND"] = "1"
     if kind == "sccache":
         if source_root is not None and not os.environ.get("SCCACHE_BASEDIRS"):
             env["SCCACHE_BASEDIRS"] = str(source_root)

@@ -1,9 +1,10 @@
 """Preflight: compile tiny probes from csrc_tests/ with the plan's exact toolchain before the long build.
 
-- ``torch_extension_probe.cpp``: includes ``<torch/extension.h>``; compiled with the build's
-  C++ compiler (CXX of the build environment, compiler cache included), the plan's C++
-  standard, torch's ABI flag and the include directories torch reports for extensions
-  (asked in a child process of the target Python, never imported here).
+- ``torch_extension_probe.cpp``: includes ``<torch/types.h>`` (as mmcv's op units do),
+  ``<Python.h>`` and pybind11; compiled with the build's C++ compiler (CXX of the build
+  environment, compiler cache included), the plan's C++ standard, torch's ABI flag and the
+  include directories torch reports for extensions (asked in a child process of the target
+  Python, never imported here).
 - ``cuda_probe.cu`` (cuda targets): compiled by the plan's nvcc with its -gencode list,
   -DTHREADS_PER_BLOCK and the host compiler, and run when a GPU is present.
 
@@ -141,6 +142,6 @@ def run_preflight(plan: BuildPlan, build_env: dict[str, str], work_dir: Path, *,
                           work_dir / "torch_extension_probe.o", plan.cxx_std, info)
     result = run_command(argv, timeout=COMPILE_TIMEOUT_S, env=env, cwd=str(work_dir))
     if not result.ok:
-        raise _fail("C++ probe (<torch/extension.h>)", result)
+        raise _fail("C++ probe (torch and Python headers)", result)
     results.append(ProbeResult("torch_extension_probe.cpp", True, argv=argv))
     return results

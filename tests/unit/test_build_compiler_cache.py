@@ -60,16 +60,26 @@ def test_ccache_uses_masquerade_links_only_for_the_compiler_on_path(tmp_path, mo
                         lambda path: f"/usr/lib/ccache/{os.path.basename(path)}")
     which = _which({"ccache": "/usr/bin/ccache", "g++": "/usr/bin/g++"})
     monkeypatch.delenv("CCACHE_BASEDIR", raising=False)
+    monkeypatch.delenv("CCACHE_NODEPEND", raising=False)
     env = compiler_cache_env("ccache", cxx="g++", nvcc=None, wrapper_dir=tmp_path,
                              source_root=tmp_path / "src" / "mmcv-2.2.0", which=which)
     assert env["CXX"] == "/usr/lib/ccache/g++"
     # In-tree paths become relative, torch's out-of-tree include paths stay absolute.
     assert env["CCACHE_NOHASHDIR"] == "1" and env["CCACHE_BASEDIR"] == str(tmp_path / "src" / "mmcv-2.2.0")
+    # A miss takes its include list from -MMD's output, not from a second preprocessor run.
+    assert env["CCACHE_DEPEND"] == "1"
     assert "PYTORCH_NVCC" not in env and "CC" not in env
     # /opt/gcc-14/bin/g++ is not the g++ on PATH: a masquerade link would run the wrong compiler.
     env = compiler_cache_env("ccache", cxx="/opt/gcc-14/bin/g++", nvcc=None, wrapper_dir=tmp_path,
                              which=which)
     assert Path(env["CXX"]).read_text() == '#!/bin/sh\nexec /usr/bin/ccache /opt/gcc-14/bin/g++ "$@"\n'
+
+
+def test_ccache_depend_mode_yields_to_the_users_nodepend(tmp_path, monkeypatch):
+    monkeypatch.setenv("CCACHE_NODEPEND", "1")
+    env = compiler_cache_env("ccache", cxx="g++", nvcc=None, wrapper_dir=tmp_path,
+                             which=_which({"ccache": "/usr/bin/ccache", "g++": "/usr/bin/g++"}))
+    assert "CCACHE_DEPEND" not in env
 
 
 def test_sccache_gets_a_private_server_port_and_the_tree_as_base_dir(tmp_path, monkeypatch):

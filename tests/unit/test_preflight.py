@@ -70,7 +70,7 @@ def test_arch_the_toolkit_lacks_fails_with_nvcc_arch_unsupported(tmp_path):
 
 @pytest.mark.skipif(not NVCC.is_file() or not shutil.which("g++"), reason="needs nvcc and g++")
 def test_full_preflight_passes_with_a_good_toolchain(tmp_path):
-    """Compiles <torch/extension.h> for real (about 30 s cold; ccache makes reruns fast)."""
+    """Compiles the probe against torch for real (about 15 s cold; ccache makes reruns fast)."""
     pytest.importorskip("torch")
     cxx = "/usr/lib/ccache/g++" if Path("/usr/lib/ccache/g++").exists() else "g++"
     plan = _cuda_plan(["-gencode=arch=compute_80,code=sm_80"])
