@@ -2,8 +2,8 @@
 // compiler, C++ standard, ABI flag and torch's include directories. It includes what mmcv's op
 // units include (<torch/types.h>, through pytorch_cpp_helper.hpp) plus the Python and pybind11
 // headers of the binding unit: if this file does not compile, none of mmcv's ops will, and the
-// failure is reported within a minute with its catalogue id. (<torch/extension.h> itself would
-// add the whole C++ frontend, twice the compile time, for no failure seen only there.)
+// failure is reported within a minute with its catalogue id. (<torch/extension.h> would also
+// pull in torch's whole C++ frontend, which only pybind.cpp uses: twice the compile time.)
 #include <Python.h>
 #include <pybind11/pybind11.h>
 #include <torch/types.h>

@@ -20,7 +20,7 @@ Wiring, on top of the plan's environment:
   they would differ with the depth of each tree. CCACHE_DEPEND=1 (unless the user sets
   CCACHE_NODEPEND): torch's ninja rules pass ``-MMD``, so ccache takes the include list from
   the compiler's dependency file instead of running the preprocessor once more on every miss
-  (about a second per torch unit, ~3% of a cold build); hits are direct-mode hits as before.
+  (about a second per torch unit); hits are direct-mode hits as before.
 - sccache: SCCACHE_BASEDIRS=<the source tree> for the same reason (``__FILE__`` in the sources
   and in-tree ``-I`` paths). sccache hashes in its server, which reads its configuration when
   it starts: unless the user names a server with SCCACHE_SERVER_PORT, every build gets a
