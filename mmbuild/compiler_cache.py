@@ -44,7 +44,7 @@ import socket
 import stat
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from mmbuild.console import say
@@ -225,9 +225,6 @@ class CacheRun:
             return "no compiler cache"
         counts = "" if self.hits is None else f": {self.hits} hits, {self.misses} misses"
         return f"{self.kind} ({self.backend or 'backend unknown'}){counts}"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @contextlib.contextmanager

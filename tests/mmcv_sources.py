@@ -17,13 +17,21 @@ from mmbuild.errors import MmbuildError
 from mmbuild.source import download_sdist
 
 
-def locate_sdist(package: str, version: str) -> Path:
-    """The path of ``package-version.tar.gz``."""
+def configured_sdist(package: str, version: str) -> Path | None:
+    """``package-version.tar.gz`` in $MMBUILD_TEST_SDIST_DIR, if it is there."""
     configured = os.environ.get("MMBUILD_TEST_SDIST_DIR")
     if configured:
         for name in (f"{package}-{version}.tar.gz", f"{package.replace('-', '_')}-{version}.tar.gz"):
             if (Path(configured) / name).is_file():
                 return Path(configured) / name
+    return None
+
+
+def locate_sdist(package: str, version: str) -> Path:
+    """The path of ``package-version.tar.gz``."""
+    configured = configured_sdist(package, version)
+    if configured:
+        return configured
     try:
         return download_sdist(package, version).path
     except MmbuildError as exc:

@@ -7,16 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mmcv_sources import configured_sdist
+
 REPO = Path(__file__).resolve().parents[1]
 TORCH = "torch==2.13.0"
 
 
 def sdist_arg(version: str) -> list[str]:
     """``--source <sdist>`` when MMBUILD_TEST_SDIST_DIR holds it, else nothing (mmbuild downloads)."""
-    folder = os.environ.get("MMBUILD_TEST_SDIST_DIR")
-    if folder and (Path(folder) / f"mmcv-{version}.tar.gz").is_file():
-        return ["--source", str(Path(folder) / f"mmcv-{version}.tar.gz")]
-    return []
+    configured = configured_sdist("mmcv", version)
+    return ["--source", str(configured)] if configured else []
 
 
 def run(argv: list[str], env: dict, timeout: float = 3600,

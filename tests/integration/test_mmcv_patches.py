@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
-from mmcv_sources import locate_sdist
+from mmcv_sources import extract_sdist
 
 from mmbuild.patching import apply_patches
 
@@ -26,9 +25,7 @@ SDISTS = [("mmcv", "2.1.0"), ("mmcv", "2.2.0"), ("mmcv-full", "1.7.2")]
 
 @pytest.mark.parametrize(("package", "version"), SDISTS)
 def test_all_mmcv_specs_on_real_sdist(tmp_path: Path, package: str, version: str) -> None:
-    with tarfile.open(locate_sdist(package, version)) as archive:
-        archive.extractall(tmp_path, filter="data")
-    root = next(p for p in tmp_path.iterdir() if p.is_dir())
+    root = extract_sdist(package, version, tmp_path)
     kw = {"package": package, "version": version, "platform": "linux"}
 
     report = apply_patches(root, MMCV_IDS, **kw)

@@ -13,11 +13,10 @@ import re
 import shutil
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
-from mmcv_sources import locate_sdist
+from mmcv_sources import extract_sdist
 
 from mmbuild.subset import apply_subset, index_tree
 from mmbuild.subset.index import CSRC
@@ -33,9 +32,7 @@ CUDA_PATCHES = [*SETUP_PATCHES, "mmcv-threads-per-block", "mmcv-thc-atomics"]
 
 
 def _tree(where: Path, patches: list[str] = SETUP_PATCHES) -> Path:
-    with tarfile.open(locate_sdist("mmcv", "2.2.0")) as archive:
-        archive.extractall(where, filter="data")
-    (root,) = where.iterdir()
+    root = extract_sdist("mmcv", "2.2.0", where)
     from mmbuild.patching import apply_patches
 
     apply_patches(root, patches, package="mmcv", version="2.2.0", platform="linux")
