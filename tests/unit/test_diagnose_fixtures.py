@@ -41,3 +41,15 @@ def test_negative_logs_exist_for_builds_and_training():
 def test_negative_log_has_no_error_level_match(log):
     diagnosis = diagnose_file(log)
     assert not diagnosis.has_errors, [(m.id, m.line, m.excerpt) for m in diagnosis.problems]
+
+
+def test_every_log_has_its_origin_in_the_readme():
+    listed, section = set(), None
+    for line in (LOGS / "README.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            section = line[3:].strip()
+        elif section and line.startswith("- `") and ".log`" in line:
+            listed.add(f"{section}/{line[3:line.index('.log`') + 4]}")
+    on_disk = {f"{p.parent.name}/{p.name}" for p in LOGS.glob("*/*.log")}
+    assert on_disk - listed == set(), "logs without an origin line in tests/fixtures/logs/README.md"
+    assert listed - on_disk == set(), "origin lines for logs that do not exist"
