@@ -27,6 +27,27 @@ def runnable_code(code: EmbeddedCode, capability: str) -> tuple[list[int], list[
     return ([a for a in code.sass if sass_runs_on(a, device)], [a for a in code.ptx if a <= device])
 
 
+def code_names(code: EmbeddedCode) -> dict[str, list[str]]:
+    """The arches as data: {"sass": ["sm_80", "sm_90"], "ptx": ["compute_90"]}."""
+    return {"sass": [f"sm_{a}" for a in code.sass], "ptx": [f"compute_{a}" for a in code.ptx]}
+
+
 def describe(code: EmbeddedCode) -> str:
     parts = [f"sm_{a}" for a in code.sass] + [f"compute_{a} (PTX)" for a in code.ptx]
     return ", ".join(parts) or "no GPU code"
+
+
+def describe_reach(code: EmbeddedCode) -> str:
+    """Which capabilities the code runs on, by the rules above: 'SASS runs on 8.0-8.x, 9.0-9.x; PTX is
+    JIT-compiled on 9.0 and newer'."""
+    lowest: dict[int, int] = {}
+    for arch in code.sass:
+        lowest[arch // 10] = min(lowest.get(arch // 10, 9), arch % 10)
+    parts = []
+    if lowest:
+        spans = [f"{major}.{minor}-{major}.x" for major, minor in sorted(lowest.items())]
+        parts.append("SASS runs on " + ", ".join(spans))
+    if code.ptx:
+        oldest = min(code.ptx)
+        parts.append(f"PTX is JIT-compiled on {oldest // 10}.{oldest % 10} and newer")
+    return "; ".join(parts) or "no GPU"

@@ -13,7 +13,11 @@ STATUSES = ("pass", "fail", "skip")
 
 @dataclass
 class CheckResult:
-    """The outcome of one check on one device; ``id`` names a catalogue problem on failure."""
+    """The outcome of one check on one device; ``id`` names a catalogue problem on failure.
+
+    ``data`` is optional machine-readable detail (the arches in ``_ext``, registers per kernel);
+    it is left out of the JSON when None, so checks without it keep the fields of DESIGN.md.
+    """
 
     name: str
     kind: str
@@ -24,6 +28,7 @@ class CheckResult:
     seed: int | None = None
     id: str | None = None
     message: str = ""
+    data: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -32,7 +37,10 @@ class CheckResult:
             raise ValueError(f"unknown check status {self.status!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        result = asdict(self)
+        if result["data"] is None:
+            del result["data"]
+        return result
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckResult:

@@ -56,6 +56,23 @@ def parse_ptxas_verbose(text: str) -> list[KernelRegisters]:
     return found
 
 
+def arch_number(arch: str) -> int:
+    """'sm_90a' -> 90; 0 when unreadable."""
+    digits = re.match(r"sm_(\d+)", arch)
+    return int(digits.group(1)) if digits else 0
+
+
+def unique_kernels(kernels: list[KernelRegisters]) -> list[KernelRegisters]:
+    """One entry per (arch, kernel), the most registers where a kernel sits in several cubins
+    (a template instantiated in several translation units), in the order first seen."""
+    best: dict[tuple[str, str], KernelRegisters] = {}
+    for k in kernels:
+        key = (k.arch, k.kernel)
+        if key not in best or k.registers > best[key].registers:
+            best[key] = k
+    return list(best.values())
+
+
 def registers_per_block(registers: int, threads: int) -> int:
     per_warp = -(-registers * WARP // REGISTER_UNIT) * REGISTER_UNIT
     return -(-threads // WARP) * per_warp

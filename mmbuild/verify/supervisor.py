@@ -6,26 +6,33 @@ failure (catalogue id ``segfault``) and a new worker continues past it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
+import site
 import subprocess
 import sys
+import sysconfig
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from mmbuild.process import run_command
 from mmbuild.verify import arch as arch_rules
 from mmbuild.verify.cpu_inventory import CpuCoverage, cpu_coverage
-from mmbuild.verify.fatbin import NotAnElfFile, read_embedded_code
+from mmbuild.verify.fatbin import EmbeddedCode, NotAnElfFile, read_embedded_code
 from mmbuild.verify.report import CheckResult, VerifyReport
 from mmbuild.verify.resource_usage import (
     DEFAULT_REGS_PER_BLOCK,
+    KernelRegisters,
+    arch_number,
     kernels_over_budget,
     largest_block,
     parse_cuobjdump_resource_usage,
+    unique_kernels,
 )
 
 MAX_RESTARTS = 20
@@ -90,84 +97,200 @@ def run_worker(device: str, ops: list[str], seed: int, python: str = sys.executa
     return info, results
 
 
-def find_cuobjdump() -> str | None:
-    for home in (os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), "/usr/local/cuda"):
-        if home and (Path(home) / "bin" / "cuobjdump").is_file():
-            return str(Path(home) / "bin" / "cuobjdump")
-    return shutil.which("cuobjdump")
+CUOBJDUMP = "cuobjdump.exe" if os.name == "nt" else "cuobjdump"
+NO_GPU = "no GPU present"
+SYSTEM_CUDA_HOMES = ("/usr/local/cuda",)
 
 
-def arch_checks(ext_path: str | None, gpus: list[dict[str, Any]]) -> list[CheckResult]:
-    """The arches compiled into ``_ext`` against each GPU present."""
+def wheel_cuobjdumps(site_dirs: Iterable[str | Path]) -> list[Path]:
+    """cuobjdump from NVIDIA's wheel (``pip install nvidia-cuda-cuobjdump``) in these site-packages:
+    ``nvidia/cu13/bin/cuobjdump`` (the CUDA 13 wheels' layout), then any ``nvidia/*/bin/cuobjdump``."""
+    found: list[Path] = []
+    for site_dir in site_dirs:
+        nvidia = Path(site_dir) / "nvidia"
+        for tool in [nvidia / "cu13" / "bin" / CUOBJDUMP, *sorted(nvidia.glob(f"*/bin/{CUOBJDUMP}"))]:
+            if tool.is_file() and tool not in found:
+                found.append(tool)
+    return found
+
+
+def find_cuobjdump(site_dirs: Iterable[str | Path] = (),
+                   toolkit_homes: Iterable[str | None] = ()) -> str | None:
+    """cuobjdump, looked for in this order: ``$CUDA_HOME/bin``, ``$CUDA_PATH/bin``, the toolkits
+    named in ``toolkit_homes`` (the one that built mmcv), ``/usr/local/cuda/bin``, ``PATH``, then
+    NVIDIA's wheel in ``site_dirs`` (the site-packages of the target Python, next to torch)."""
+    homes = (os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), *toolkit_homes, *SYSTEM_CUDA_HOMES)
+    for home in homes:
+        if home and (Path(home) / "bin" / CUOBJDUMP).is_file():
+            return str(Path(home) / "bin" / CUOBJDUMP)
+    on_path = shutil.which("cuobjdump")
+    if on_path:
+        return on_path
+    wheels = wheel_cuobjdumps(site_dirs)
+    return str(wheels[0]) if wheels else None
+
+
+def site_dirs_of(info: dict[str, Any]) -> list[str]:
+    """The target Python's site-packages: where the worker found torch and mmcv, then this
+    interpreter's own (the supervisor never imports torch to find them)."""
+    dirs = []
+    for package_dir in ((info.get("torch") or {}).get("path"), (info.get("mmcv") or {}).get("path")):
+        if package_dir:
+            dirs.append(str(Path(package_dir).parent))
+    with contextlib.suppress(AttributeError):  # a virtualenv's old site.py lacks them
+        dirs += [*site.getsitepackages(), site.getusersitepackages()]
+    dirs.append(sysconfig.get_paths()["purelib"])
+    return list(dict.fromkeys(dirs))
+
+
+def read_ext_code(ext_path: str | None) -> tuple[EmbeddedCode | None, str]:
+    """(the GPU code in ``_ext``, why it could not be read)."""
     if not ext_path:
-        return [CheckResult("arches in _ext", "arch", "-", "skip", message="mmcv._ext not found")]
+        return None, "mmcv._ext not found"
     try:
-        code = read_embedded_code(ext_path)
+        return read_embedded_code(ext_path), ""
     except (OSError, NotAnElfFile) as exc:
-        return [CheckResult("arches in _ext", "arch", "-", "skip", message=f"cannot read {ext_path}: {exc}")]
-    results = []
+        return None, f"cannot read {ext_path}: {exc}"
+
+
+def arch_checks(ext_path: str | None, gpus: list[dict[str, Any]], code: EmbeddedCode | None = None,
+                no_gpu_reason: str = NO_GPU) -> list[CheckResult]:
+    """The arches compiled into ``_ext`` against each GPU present; without one, the arches are
+    reported (a skip: nothing was checked against a device) with the list in ``data``."""
+    if code is None:
+        code, why = read_ext_code(ext_path)
+        if code is None:
+            return [CheckResult("arches in _ext", "arch", "-", "skip", message=why)]
     if not gpus:
-        results.append(CheckResult("arches in _ext", "arch", "-", "skip",
-                                   message=f"no GPU present; _ext holds {arch_rules.describe(code)}"))
-    for gpu in gpus:
-        results.append(arch_check_for_device(code, gpu))
-    return results
+        return [CheckResult("arches in _ext", "arch", "-", "skip", data=arch_rules.code_names(code),
+                            message=f"{no_gpu_reason}: not checked against a device; _ext holds "
+                                    f"{arch_rules.describe(code)}"
+                                    + (f" ({arch_rules.describe_reach(code)})" if not code.empty else ""))]
+    return [arch_check_for_device(code, gpu) for gpu in gpus]
 
 
-def arch_check_for_device(code, gpu: dict[str, Any]) -> CheckResult:
+def arch_check_for_device(code: EmbeddedCode, gpu: dict[str, Any]) -> CheckResult:
     device = f"cuda:{gpu.get('index', 0)}"
     capability = gpu.get("capability") or "0.0"
     sass, ptx = arch_rules.runnable_code(code, capability)
     held = arch_rules.describe(code)
+    data = {**arch_rules.code_names(code), "capability": capability}
     if sass:
-        return CheckResult("arches in _ext", "arch", device, "pass",
+        return CheckResult("arches in _ext", "arch", device, "pass", data=data,
                            message=f"sm_{max(sass)} runs on capability {capability}; _ext holds {held}")
     if ptx:
-        return CheckResult("arches in _ext", "arch", device, "pass",
+        return CheckResult("arches in _ext", "arch", device, "pass", data=data,
                            message=f"no SASS for {capability}: the driver JIT-compiles "
                                    f"compute_{max(ptx)} PTX at first use (slow start); _ext holds {held}")
     number = arch_rules.capability_number(capability)
-    return CheckResult("arches in _ext", "arch", device, "fail", id="no-kernel-image",
+    return CheckResult("arches in _ext", "arch", device, "fail", id="no-kernel-image", data=data,
                        message=f"{gpu.get('name', 'GPU')} (capability {capability}) can run none of "
                                f"{held}: rebuild with --arch {capability} (sm_{number})")
 
 
 def resource_checks(ext_path: str | None, gpus: list[dict[str, Any]], threads_per_block: int | None,
-                    cuobjdump_output: str | None = None) -> list[CheckResult]:
-    """Registers per kernel vs THREADS_PER_BLOCK on each GPU (needs cuobjdump)."""
-    if not gpus or not ext_path:
+                    cuobjdump_output: str | None = None, *, code: EmbeddedCode | None = None,
+                    cuobjdump: str | None = None, site_dirs: Iterable[str | Path] = (),
+                    toolkit_homes: Iterable[str | None] = (),
+                    no_gpu_reason: str = NO_GPU) -> list[CheckResult]:
+    """Registers per kernel (cuobjdump) vs THREADS_PER_BLOCK on each GPU; without a GPU, against the
+    registers per block that every arch since 3.0 has, for each SASS arch in ``_ext``.
+
+    ``code`` (the fatbinary's arches, when already read) lets a library without SASS be answered
+    without running cuobjdump: nothing for a CPU-only build without a GPU, a skip otherwise.
+    """
+    if not ext_path:
         return []
+    if code is not None and not code.sass:
+        if code.empty and not gpus:
+            return []
+        return [CheckResult("registers per block", "resources", "-", "skip",
+                            message=(f"_ext holds only PTX ({arch_rules.describe(code)}): registers are "
+                                     "allocated when the driver compiles it; not checked") if code.ptx
+                            else "_ext holds no GPU code: no kernel registers to check")]
     if cuobjdump_output is None:
-        tool = find_cuobjdump()
+        tool = cuobjdump or find_cuobjdump(site_dirs, toolkit_homes)
         if tool is None:
             return [CheckResult("registers per block", "resources", "-", "skip",
-                                message="cuobjdump not installed: register use not checked")]
+                                message="cuobjdump not installed: register use not checked "
+                                        "(pip install nvidia-cuda-cuobjdump, or a CUDA toolkit)")]
         result = run_command([tool, "--dump-resource-usage", ext_path], timeout=120)
         if not result.ok:
             return [CheckResult("registers per block", "resources", "-", "skip",
                                 message=f"cuobjdump failed: {result.error or result.stderr.strip()[:200]}")]
         cuobjdump_output = result.stdout
-    kernels = parse_cuobjdump_resource_usage(cuobjdump_output)
+    kernels = unique_kernels(parse_cuobjdump_resource_usage(cuobjdump_output))
+    if not kernels:
+        return [CheckResult("registers per block", "resources", "-", "skip",
+                            message="cuobjdump listed no kernels in _ext: register use not checked")]
     threads = threads_per_block or 512
-    results = []
-    for gpu in gpus:
-        results.append(resource_check_for_device(kernels, gpu, threads))
-    return results
+    if not gpus:
+        return [resource_check_without_device(kernels, threads, no_gpu_reason)]
+    return [resource_check_for_device(kernels, gpu, threads) for gpu in gpus]
 
 
-def resource_check_for_device(kernels, gpu: dict[str, Any], threads: int) -> CheckResult:
+def _kernel_data(kernels: list[KernelRegisters], over: list[KernelRegisters], threads: int,
+                 regs_per_block: int) -> dict[str, Any]:
+    return {"threads_per_block": threads, "regs_per_block": regs_per_block,
+            "arches": sorted({k.arch for k in kernels}, key=arch_number),
+            "kernels": [{"arch": k.arch, "kernel": k.kernel, "registers": k.registers} for k in kernels],
+            "over": [{"arch": k.arch, "kernel": k.kernel, "registers": k.registers,
+                      "largest_block": largest_block(k.registers, regs_per_block)} for k in over]}
+
+
+def _most_registers(kernels: list[KernelRegisters]) -> str:
+    top = max(kernels, key=lambda k: k.registers)
+    arches = [k.arch for k in kernels if (k.kernel, k.registers) == (top.kernel, top.registers)]
+    return f"most registers: {top.kernel} {top.registers} ({', '.join(arches)})"
+
+
+def _over_names(over: list[KernelRegisters], limit: int = 5) -> str:
+    grouped: dict[tuple[str, int], list[str]] = {}
+    for k in over:
+        grouped.setdefault((k.kernel, k.registers), []).append(k.arch)
+    names = [f"{kernel} ({registers} regs, {', '.join(arches)})"
+             for (kernel, registers), arches in list(grouped.items())[:limit]]
+    return ", ".join(names) + (f" and {len(grouped) - limit} more" if len(grouped) > limit else "")
+
+
+def resource_check_without_device(kernels: list[KernelRegisters], threads: int,
+                                  reason: str = NO_GPU) -> CheckResult:
+    """Every SASS arch's kernels against the 65536 registers per block of every arch since 3.0: a
+    kernel over it cannot launch with ``threads`` threads on any device that runs that SASS."""
+    over = kernels_over_budget(kernels, threads, DEFAULT_REGS_PER_BLOCK)
+    data = _kernel_data(kernels, over, threads, DEFAULT_REGS_PER_BLOCK)
+    scope = (f"{reason}: {len(kernels)} kernels ({', '.join(data['arches'])}) checked against the "
+             f"{DEFAULT_REGS_PER_BLOCK} registers per block of every arch since 3.0")
+    most = _most_registers(kernels)
+    if not over:
+        return CheckResult("registers per block", "resources", "-", "pass", data=data,
+                           message=f"{scope}: all fit THREADS_PER_BLOCK={threads}; {most}")
+    fits = min(largest_block(k.registers, DEFAULT_REGS_PER_BLOCK) for k in over)
+    data["largest_fitting_block"] = fits
+    return CheckResult("registers per block", "resources", "-", "fail", id="invalid-configuration-argument",
+                       data=data,
+                       message=f"{scope}: {len(over)} of them exceed it at THREADS_PER_BLOCK={threads}: "
+                               f"{_over_names(over)}; THREADS_PER_BLOCK={fits} fits "
+                               f"(mmbuild install --threads-per-block {fits}); {most}")
+
+
+def resource_check_for_device(kernels: list[KernelRegisters], gpu: dict[str, Any],
+                              threads: int) -> CheckResult:
     device = f"cuda:{gpu.get('index', 0)}"
     capability = gpu.get("capability") or "0.0"
     number = arch_rules.capability_number(capability)
-    runnable = [k for k in kernels if arch_rules.sass_runs_on(int(k.arch[3:].rstrip("af") or 0), number)]
+    runnable = [k for k in kernels if arch_rules.sass_runs_on(arch_number(k.arch), number)]
     regs_per_block = gpu.get("regs_per_block") or DEFAULT_REGS_PER_BLOCK
-    over = kernels_over_budget(runnable or kernels, threads, regs_per_block)
+    checked = runnable or kernels
+    over = kernels_over_budget(checked, threads, regs_per_block)
+    data = _kernel_data(checked, over, threads, regs_per_block)
     if not over:
-        return CheckResult("registers per block", "resources", device, "pass",
-                           message=f"{len(runnable or kernels)} kernels fit THREADS_PER_BLOCK={threads}")
+        return CheckResult("registers per block", "resources", device, "pass", data=data,
+                           message=f"{len(checked)} kernels fit THREADS_PER_BLOCK={threads}")
     fits = min(largest_block(k.registers, regs_per_block) for k in over)
+    data["largest_fitting_block"] = fits
     names = ", ".join(f"{k.kernel} ({k.registers} regs)" for k in over[:5])
-    return CheckResult("registers per block", "resources", device, "fail",
+    return CheckResult("registers per block", "resources", device, "fail", data=data,
                        id="invalid-configuration-argument",
                        message=f"{len(over)} kernels exceed {regs_per_block} registers per block at "
                                f"THREADS_PER_BLOCK={threads}: {names}; THREADS_PER_BLOCK={fits} fits "
@@ -189,11 +312,19 @@ def verify(device: str, ops: list[str], seed: int) -> VerifyReport:
     info, results = run_worker(device, ops, seed)
     mmcv = info.get("mmcv") or {}
     built_for = mmcv.get("built_for") or {}
-    gpus = info.get("gpus") or []
-    if device == "cpu":
-        gpus = []
-    results += arch_checks(info.get("ext_path"), gpus) if gpus or info.get("ext_path") else []
-    results += resource_checks(info.get("ext_path"), gpus, built_for.get("threads_per_block"))
+    present = info.get("gpus") or []
+    gpus = [] if device == "cpu" else present
+    reason = "--device cpu" if present and not gpus else NO_GPU
+    ext_path = info.get("ext_path")
+    code, _ = read_ext_code(ext_path)
+    if gpus or ext_path:
+        results += arch_checks(ext_path, gpus, code, no_gpu_reason=reason)
+    # Where the fatbinary cannot be read here (a Windows .pyd), cuobjdump still can.
+    if code is not None or (ext_path and (gpus or built_for.get("target") == "cuda")):
+        toolkit = (built_for.get("cuda_toolkit") or {}).get("home")
+        results += resource_checks(ext_path, gpus, built_for.get("threads_per_block"), code=code,
+                                   site_dirs=site_dirs_of(info), toolkit_homes=[toolkit],
+                                   no_gpu_reason=reason)
     report = VerifyReport(mmcv=mmcv, devices=info.get("devices") or [], checks=results)
     if info.get("ext_functions"):
         coverage = coverage_of(info, results)

@@ -89,6 +89,27 @@ def _gpu_ops_present(ext, torch, device: str) -> CheckResult:
     return CheckResult("cuda ops compiled", "abi", device, "pass")
 
 
+def _cuda_build(metadata: dict[str, Any] | None, ext: Any) -> bool:
+    """Whether the installed ops were built for CUDA: the embedded metadata says so, or (mmcv not
+    built by mmbuild) its ``_ext`` holds GPU code."""
+    if metadata is not None:
+        return metadata.get("target") == "cuda"
+    from mmbuild.verify.fatbin import NotAnElfFile, read_embedded_code
+
+    try:
+        return not read_embedded_code(ext.__file__).empty
+    except (AttributeError, TypeError, OSError, NotAnElfFile):
+        return False
+
+
+def _no_gpu_reason(torch) -> str:
+    """Why no CUDA device is visible, for the CUDA checks reported as skipped."""
+    if torch.version.cuda is None:
+        return f"no GPU visible: torch {torch.__version__} is a CPU build; not run on a GPU"
+    return ("no GPU visible (torch.cuda.is_available() is False, torch built for CUDA "
+            f"{torch.version.cuda}); not run on a GPU")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mmbuild.verify.worker")
     parser.add_argument("--device", choices=("cpu", "cuda", "all"), default="all")
@@ -122,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     channel.send("info", mmcv={"version": getattr(mmcv, "__version__", None),
                                "path": str(mmcv_dir) if mmcv_dir else None, "built_for": metadata},
                  devices=devices, gpus=_gpu_facts(torch) if torch.cuda.is_available() else [],
-                 torch={"version": runtime.version, "cuda": runtime.cuda, "cxx11_abi": runtime.cxx11_abi},
+                 torch={"version": runtime.version, "cuda": runtime.cuda, "cxx11_abi": runtime.cxx11_abi,
+                        "path": os.path.dirname(torch.__file__)},
                  ext_path=getattr(ext, "__file__", None),
                  ext_functions=_functions_of(ext))
     if not args.no_load:
@@ -135,10 +157,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     mm = SimpleNamespace(ext=ext, ops=ops)
     checks = select_checks([n for n in args.ops.split(",") if n])
-    for device in devices:
+    # A CUDA build with no GPU visible: its CUDA checks are reported as skipped on the device
+    # "cuda" (no index: none exists), never run and never passed; ``devices`` lists only real ones.
+    absent = None
+    no_gpu = not any(d.startswith("cuda") for d in devices)
+    if args.device in ("cuda", "all") and no_gpu and _cuda_build(metadata, ext):
+        absent = _no_gpu_reason(torch)
+    for device in devices + (["cuda"] if absent else []):
         if device != "cpu" and f"cuda ops compiled@{device}" not in skip:
-            channel.send("start", name="cuda ops compiled", device=device)
-            channel.result(_gpu_ops_present(ext, torch, device))
+            if absent and device == "cuda":
+                channel.result(CheckResult("cuda ops compiled", "abi", device, "skip", message=absent))
+            else:
+                channel.send("start", name="cuda ops compiled", device=device)
+                channel.result(_gpu_ops_present(ext, torch, device))
         for check in checks:
             names = [check.name] + ([f"{check.name}:backward"] if check.grad_inputs else [])
             for name in names:
@@ -148,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
                     channel.result(CheckResult(name, "numeric", device, "skip", seed=args.seed,
                                                message="mmcv runs this op on the CPU only; "
                                                        "checked on cpu"))
+                    continue
+                if absent and device == "cuda":
+                    channel.result(CheckResult(name, "numeric", device, "skip", seed=args.seed,
+                                               message=absent))
                     continue
                 channel.send("start", name=name, device=device)
                 run = run_backward if name.endswith(":backward") else run_forward
