@@ -43,6 +43,7 @@ class BuildPlan:
     patches: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     ops: list[str] = field(default_factory=list)
+    pch: bool = False                             # precompiled torch headers for the C++ units
     fingerprint: str = ""
     decisions: list[Decision] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)

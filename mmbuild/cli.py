@@ -58,6 +58,8 @@ def _add_build_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--ops", metavar="LIST", help="build only these ops, e.g. nms,roi_align")
     g.add_argument("--compiler-cache", choices=("ccache", "sccache", "none"),
                    help="compiler cache (default: one that is installed)")
+    g.add_argument("--no-pch", action="store_true",
+                   help="compile torch's headers in every C++ unit (no precompiled header)")
 
 
 def build_parser() -> argparse.ArgumentParser:

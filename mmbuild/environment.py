@@ -21,7 +21,7 @@ DOWNSTREAM_PACKAGES = (
     "mmengine", "mmdet", "mmsegmentation", "mmaction2", "mmpretrain", "mmcls",
 )
 TRACKED_PACKAGES = MMCV_DISTRIBUTIONS + DOWNSTREAM_PACKAGES + ("torchvision", "setuptools", "ninja")
-BUILD_ENV_VARS = ("TORCH_CUDA_ARCH_LIST", "MAX_JOBS", "MMCV_CUDA_ARGS", "CUDA_HOME", "CC", "CXX")
+BUILD_ENV_VARS = ("TORCH_CUDA_ARCH_LIST", "MAX_JOBS", "MMCV_CUDA_ARGS", "CUDA_HOME", "CC", "CXX", "CPATH")
 
 
 @dataclass
@@ -51,6 +51,8 @@ class TorchInfo:
     path: str | None = None
     cuda_available: bool = False
     thc_headers: bool | None = None
+    # CUDA headers torch's CUDA headers need, found in the NVIDIA wheels beside torch: name -> include dir.
+    cuda_library_headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -59,6 +61,9 @@ class CudaToolkit:
     nvcc: str
     version: str | None
     arches: list[str] = field(default_factory=list)
+    # CUDA headers torch's CUDA headers need, found in this toolkit: name -> include dir
+    # (None: not looked at, as in reports saved before mmbuild looked).
+    library_headers: dict[str, str] | None = None
 
 
 @dataclass

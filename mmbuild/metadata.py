@@ -57,6 +57,7 @@ def build_metadata(plan: BuildPlan, env: Environment, *, patches: list[str] | No
         "cuda_toolkit": ({"home": toolkit.home, "version": toolkit.version} if toolkit
                          else ({"home": plan.cuda_home, "version": None} if plan.cuda_home else None)),
         "compiler_cache": compiler_cache,
+        "precompiled_header": plan.pch,
         "patches": list(patches if patches is not None else plan.patches),
         "ops": list(plan.ops) or "all",
         "built_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),

@@ -22,6 +22,7 @@ class BuildOptions:
     ops: list[str] = field(default_factory=list)
     compiler_cache: str | None = None    # "ccache" | "sccache" | "none"; None: use one if installed
     patch_torch: bool = False
+    pch: bool = True                     # False: --no-pch
 
 
 def normalise_ops(ops: list[str] | str) -> list[str]:
@@ -45,4 +46,5 @@ def options_from_args(args: object) -> BuildOptions:
         ops=normalise_ops(getattr(args, "ops", None) or ""),
         compiler_cache=getattr(args, "compiler_cache", None),
         patch_torch=bool(getattr(args, "patch_torch", False)),
+        pch=not getattr(args, "no_pch", False),
     )

@@ -5,8 +5,13 @@
   environment, compiler cache included), the plan's C++ standard, torch's ABI flag and the
   include directories torch reports for extensions (asked in a child process of the target
   Python, never imported here).
-- ``cuda_probe.cu`` (cuda targets): compiled by the plan's nvcc with its -gencode list,
-  -DTHREADS_PER_BLOCK and the host compiler, and run when a GPU is present.
+- ``cuda_probe.cu`` (cuda targets): compiled by the plan's nvcc with exactly the flags the
+  build's ``.cu`` units get from MMCV_CUDA_ARGS (split as mmcv's patched setup.py splits it:
+  -gencode list, -DTHREADS_PER_BLOCK, the user's own flags), the C++ standard and the host
+  compiler, and run when a GPU is present.
+- ``torch_cuda_probe.cu`` (cuda targets): preprocessed (``nvcc -E``, a few seconds) with the
+  same flags plus torch's CUDA include dirs and nvcc flags, in the build's environment (CPATH
+  included): a CUDA header torch needs that no include dir provides fails here.
 
 A failure is matched against the catalogue of known problems and raised as a
 BuildFailedError (exit 4) carrying the problem id, typically within a minute.
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import shlex
 import sys
 from dataclasses import dataclass, field
@@ -24,6 +30,7 @@ from pathlib import Path
 from mmbuild.build import summarise_failure
 from mmbuild.buildplan import BuildPlan
 from mmbuild.errors import BuildFailedError
+from mmbuild.plan.cuda_args import cuda_arg_tokens
 from mmbuild.process import CommandResult, run_command
 from mmbuild.resources import csrc_tests_dir
 
@@ -36,9 +43,13 @@ import torch
 from torch.utils import cpp_extension as ext
 try:
     paths = ext.include_paths(device_type="cpu")
+    cuda_paths = ext.include_paths(device_type="cuda") if torch.version.cuda else []
 except TypeError:
     paths = ext.include_paths(False)
-print(json.dumps({"include": paths, "python_include": sysconfig.get_paths()["include"],
+    cuda_paths = ext.include_paths(True) if torch.version.cuda else []
+print(json.dumps({"include": paths, "cuda_include": cuda_paths,
+                  "python_include": sysconfig.get_paths()["include"],
+                  "nvcc_flags": list(getattr(ext, "COMMON_NVCC_FLAGS", [])),
                   "abi": int(bool(torch._C._GLIBCXX_USE_CXX11_ABI))}))
 """
 
@@ -48,6 +59,8 @@ class TorchBuildInfo:
     include_dirs: list[str]
     python_include: str
     cxx11_abi: int
+    cuda_include_dirs: list[str] = field(default_factory=list)
+    nvcc_flags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -70,7 +83,8 @@ def torch_build_info(python: str = sys.executable) -> TorchBuildInfo:
         raise BuildFailedError(f"preflight: cannot read torch's build settings: {detail}",
                                fix=summary.fix, problem_id=summary.problem_id)
     data = json.loads(result.stdout.strip().splitlines()[-1])
-    return TorchBuildInfo(data["include"], data["python_include"], data["abi"])
+    return TorchBuildInfo(data["include"], data["python_include"], data["abi"],
+                          data.get("cuda_include", []), data.get("nvcc_flags", []))
 
 
 def cxx_probe_argv(cxx: list[str], source: Path, output: Path, cxx_std: str,
@@ -82,11 +96,32 @@ def cxx_probe_argv(cxx: list[str], source: Path, output: Path, cxx_std: str,
             "-DTORCH_EXTENSION_NAME=mmbuild_probe", *includes]
 
 
-def cuda_probe_argv(nvcc: list[str], source: Path, output: Path, plan: BuildPlan,
-                    host_compiler: str | None) -> list[str]:
-    argv = [*nvcc, str(source), "-o", str(output), *plan.gencode, f"-std={plan.cxx_std}"]
+def build_nvcc_flags(plan: BuildPlan, build_env: dict[str, str], system: str = "Linux") -> list[str]:
+    """The flags the build's .cu units get from MMCV_CUDA_ARGS, as separate arguments."""
+    text = build_env.get("MMCV_CUDA_ARGS")
+    if text is not None:
+        return cuda_arg_tokens(text, system)
+    flags = list(plan.gencode)
     if plan.threads_per_block:
-        argv.append(f"-DTHREADS_PER_BLOCK={plan.threads_per_block}")
+        flags.append(f"-DTHREADS_PER_BLOCK={plan.threads_per_block}")
+    return flags
+
+
+def cuda_probe_argv(nvcc: list[str], source: Path, output: Path, plan: BuildPlan,
+                    host_compiler: str | None, flags: list[str]) -> list[str]:
+    argv = [*nvcc, str(source), "-o", str(output), *flags, f"-std={plan.cxx_std}"]
+    if host_compiler:
+        argv += ["-ccbin", host_compiler]
+    return argv
+
+
+def torch_cuda_probe_argv(nvcc: list[str], source: Path, plan: BuildPlan, host_compiler: str | None,
+                          flags: list[str], info: TorchBuildInfo) -> list[str]:
+    """``nvcc -E`` of the torch CUDA probe, with the include dirs and flags torch gives a .cu unit."""
+    includes = [f"-I{d}" for d in (*info.cuda_include_dirs, info.python_include)]
+    argv = [*nvcc, "-E", str(source), "-o", os.devnull, *includes, *info.nvcc_flags, *flags,
+            f"-std={plan.cxx_std}", f"-D_GLIBCXX_USE_CXX11_ABI={info.cxx11_abi}",
+            "-DTORCH_API_INCLUDE_EXTENSION_H", "-DTORCH_EXTENSION_NAME=mmbuild_probe"]
     if host_compiler:
         argv += ["-ccbin", host_compiler]
     return argv
@@ -123,9 +158,11 @@ def run_preflight(plan: BuildPlan, build_env: dict[str, str], work_dir: Path, *,
     results: list[ProbeResult] = []
 
     if plan.target == "cuda":
-        # First: it takes seconds, and catches arch and host-compiler problems.
-        argv = cuda_probe_argv(_nvcc_from_env(build_env, plan), probes / "cuda_probe.cu",
-                               work_dir / "cuda_probe", plan, plan.host_compiler)
+        # First: it takes seconds, and catches arch, flag and host-compiler problems.
+        nvcc = _nvcc_from_env(build_env, plan)
+        flags = build_nvcc_flags(plan, build_env, platform.system())
+        argv = cuda_probe_argv(nvcc, probes / "cuda_probe.cu", work_dir / "cuda_probe", plan,
+                               plan.host_compiler, flags)
         result = run_command(argv, timeout=COMPILE_TIMEOUT_S, env=env, cwd=str(work_dir))
         if not result.ok:
             raise _fail("CUDA probe", result)
@@ -138,6 +175,13 @@ def run_preflight(plan: BuildPlan, build_env: dict[str, str], work_dir: Path, *,
         results.append(probe)
 
     info = torch_build_info(python)
+    if plan.target == "cuda" and info.cuda_include_dirs:      # a CUDA build of torch (the plan's case)
+        argv = torch_cuda_probe_argv(nvcc, probes / "torch_cuda_probe.cu", plan, plan.host_compiler,
+                                     flags, info)
+        result = run_command(argv, timeout=COMPILE_TIMEOUT_S, env=env, cwd=str(work_dir))
+        if not result.ok:
+            raise _fail("torch CUDA headers probe", result)
+        results.append(ProbeResult("torch_cuda_probe.cu", True, argv=argv))
     argv = cxx_probe_argv(_compiler_from_env(build_env, plan), probes / "torch_extension_probe.cpp",
                           work_dir / "torch_extension_probe.o", plan.cxx_std, info)
     result = run_command(argv, timeout=COMPILE_TIMEOUT_S, env=env, cwd=str(work_dir))

@@ -62,6 +62,18 @@ def _arches(arches: list[str]) -> str:
     return f"{arches[0]} ... {arches[-1]} ({len(arches)} targets)"
 
 
+def _headers(found: dict[str, str]) -> str:
+    """The CUDA headers torch needs, each with where it was found, or 'missing'."""
+    from mmbuild.knowledge.torch_facts import cuda_headers_needed
+
+    needed = cuda_headers_needed()
+    if not found:
+        return "none of " + " ".join(needed)
+    dirs = sorted(set(found.values()))
+    missing = [h for h in needed if h not in found]
+    return "; ".join(dirs) + (f" (missing: {' '.join(missing)})" if missing else "")
+
+
 def _section(title: str, rows: list[tuple[str, ...]], stream: TextIO) -> str:
     body = table(rows) if rows else "  -"
     return f"{paint(title, 'bold', stream)}\n{body}\n"
@@ -87,10 +99,14 @@ def render(env: Environment, stream: TextIO) -> str:
         ("C++11 ABI", _or_dash(t.cxx11_abi)), ("arch list", _arches(t.arch_list)),
         ("CUDA usable", "yes" if t.cuda_available else "no"),
         ("THC headers", _or_dash(t.thc_headers)), ("path", _or_dash(t.path))]
+    if t is not None and t.cuda:
+        torch_rows.append(("CUDA library headers", _headers(t.cuda_library_headers)))
     parts.append(_section("PyTorch", torch_rows, stream))
 
     parts.append(_section("CUDA toolkits", [
-        (tk.home, f"CUDA {_or_dash(tk.version)}", _arches(tk.arches)) for tk in env.cuda_toolkits], stream))
+        (tk.home, f"CUDA {_or_dash(tk.version)}", _arches(tk.arches),
+         "library headers: " + ("-" if tk.library_headers is None else _headers(tk.library_headers)))
+        for tk in env.cuda_toolkits], stream))
 
     gpu_rows = [(f"GPU {g.index}", g.name, f"sm {_or_dash(g.capability)}",
                  "-" if g.memory_mib is None else f"{g.memory_mib} MiB",

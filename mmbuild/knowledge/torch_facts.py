@@ -48,3 +48,17 @@ def arch_names(torch_version: str | None) -> dict[str, str]:
         if version is None or version >= Version(since):
             names.update(overrides)
     return names
+
+
+def cuda_headers_needed() -> list[str]:
+    """The CUDA headers torch's CUDA headers include: every .cu unit of an extension needs them."""
+    return list(load_table("torch")["cuda_headers"]["needed"])
+
+
+def cuda_header_packages(headers: list[str], cuda_version: str | None) -> list[str]:
+    """The NVIDIA wheels on the package index that provide ``headers`` for this CUDA major."""
+    table = load_table("torch")["cuda_headers"]
+    major = (cuda_version or "").split(".")[0]
+    suffix = table["suffix"].get(major, table["suffix"][max(table["suffix"], key=int)])
+    packages = [table["packages"][h].format(suffix=suffix) for h in headers if h in table["packages"]]
+    return list(dict.fromkeys(packages))

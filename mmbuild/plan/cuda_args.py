@@ -5,6 +5,10 @@ GPUs present (PTX added for the newest, as torch does) > an error: torch's build
 IndexError on an empty list. mmcv hands MMCV_CUDA_ARGS to nvcc, and torch adds no arch flags of
 its own when those args mention "arch", so the ``-gencode`` list below is exactly what nvcc gets;
 TORCH_CUDA_ARCH_LIST is set to the same arches for anything else that reads it.
+
+MMCV_CUDA_ARGS is one string; mmcv's patched setup.py (patch ``mmcv-setup-cuda-args``) splits it
+as a shell would, POSIX rules except on Windows. ``split_cuda_args`` and ``join_cuda_args`` use
+the same rules, so every flag reaches nvcc as its own argument.
 """
 
 from __future__ import annotations
@@ -28,9 +32,19 @@ class ArchRequest:
     findings: list[Finding] = field(default_factory=list)
 
 
-def split_cuda_args(text: str | None) -> tuple[list[str], list[str]]:
+def cuda_arg_tokens(text: str | None, system: str = "Linux") -> list[str]:
+    """MMCV_CUDA_ARGS as the separate arguments nvcc gets from the patched setup.py."""
+    return shlex.split(text or "", posix=system != "Windows")
+
+
+def join_cuda_args(tokens: list[str], system: str = "Linux") -> str:
+    """The MMCV_CUDA_ARGS string that ``cuda_arg_tokens`` splits back into ``tokens``."""
+    return " ".join(tokens) if system == "Windows" else shlex.join(tokens)
+
+
+def split_cuda_args(text: str | None, system: str = "Linux") -> tuple[list[str], list[str]]:
     """The user's MMCV_CUDA_ARGS as (arch flags, other flags)."""
-    tokens = shlex.split(text or "", posix=True)
+    tokens = cuda_arg_tokens(text, system)
     arch, other = [], []
     i = 0
     while i < len(tokens):
@@ -92,7 +106,7 @@ def requested_arches(env: Environment, arch_option: str | None) -> ArchRequest:
         return ArchRequest(
             parse_arch_list(env_list, torch_version, "TORCH_CUDA_ARCH_LIST"), "TORCH_CUDA_ARCH_LIST"
         )
-    user_arch_flags, _ = split_cuda_args(env.env_vars.get("MMCV_CUDA_ARGS"))
+    user_arch_flags, _ = split_cuda_args(env.env_vars.get("MMCV_CUDA_ARGS"), env.os.system)
     from_args = specs_from_gencode(user_arch_flags)
     if from_args:
         return ArchRequest(from_args, "MMCV_CUDA_ARGS")

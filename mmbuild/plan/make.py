@@ -17,14 +17,17 @@ from mmbuild.knowledge.versions import parse_version
 from mmbuild.options import BuildOptions
 from mmbuild.plan.arch_list import format_arch_list, parse_arch_list
 from mmbuild.plan.compiler import choose_compiler
-from mmbuild.plan.cuda_args import requested_arches, split_cuda_args
+from mmbuild.plan.cuda_args import join_cuda_args, requested_arches, split_cuda_args
+from mmbuild.plan.cuda_headers import cpath_value, resolve_cuda_headers
 from mmbuild.plan.fingerprint import fingerprint
 from mmbuild.plan.gencode import fit_to_toolkit, gencode_flags
 from mmbuild.plan.jobs import choose_jobs
 from mmbuild.plan.mmcv_version import choose_mmcv
 from mmbuild.plan.patches import mmcv_patches, torch_header_patch
+from mmbuild.plan.pch import choose_pch
 from mmbuild.plan.target import choose_target
 from mmbuild.plan.threads import choose_threads_per_block
+from mmbuild.plan.torchvision import check_torchvision
 
 # Findings the plan decides itself, for the toolchain it actually chooses.
 PLAN_DECIDED_IDS = frozenset(
@@ -72,10 +75,17 @@ def make_plan(
         findings += threads_choice.findings
         threads = threads_choice.threads
         decisions.append(Decision("THREADS_PER_BLOCK", str(threads), threads_choice.reason))
-        user_arch_flags, user_other = split_cuda_args(env.env_vars.get("MMCV_CUDA_ARGS"))
+        _, user_other = split_cuda_args(env.env_vars.get("MMCV_CUDA_ARGS"), env.os.system)
         user_other = [t for t in user_other if not t.startswith("-DTHREADS_PER_BLOCK")]
         cuda_args = gencode + [f"-DTHREADS_PER_BLOCK={threads}"] + user_other
         build_env.update({"FORCE_CUDA": "1", "CUDA_HOME": toolkit.home})
+        headers = resolve_cuda_headers(env, toolkit)
+        findings += headers.findings
+        if headers.extra_dirs:
+            build_env["CPATH"] = cpath_value(headers.extra_dirs, env.env_vars.get("CPATH"), env.os.system)
+            decisions.append(Decision("CUDA headers", headers.describe(),
+                                      "CPATH: library headers torch's CUDA headers include, from the "
+                                      "NVIDIA wheels torch was installed with (the toolkit lacks them)"))
     else:
         if options.arch:
             parse_arch_list(options.arch, env.torch.version if env.torch else None)  # still reject nonsense
@@ -95,6 +105,9 @@ def make_plan(
         else "-"
     )
     decisions.append(Decision("host compiler", compiler_label, compiler.reason))
+
+    pch = choose_pch(env, compiler.compiler, options.pch)
+    decisions.append(Decision("precompiled header", "yes" if pch.enabled else "no", pch.reason))
 
     jobs = choose_jobs(env, target.target, max(len(gencode), 1), options.jobs)
     findings += jobs.findings
@@ -134,11 +147,15 @@ def make_plan(
 
     if target.target == "cuda":
         build_env["TORCH_CUDA_ARCH_LIST"] = format_arch_list(arch_list)
-        build_env["MMCV_CUDA_ARGS"] = " ".join(cuda_args)
+        build_env["MMCV_CUDA_ARGS"] = join_cuda_args(cuda_args, env.os.system)
         decisions.insert(
             3, Decision("gencode", " ".join(gencode) or "-", "what nvcc gets (via MMCV_CUDA_ARGS)")
         )
         findings += _driver_check(env, cuda_version)
+
+    torchvision = check_torchvision(env, mmcv)  # mmcv-full imports torchvision: it must be there first
+    findings += torchvision.findings
+    decisions += torchvision.decisions
 
     env_level = [f for f in env_findings.environment_findings(env) if f.id not in PLAN_DECIDED_IDS]
     findings = _dedupe(env_level + findings)
@@ -156,6 +173,7 @@ def make_plan(
         patches=patches,
         env=build_env,
         ops=sorted(options.ops),
+        pch=pch.enabled,
         decisions=decisions,
         findings=findings,
     )
@@ -205,6 +223,7 @@ def fingerprint_inputs(
         "compiler": compiler_id,
         "patches": {pid: digests.get(pid) for pid in plan.patches},
         "ops": sorted(plan.ops),
+        "pch": plan.pch,
     }
 
 

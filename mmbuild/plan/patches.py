@@ -19,11 +19,12 @@ def mmcv_patches(env: Environment, target: str) -> list[str]:
     """Patch ids for mmcv's sources.
 
     Every supported mmcv imports pkg_resources in setup.py and hard-codes its C++ standard; CUDA builds
-    also get an overridable THREADS_PER_BLOCK and, when torch ships no THC headers, ATen's atomics.
+    also get MMCV_CUDA_ARGS split into separate nvcc arguments, an overridable THREADS_PER_BLOCK and,
+    when torch ships no THC headers, ATen's atomics.
     """
     patches = ["mmcv-setup-pkg-resources", "mmcv-setup-cxx-std"]
     if target == "cuda":
-        patches.append("mmcv-threads-per-block")
+        patches += ["mmcv-setup-cuda-args", "mmcv-threads-per-block"]
         if env.torch is not None and env.torch.thc_headers is False:
             patches.append("mmcv-thc-atomics")
     return patches

@@ -1,7 +1,9 @@
 """CUDA or CPU: CUDA when torch has CUDA and a toolkit of the same major is installed.
 
-Otherwise the build falls back to CPU ops with a finding; the finding is an error when the user
-asked for CUDA explicitly (``--arch`` or ``--cuda-home``), a warning otherwise.
+Otherwise the build would fall back to CPU ops. That is an error (the plan is blocked) when the
+user asked for CUDA explicitly (``--arch`` or ``--cuda-home``) or when the machine has a GPU: a
+CPU-only mmcv there is the FAQ's "nms is not compiled with GPU support" waiting to happen, so
+it is built only on request (``--cpu-only``). On a machine without a GPU it is a warning.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
         return TargetChoice("cpu", None, "--cpu-only")
     torch = env.torch
     asked_for_cuda = bool(options.arch or options.cuda_home)
-    severity = "error" if asked_for_cuda else "warning"
+    severity = "error" if asked_for_cuda or env.gpus else "warning"
+    cpu_way_out = " (or --cpu-only to build CPU ops only)" if severity == "error" else ""
     if torch is None:
         return TargetChoice("cpu", None, "torch is not installed")
     if not torch.cuda:
@@ -71,8 +74,9 @@ def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
                         "cuda-home-missing",
                         severity,
                         f"torch is built for CUDA {torch.cuda} but no CUDA toolkit (nvcc) was "
-                        "found: building CPU ops only",
-                        f"install the CUDA {torch.cuda} toolkit and set CUDA_HOME (or pass --cuda-home)",
+                        "found: " + _consequence(severity, bool(env.gpus)),
+                        f"install the CUDA {torch.cuda} toolkit and set CUDA_HOME (or pass --cuda-home)"
+                        + cpu_way_out,
                     )
                 ],
             )
@@ -86,10 +90,9 @@ def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
                     "cuda-version-mismatch",
                     severity,
                     f"torch is built for CUDA {torch.cuda} but the toolkits are {found}: torch "
-                    "refuses another major "
-                    "version, so only CPU ops can be built",
+                    "refuses another major version: " + _consequence(severity, bool(env.gpus)),
                     f"install the CUDA {torch.cuda} toolkit, or a torch built for CUDA "
-                    f"{env.cuda_toolkits[0].version}",
+                    f"{env.cuda_toolkits[0].version}" + cpu_way_out,
                 )
             ],
         )
@@ -116,3 +119,10 @@ def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
         f"torch {torch.version} (CUDA {torch.cuda}); nvcc {toolkit.version} "
         f"at {toolkit.home} ({choice.reason})",
     )
+
+
+def _consequence(severity: str, gpus: bool) -> str:
+    if severity != "error":
+        return "building CPU ops only"
+    return ("CUDA ops cannot be built, and on a machine with a GPU mmbuild builds a CPU-only mmcv only "
+            "with --cpu-only" if gpus else "the CUDA ops asked for cannot be built")

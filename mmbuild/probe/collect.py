@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from mmbuild.environment import BUILD_ENV_VARS, Environment
 from mmbuild.probe import compilers, cuda, gpus, packages, system, tools, torch_probe
+from mmbuild.probe.cuda_headers import locate_headers, wheel_include_dirs
 
 
 def build_env_vars(environ: dict[str, str]) -> dict[str, str | None]:
@@ -31,6 +32,8 @@ def probe_environment(environ: dict[str, str] | None = None) -> Environment:
         torch_report = torch_job.result()
         gpu_report = gpus.merge_torch_gpus(torch_report.gpus, gpus_job.result())
         env.torch = torch_report.torch
+        if env.torch is not None and env.torch.cuda:
+            env.torch.cuda_library_headers = locate_headers(wheel_include_dirs(env.torch.path))
         env.gpus, env.driver = gpu_report.gpus, gpu_report.driver
         env.cuda_toolkits, cuda_findings = cuda_job.result()
         env.compilers, compiler_findings = compilers_job.result()

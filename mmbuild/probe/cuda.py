@@ -23,6 +23,7 @@ from pathlib import Path
 
 from mmbuild.environment import CudaToolkit
 from mmbuild.findings import Finding
+from mmbuild.probe.cuda_headers import locate_headers, toolkit_include_dirs
 from mmbuild.probe.problems import incomplete
 from mmbuild.process import run_command
 
@@ -130,7 +131,8 @@ def probe_toolkit(home: str, nvcc: str, timeout: float = TIMEOUT_S) -> tuple[Cud
         why = arch_run.error or "no architectures in its output (nvcc older than 11.0?)"
         findings.append(Finding("probe-incomplete", "info",
                                 f"{nvcc} did not list its GPU architectures: {why}"))
-    return CudaToolkit(home, nvcc, version, arches), findings
+    headers = locate_headers(toolkit_include_dirs(home))
+    return CudaToolkit(home, nvcc, version, arches, library_headers=headers), findings
 
 
 def probe_cuda_toolkits(environ: dict[str, str] | None = None,

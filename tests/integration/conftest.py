@@ -27,3 +27,13 @@ def first_install(venv) -> dict:
     report = json.loads(result.stdout)
     print(f"\ncold install: {seconds:.0f} s, peak RSS of one child process {peak_mib:.0f} MiB")
     return {"report": report, "seconds": seconds}
+
+
+@pytest.fixture(scope="session")
+def cuda_venv(tmp_path_factory) -> dict:
+    """A fresh venv with the package index's CUDA torch (tests/cuda_venv.py)."""
+    from cuda_venv import make_cuda_venv, system_nvcc
+
+    if system_nvcc() is None:
+        pytest.skip("no CUDA toolkit (nvcc) on this machine: the CUDA tier compiles .cu units with it")
+    return make_cuda_venv(tmp_path_factory.mktemp("cuda"))

@@ -18,7 +18,8 @@ from mmbuild.patching import apply_patches
 
 pytestmark = pytest.mark.integration
 
-MMCV_IDS = ["mmcv-setup-pkg-resources", "mmcv-setup-cxx-std", "mmcv-threads-per-block", "mmcv-thc-atomics"]
+MMCV_IDS = ["mmcv-setup-pkg-resources", "mmcv-setup-cxx-std", "mmcv-setup-cuda-args",
+            "mmcv-threads-per-block", "mmcv-thc-atomics"]
 SDISTS = [("mmcv", "2.1.0"), ("mmcv", "2.2.0"), ("mmcv-full", "1.7.2")]
 
 
@@ -29,12 +30,13 @@ def test_all_mmcv_specs_on_real_sdist(tmp_path: Path, package: str, version: str
     kw = {"package": package, "version": version, "platform": "linux"}
 
     report = apply_patches(root, MMCV_IDS, **kw)
-    assert [h.status for h in report.hunks] == ["applied"] * 7, report.to_dict()
+    assert [h.status for h in report.hunks] == ["applied"] * 9, report.to_dict()
     assert {f.file for f in report.files} == {
         "setup.py", "mmcv/ops/csrc/common/cuda/common_cuda_helper.hpp",
         "mmcv/ops/csrc/common/pytorch_cuda_helper.hpp", "mmcv/ops/csrc/pytorch/cuda/ms_deform_attn_cuda.cu"}
     setup = (root / "setup.py").read_text()
     assert "pkg_resources" not in setup
+    assert "[cuda_args]" not in setup and "shlex.split(cuda_args" in setup
     sources = [p for p in root.rglob("*") if p.suffix in (".cu", ".cuh", ".hpp", ".h", ".cpp")]
     assert not [p for p in sources if "THC/THCAtomics.cuh" in p.read_text(errors="replace")]
 

@@ -13,7 +13,8 @@ from mmbuild.commands import patch_torch
 from mmbuild.patching import apply_patches, check_patches, index_specs, spec_digest
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "patching"
-MMCV_IDS = ["mmcv-setup-pkg-resources", "mmcv-setup-cxx-std", "mmcv-threads-per-block", "mmcv-thc-atomics"]
+MMCV_IDS = ["mmcv-setup-pkg-resources", "mmcv-setup-cxx-std", "mmcv-setup-cuda-args",
+            "mmcv-threads-per-block", "mmcv-thc-atomics"]
 TORCH_IDS = ["torch15-all-slots", "torch16-in-class-initializer", "torch17-profile-kind"]
 
 
@@ -129,11 +130,14 @@ def test_bad_torch_root_exit_2(tmp_path: Path, capsys, bad: str) -> None:
 
 MMCV_SETUP = """import os
 import platform
+import re
 from pkg_resources import DistributionNotFound, get_distribution, parse_version
 
 
 def get_extensions():
     if EXT_TYPE == 'pytorch':
+        cuda_args = os.getenv('MMCV_CUDA_ARGS')
+        extra_compile_args['nvcc'] = [cuda_args] if cuda_args else []
         if platform.system() != 'Windows':
             if parse_version(torch.__version__) <= parse_version('1.12.1'):
                 extra_compile_args['cxx'] = ['-std=c++14']
@@ -170,7 +174,7 @@ def mmcv_tree(tmp_path: Path, crlf: bool) -> Path:
 def test_mmcv_specs_on_a_small_tree(tmp_path: Path, crlf: bool) -> None:
     root = mmcv_tree(tmp_path, crlf)
     report = apply_patches(root, MMCV_IDS, package="mmcv-full", version="1.7.2", platform="linux")
-    assert {h.status for h in report.hunks} == {"applied"} and len(report.hunks) == 7
+    assert {h.status for h in report.hunks} == {"applied"} and len(report.hunks) == 9
     setup = (root / "setup.py").read_bytes().decode()
     assert "pkg_resources" not in setup and setup.count("os.environ.get('MMBUILD_CXX_STD', 'c++17')") == 3
     lone_lf = setup.replace("\r\n", "").count("\n")
@@ -180,6 +184,21 @@ def test_mmcv_specs_on_a_small_tree(tmp_path: Path, crlf: bool) -> None:
     assert nl.join(["#ifndef THREADS_PER_BLOCK", "#define THREADS_PER_BLOCK 512", "#endif", ""]) in guard
     again = apply_patches(root, MMCV_IDS, package="mmcv-full", version="1.7.2", platform="linux")
     assert {h.status for h in again.hunks} == {"already-applied"}
+
+
+def test_patched_setup_gives_nvcc_each_cuda_arg_separately(tmp_path: Path) -> None:
+    """The plan's MMCV_CUDA_ARGS, through the patched setup.py line, is the plan's list of flags."""
+    from mmbuild.plan.cuda_args import join_cuda_args
+
+    root = mmcv_tree(tmp_path, crlf=False)
+    apply_patches(root, ["mmcv-setup-cuda-args"], package="mmcv", version="2.2.0", platform="linux")
+    setup = (root / "setup.py").read_text()
+    line = next(x.strip() for x in setup.splitlines() if "extra_compile_args['nvcc'] =" in x)
+    flags = ["-gencode=arch=compute_80,code=sm_80", "-gencode=arch=compute_90,code=sm_90",
+             "-DTHREADS_PER_BLOCK=256", "-Xcompiler", "-O2 -g", "-I/opt/my cuda/include"]
+    scope = {"cuda_args": join_cuda_args(flags), "extra_compile_args": {}}
+    exec("import os, shlex\n" + line, scope)  # noqa: S102 - the one patched line
+    assert scope["extra_compile_args"]["nvcc"] == flags
 
 
 def test_patched_setup_behaves_like_pkg_resources(tmp_path: Path) -> None:

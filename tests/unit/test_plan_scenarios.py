@@ -150,7 +150,10 @@ SCENARIOS = [
     ("64-cpus-16-gib-free", {"cpu_only": True}, {"target": "cpu", "max_jobs": 9}),
     ("64-cpus-16-gib-free", {"arch": "7.5,8.0,8.6,8.9,9.0,10.0,12.0"}, {"max_jobs": 2}),
     ("64-cpus-16-gib-free", {"jobs": 40}, {"max_jobs": 40, "ids": ["compiler-oom"]}),
-    ("torch-cu130-only-cuda-12.8", {}, {"target": "cpu", "ok": True, "ids": ["cuda-version-mismatch"]}),
+    # A GPU is present: a CPU-only mmcv is built only when asked for.
+    ("torch-cu130-only-cuda-12.8", {}, {"target": "cpu", "ok": False, "ids": ["cuda-version-mismatch"],
+                                        "message_has": "--cpu-only"}),
+    ("torch-cu130-only-cuda-12.8", {"cpu_only": True}, {"target": "cpu", "ok": True}),
     (
         "two-toolkits-picks-matching-major",
         {},
@@ -185,6 +188,7 @@ SCENARIOS = [
             "patches": [
                 "mmcv-setup-pkg-resources",
                 "mmcv-setup-cxx-std",
+                "mmcv-setup-cuda-args",
                 "mmcv-threads-per-block",
                 "mmcv-thc-atomics",
             ],
@@ -209,6 +213,16 @@ SCENARIOS = [
         {"arch_list": ["8.6", "9.0"], "max_jobs": 3, "env_contains": {"MMCV_CUDA_ARGS": "-lineinfo"}},
     ),
     ("user-env-vars-honoured", {"arch": "9.0", "jobs": 5}, {"arch_list": ["9.0"], "max_jobs": 5}),
+    # This machine with the index's CUDA torch: no GPU, so the arches must be given.
+    ("this-machine-cuda-torch-2.13-nvcc-only", {}, {"ok": False, "ids": ["no-gpu-arch-list"]}),
+    (
+        "this-machine-cuda-torch-2.13-nvcc-only",
+        {"arch": "8.0,9.0"},
+        {"target": "cuda", "ok": True, "arch_list": ["8.0", "9.0"], "pch": True,
+         "env": {"CPATH": "/work/cudavenv/lib/python3.11/site-packages/nvidia/cu13/include"},
+         "patches_has": ["mmcv-setup-cuda-args"]},
+    ),
+    ("this-machine-cuda-torch-2.13-nvcc-only", {"arch": "9.0", "pch": False}, {"pch": False}),
 ]
 
 

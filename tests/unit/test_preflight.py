@@ -9,7 +9,15 @@ import pytest
 
 from mmbuild.buildplan import BuildPlan, MmcvChoice
 from mmbuild.errors import EXIT_BUILD_FAILED, BuildFailedError
-from mmbuild.preflight import TorchBuildInfo, cuda_probe_argv, cxx_probe_argv, run_preflight, torch_build_info
+from mmbuild.preflight import (
+    TorchBuildInfo,
+    build_nvcc_flags,
+    cuda_probe_argv,
+    cxx_probe_argv,
+    run_preflight,
+    torch_build_info,
+    torch_cuda_probe_argv,
+)
 
 NVCC = Path("/usr/local/cuda/bin/nvcc")
 
@@ -31,9 +39,24 @@ def test_argv_carry_the_plans_settings(tmp_path):
     assert argv[:2] == ["ccache", "g++"] and "-std=c++20" in argv and "-D_GLIBCXX_USE_CXX11_ABI=1" in argv
     assert argv[-3:] == ["-I/t/include", "-I/t/include/api", "-I/py/include"]
     plan = _cuda_plan(["-gencode=arch=compute_90,code=sm_90"])
-    argv = cuda_probe_argv(["nvcc"], Path("p.cu"), Path("p"), plan, "/usr/bin/g++-12")
+    flags = build_nvcc_flags(plan, {})
+    argv = cuda_probe_argv(["nvcc"], Path("p.cu"), Path("p"), plan, "/usr/bin/g++-12", flags)
     assert "-gencode=arch=compute_90,code=sm_90" in argv and "-DTHREADS_PER_BLOCK=256" in argv
     assert argv[-2:] == ["-ccbin", "/usr/bin/g++-12"]
+
+
+def test_nvcc_flags_are_the_build_env_mmcv_cuda_args_split_as_setup_py_splits_them():
+    plan = _cuda_plan(["-gencode=arch=compute_90,code=sm_90"])
+    text = ("-gencode=arch=compute_80,code=sm_80 -gencode=arch=compute_90,code=sm_90 "
+            "-DTHREADS_PER_BLOCK=256 -Xcompiler '-O2 -g'")
+    assert build_nvcc_flags(plan, {"MMCV_CUDA_ARGS": text}) == [
+        "-gencode=arch=compute_80,code=sm_80", "-gencode=arch=compute_90,code=sm_90",
+        "-DTHREADS_PER_BLOCK=256", "-Xcompiler", "-O2 -g"]
+    info = TorchBuildInfo(["/t/include"], "/py/include", 1, ["/t/include", "/usr/local/cuda/include"],
+                          ["--expt-relaxed-constexpr"])
+    argv = torch_cuda_probe_argv(["nvcc"], Path("t.cu"), plan, None, ["-DX=1"], info)
+    assert argv[:3] == ["nvcc", "-E", "t.cu"]
+    assert "-I/usr/local/cuda/include" in argv and "--expt-relaxed-constexpr" in argv and "-DX=1" in argv
 
 
 def test_torch_build_info_comes_from_the_target_python():

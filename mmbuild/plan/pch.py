@@ -1,0 +1,31 @@
+"""Whether the C++ units compile torch's headers once, as a precompiled header (mmbuild/pch.py).
+
+On by default where it is known to work: GCC on Linux or macOS (GCC finds ``<header>.gch``
+beside the header an ``#include`` names). Clang reads GCC-style ``.gch`` files only through
+``-include``, and MSVC needs ``/Yc``/``/Yu``: there the units compile as before. ``--no-pch``
+turns it off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mmbuild.environment import Compiler, Environment
+
+
+@dataclass
+class PchChoice:
+    enabled: bool
+    reason: str
+
+
+def choose_pch(env: Environment, compiler: Compiler | None, wanted: bool) -> PchChoice:
+    if not wanted:
+        return PchChoice(False, "--no-pch")
+    if env.os.system == "Windows":
+        return PchChoice(False, "not wired for MSVC (/Yc, /Yu)")
+    if compiler is None or compiler.kind != "gcc":
+        kind = compiler.kind if compiler else "unknown"
+        return PchChoice(False, f"a {kind} host compiler: mmbuild precompiles headers with GCC only")
+    return PchChoice(True, "pytorch_cpp_helper.hpp and pytorch_device_registry.hpp compiled once, "
+                           "not in every C++ unit")
