@@ -264,6 +264,19 @@ class Pipeline:
                                       source_root=self.tree.root))
         return env
 
+    def pch_env(self, env: dict[str, str]) -> dict[str, str]:
+        """The precompiled-header wrapper's variables on top of ``env`` (the build's, not the preflight's)."""
+        from mmbuild.compiler_cache import find_tool
+        from mmbuild.pch import pch_env, prepare_pch
+
+        files = prepare_pch(self.tree.root) if self.plan.pch else None
+        if files is None:
+            return {}
+        cxx = self.plan.env.get("CXX") or os.environ.get("CXX") or self.plan.host_compiler or "c++"
+        return pch_env(files, cache_kind=self.compiler_cache, cache_tool=find_tool(self.compiler_cache),
+                       cxx=find_tool(cxx) or cxx, wrapper_dir=self.work_dir / "compiler-wrappers",
+                       user_env={**os.environ, **env})
+
     def preflight(self, env: dict[str, str]) -> None:
         from mmbuild.preflight import run_preflight
 
@@ -278,6 +291,7 @@ class Pipeline:
         tried: set[str] = set()
         while True:
             env = self.build_env()
+            env.update(self.pch_env(env))
             log = logs / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{self.plan.fingerprint[:12]}.log"
             self.report.log = str(log)
             say(f"    full build log: {log}")

@@ -1,0 +1,163 @@
+"""Precompiled torch headers for the C++ units of an mmcv build (GCC).
+
+Almost every C++ unit of mmcv starts with ``#include "pytorch_cpp_helper.hpp"`` (torch/types.h
+and most of ATen) and ``pytorch_device_registry.hpp``; compiling those headers is most of each
+unit's time. GCC uses ``<header>.gch`` instead of ``<header>`` when it finds one beside it and
+the ``#include`` comes before any C token, provided the precompiled header was built with the
+same options; ``-Winvalid-pch`` makes a mismatch loud. Units that start with anything else
+compile as before.
+
+How it is wired (:func:`pch_env`):
+
+- The pipeline writes ``mmbuild_pch.hpp`` (the two headers) into the source tree's
+  ``mmcv/ops/csrc/common``; the ``.gch`` goes beside ``pytorch_cpp_helper.hpp`` and goes away with
+  the work folder.
+- The ``.gch`` is built lazily by the first C++ unit that is really compiled, from that unit's
+  own command line (so its flags are exactly the units' flags: standard, defines, include dirs,
+  ``-fPIC``, ABI, ``-O``/``-g``), under a file lock; the other jobs wait for it. Link commands
+  and other compilers pass through untouched.
+- With ccache, this module is ccache's ``CCACHE_PREFIX``: it runs only on a cache miss, so a
+  rebuild whose units all hit builds no ``.gch``. The ``.gch`` is built with ``-MMD`` and the
+  units with ``-fpch-deps``, so each unit's dependency file still lists every header the
+  ``.gch`` holds, which ccache's depend mode records: a changed torch or mmcv header still
+  misses. Without ccache (or with sccache) it wraps the compiler (``CXX``) itself.
+- A ``.gch`` that fails to build is recorded once (``<gch>.failed``); every unit then compiles
+  without it.
+
+MSVC has the same mechanism as ``/Yc`` (create, once) and ``/Yu`` (use, per unit) with
+``/Fp<file>.pch``; mmcv's Windows builds do not use it yet.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shlex
+import stat
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+COMMON = Path("mmcv/ops/csrc/common")
+HEADERS = ("pytorch_cpp_helper.hpp", "pytorch_device_registry.hpp")
+SOURCE_NAME = "mmbuild_pch.hpp"
+CXX_SUFFIXES = (".cpp", ".cc", ".cxx", ".c++")
+UNIT_FLAGS = ("-fpch-deps", "-Winvalid-pch")
+ENV_SOURCE = "MMBUILD_PCH_SOURCE"
+ENV_OUTPUT = "MMBUILD_PCH_OUTPUT"
+# Options that name the unit's inputs and outputs rather than how it is compiled.
+_WITH_VALUE = {"-o", "-MF", "-MT", "-MQ"}
+_ALONE = {"-c", "-MMD", "-MD", "-MP"}
+
+
+@dataclass(frozen=True)
+class PchFiles:
+    source: Path      # the header to precompile (includes HEADERS)
+    output: Path      # <common>/pytorch_cpp_helper.hpp.gch
+
+
+def prepare_pch(tree: Path) -> PchFiles | None:
+    """Write the header to precompile into ``tree``; None when the tree lacks mmcv's helpers."""
+    common = tree / COMMON
+    if not all((common / name).is_file() for name in HEADERS):
+        return None
+    source = common / SOURCE_NAME
+    source.write_text("// Precompiled by mmbuild for every unit that starts with these includes.\n"
+                      + "".join(f'#include "{name}"\n' for name in HEADERS), encoding="utf-8")
+    return PchFiles(source, common / f"{HEADERS[0]}.gch")
+
+
+def wrapper_script(folder: Path, *, before: list[str] | None = None) -> str:
+    """A script that runs ``python -m mmbuild.pch [before...] <compiler> <args>``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "pch-compile"
+    command = shlex.join([sys.executable, "-m", "mmbuild.pch", *(before or [])])
+    script.write_text(f'#!/bin/sh\nexec {command} "$@"\n', encoding="utf-8")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return str(script)
+
+
+def pch_env(files: PchFiles, *, cache_kind: str, cache_tool: str | None, cxx: str, wrapper_dir: Path,
+            user_env: dict[str, str]) -> dict[str, str]:
+    """The build variables that put the precompiled header in front of the C++ compiler."""
+    env = {ENV_SOURCE: str(files.source), ENV_OUTPUT: str(files.output)}
+    if cache_kind == "ccache":
+        prefix = user_env.get("CCACHE_PREFIX")
+        env["CCACHE_PREFIX"] = wrapper_script(wrapper_dir) + (f" {prefix}" if prefix else "")
+        sloppiness = [s for s in user_env.get("CCACHE_SLOPPINESS", "").split(",") if s]
+        env["CCACHE_SLOPPINESS"] = ",".join(dict.fromkeys([*sloppiness, "pch_defines", "time_macros"]))
+    else:
+        before = [cache_tool] if cache_kind == "sccache" and cache_tool else []
+        env["CXX"] = wrapper_script(wrapper_dir, before=[*before, cxx])
+    return env
+
+
+def is_cxx_compile(args: list[str]) -> bool:
+    """Whether ``args`` (after the compiler) compile one C++ source to an object."""
+    return "-c" in args and any(a.endswith(CXX_SUFFIXES) for a in args if not a.startswith("-"))
+
+
+def pch_build_args(args: list[str], files: PchFiles, tmp_output: Path) -> list[str]:
+    """A unit's arguments turned into the ones that build the ``.gch`` with the same options."""
+    kept: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        if arg in _WITH_VALUE:
+            skip = True
+            continue
+        if arg in _ALONE or arg.endswith(CXX_SUFFIXES) and not arg.startswith("-"):
+            continue
+        kept.append(arg)
+    deps = files.output.with_name(files.output.name + ".d")
+    return [*kept, "-MMD", "-MF", str(deps), "-x", "c++-header", str(files.source), "-o", str(tmp_output)]
+
+
+def ensure_pch(compiler: list[str], args: list[str], files: PchFiles) -> bool:
+    """Build the ``.gch`` once (locked); True when it is there to use."""
+    failed = files.output.with_name(files.output.name + ".failed")
+    if files.output.is_file():
+        return True
+    with open(files.output.with_name(files.output.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if files.output.is_file():
+            return True
+        if failed.exists():
+            return False
+        tmp = files.output.with_name(f"{files.output.name}.{os.getpid()}.tmp")
+        done = subprocess.run([*compiler, *pch_build_args(args, files, tmp)], capture_output=True, text=True)
+        if done.returncode != 0 or not tmp.is_file():
+            tmp.unlink(missing_ok=True)
+            failed.write_text(done.stderr, encoding="utf-8")
+            reason = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+            sys.stderr.write(f"mmbuild: precompiled header not built ({reason}); compiling without it\n")
+            return False
+        os.replace(tmp, files.output)
+        return True
+
+
+def _split_compiler(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``[wrapper..., compiler, args...]``: the compiler is everything up to the first option."""
+    first_option = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
+    return argv[:first_option], argv[first_option:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m mmbuild.pch [cache] <compiler> <args...>``: the wrapper the build runs."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command, args = _split_compiler(argv)
+    source, output = os.environ.get(ENV_SOURCE), os.environ.get(ENV_OUTPUT)
+    if source and output and is_cxx_compile(args):
+        files = PchFiles(Path(source), Path(output))
+        real_compiler = command[-1:]          # the .gch is built by the compiler itself, uncached
+        if ensure_pch(real_compiler, args, files):
+            args = [*args, *UNIT_FLAGS]
+    os.execvp(command[0], [*command, *args])
+    return 127  # pragma: no cover - execvp does not return
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""The precompiled-header wrapper with the real g++ on a small tree shaped like mmcv's."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mmbuild.pch import COMMON, PchFiles, is_cxx_compile, pch_build_args, pch_env, prepare_pch
+
+GXX = shutil.which("g++")
+needs_gxx = pytest.mark.skipif(GXX is None, reason="needs g++")
+
+HELPER = "#ifndef PYTORCH_CPP_HELPER\n#define PYTORCH_CPP_HELPER\n#include <map>\n#include <string>\n" \
+         "#include <vector>\n#endif\n"
+REGISTRY = "#ifndef PYTORCH_DEVICE_REGISTRY_H\n#define PYTORCH_DEVICE_REGISTRY_H\n#include <set>\n#endif\n"
+UNIT = '// unit\n#include "pytorch_cpp_helper.hpp"\n#include "pytorch_device_registry.hpp"\n' \
+       "int unit() { std::vector<int> v{1, 2}; std::set<int> s; return int(v.size() + s.size()); }\n"
+
+
+def _tree(root: Path) -> Path:
+    common = root / COMMON
+    common.mkdir(parents=True)
+    (common / "pytorch_cpp_helper.hpp").write_text(HELPER)
+    (common / "pytorch_device_registry.hpp").write_text(REGISTRY)
+    (root / "unit.cpp").write_text(UNIT)
+    (root / "other.cpp").write_text("#include <vector>\nint other() { return 1; }\n")
+    return root
+
+
+def _compile(root: Path, files: PchFiles, unit: str, extra_env: dict | None = None,
+             flags: tuple[str, ...] = ("-O2", "-fPIC")) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MMBUILD_PCH_SOURCE": str(files.source), "MMBUILD_PCH_OUTPUT": str(files.output),
+           **(extra_env or {})}
+    argv = [sys.executable, "-m", "mmbuild.pch", GXX, "-MMD", "-MF", f"{unit}.o.d", *flags,
+            f"-I{root / COMMON}", "-c", unit, "-o", f"{unit}.o"]
+    return subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_the_pch_is_built_with_the_units_own_options():
+    files = PchFiles(Path("/t/common/mmbuild_pch.hpp"), Path("/t/common/pytorch_cpp_helper.hpp.gch"))
+    args = ["-MMD", "-MF", "x.o.d", "-O3", "-g", "-fPIC", "-DA=1", "-I/t/common", "-c", "/t/x.cpp", "-o",
+            "/t/x.o", "-std=c++20"]
+    assert pch_build_args(args, files, Path("/t/out.tmp")) == [
+        "-O3", "-g", "-fPIC", "-DA=1", "-I/t/common", "-std=c++20", "-MMD", "-MF",
+        "/t/common/pytorch_cpp_helper.hpp.gch.d", "-x", "c++-header", "/t/common/mmbuild_pch.hpp", "-o",
+        "/t/out.tmp"]
+    assert is_cxx_compile(args) and not is_cxx_compile(["-shared", "a.o", "-o", "_ext.so"])
+    assert not is_cxx_compile(["-c", "kernel.cu", "-o", "kernel.o"])
+
+
+def test_a_tree_without_mmcvs_helpers_gets_no_pch(tmp_path):
+    assert prepare_pch(tmp_path) is None
+
+
+@needs_gxx
+def test_units_use_the_pch_and_their_dependency_files_still_list_its_headers(tmp_path):
+    root = _tree(tmp_path)
+    files = prepare_pch(root)
+    done = _compile(root, files, "unit.cpp", flags=("-O2", "-fPIC", "-H"))
+    assert done.returncode == 0, done.stderr
+    assert files.output.is_file()
+    assert f"! {files.output}" in done.stderr          # -H: the precompiled header was used
+    deps = (root / "unit.cpp.o.d").read_text()
+    assert "pytorch_cpp_helper.hpp" in deps and "pytorch_device_registry.hpp" in deps
+    other = _compile(root, files, "other.cpp")
+    assert other.returncode == 0 and "invalid" not in other.stderr
+
+
+@needs_gxx
+def test_a_unit_with_other_options_is_told_the_pch_does_not_fit(tmp_path):
+    root = _tree(tmp_path)
+    files = prepare_pch(root)
+    assert _compile(root, files, "unit.cpp").returncode == 0
+    changed = _compile(root, files, "unit.cpp", flags=("-O2", "-fPIC", "-DCHANGED=1", "-fno-exceptions"))
+    assert changed.returncode == 0
+    assert "not used because" in changed.stderr or "invalid" in changed.stderr.lower()
+
+
+@needs_gxx
+def test_a_pch_that_fails_to_build_is_recorded_once_and_units_still_compile(tmp_path):
+    root = _tree(tmp_path)
+    files = prepare_pch(root)
+    (root / COMMON / "pytorch_device_registry.hpp").write_text("#error broken\n")
+    (root / "unit.cpp").write_text('#include "pytorch_cpp_helper.hpp"\nint unit() { return 2; }\n')
+    first = _compile(root, files, "unit.cpp")
+    assert first.returncode == 0 and "precompiled header not built" in first.stderr
+    assert files.output.with_name(files.output.name + ".failed").is_file() and not files.output.exists()
+    second = _compile(root, files, "unit.cpp")
+    assert second.returncode == 0 and "precompiled header" not in second.stderr
+
+
+def test_with_ccache_it_runs_only_on_a_miss_and_keeps_the_users_settings(tmp_path):
+    files = PchFiles(tmp_path / "s.hpp", tmp_path / "o.gch")
+    env = pch_env(files, cache_kind="ccache", cache_tool="/usr/bin/ccache", cxx="/usr/bin/g++",
+                  wrapper_dir=tmp_path / "w", user_env={"CCACHE_SLOPPINESS": "include_file_mtime"})
+    assert env["CCACHE_PREFIX"] == str(tmp_path / "w" / "pch-compile") and "CXX" not in env
+    assert env["CCACHE_SLOPPINESS"] == "include_file_mtime,pch_defines,time_macros"
+    plain = pch_env(files, cache_kind="none", cache_tool=None, cxx="/usr/bin/g++", wrapper_dir=tmp_path / "n",
+                    user_env={})
+    script = Path(plain["CXX"]).read_text()
+    assert "-m mmbuild.pch /usr/bin/g++" in script
