@@ -57,6 +57,11 @@ class PchFiles:
     output: Path      # <common>/pytorch_cpp_helper.hpp.gch
 
 
+def pch_output(tree: Path) -> Path:
+    """Where the ``.gch`` of ``tree`` goes: beside the first header, where GCC looks for it."""
+    return tree / COMMON / f"{HEADERS[0]}.gch"
+
+
 def prepare_pch(tree: Path) -> PchFiles | None:
     """Write the header to precompile into ``tree``; None when the tree lacks mmcv's helpers."""
     common = tree / COMMON
@@ -65,7 +70,7 @@ def prepare_pch(tree: Path) -> PchFiles | None:
     source = common / SOURCE_NAME
     source.write_text("// Precompiled by mmbuild for every unit that starts with these includes.\n"
                       + "".join(f'#include "{name}"\n' for name in HEADERS), encoding="utf-8")
-    return PchFiles(source, common / f"{HEADERS[0]}.gch")
+    return PchFiles(source, pch_output(tree))
 
 
 def wrapper_script(folder: Path, *, before: list[str] | None = None) -> str:

@@ -277,6 +277,17 @@ class Pipeline:
                        cxx=find_tool(cxx) or cxx, wrapper_dir=self.work_dir / "compiler-wrappers",
                        user_env={**os.environ, **env})
 
+    def pch_summary(self) -> str:
+        """What the precompiled header cost on disk, while the work folder still holds it."""
+        from mmbuild.pch import pch_output
+
+        if not self.plan.pch:
+            return ""
+        gch = pch_output(self.tree.root)
+        if gch.is_file():
+            return f"; precompiled header {gch.stat().st_size / 2**20:.0f} MiB"
+        return "; precompiled header not built (no unit compiled, or see the log)"
+
     def preflight(self, env: dict[str, str]) -> None:
         from mmbuild.preflight import run_preflight
 
@@ -301,6 +312,7 @@ class Pipeline:
                         result = build_wheel(self.tree.root, self.work_dir / "dist", env=env, log_path=log,
                                              python=self.settings.python, verbose=self.settings.verbose)
                     step.detail += f"; compiler cache: {cache_run.summary()}"
+                    step.detail += self.pch_summary()
                 return result.wheel
             except BuildFailedError as exc:
                 text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""

@@ -7,7 +7,9 @@ import zlib
 from typing import Any
 
 import torch
+from packaging.version import Version
 
+from mmbuild.knowledge.versions import parse_version
 from mmbuild.verify.classify import classify_error, missing_device_kernel, not_built_in_subset
 from mmbuild.verify.compare import Comparison, compare
 from mmbuild.verify.opchecks import Inputs, OpCheck, Outputs
@@ -67,6 +69,10 @@ def _missing_functions(check: OpCheck, mm: Any, name: str, device: str, seed: in
     missing = [f for f in check.functions if not hasattr(mm.ext, f)]
     if not missing:
         return None
+    version = parse_version(getattr(mm, "version", None))
+    if check.since and version is not None and version < Version(check.since):
+        return CheckResult(name, "numeric", device, "skip", seed=seed,
+                           message=f"mmcv {version} has no {check.name} (it came in {check.since})")
     return CheckResult(name, "numeric", device, "fail", seed=seed, id="mmcv-ops-missing",
                        message=f"mmcv._ext has no function {', '.join(missing)}")
 

@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                 channel.result(result)
     if ext is None:
         return 0
-    mm = SimpleNamespace(ext=ext, ops=ops)
+    mm = SimpleNamespace(ext=ext, ops=ops, version=getattr(mmcv, "__version__", None))
     checks = select_checks([n for n in args.ops.split(",") if n])
     # A CUDA build with no GPU visible: its CUDA checks are reported as skipped on the device
     # "cuda" (no index: none exists), never run and never passed; ``devices`` lists only real ones.

@@ -11,6 +11,9 @@ Measurements (``--only`` picks some; each runs in a child whose peak memory is r
   stock      ``pip install --no-build-isolation --no-cache-dir mmcv==X`` in a fresh venv with
              setuptools<82 (the only stock path that works today), no compiler cache
   cold       ``mmbuild install --source SDIST`` with an empty wheel cache and an empty ccache
+             (precompiled torch headers on, the default)
+  cold_no_pch  the same with ``--no-pch``, its own empty caches: what the precompiled header
+             saves, and the same exported symbols (``nm -D --defined-only`` of ``_ext``)
   cache_hit  the same command again: the wheel comes from the cache (median of --repeat)
   verify     ``mmbuild verify --json`` (median of --repeat)
   rebuild    a one-define change with the warm compiler cache: on CPU a ``#define`` appended to
@@ -40,7 +43,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-STEPS = ("env", "stock", "cold", "cache_hit", "verify", "rebuild", "subset")
+STEPS = ("env", "stock", "cold", "cache_hit", "verify", "rebuild", "subset", "cold_no_pch")
 QUICK = ("env", "subset", "verify")
 DEFAULT_SUBSET = "nms,roi_align,bbox_overlaps,focal_loss,roi_pool"
 CHANGED_HEADER = "mmcv/ops/csrc/common/box_iou_rotated_utils.hpp"
@@ -195,7 +198,15 @@ class Bench:
         env = self.clean_env(**self.caches("cache-main", "ccache-main", fresh=True))
         run = self.timed("cold", argv, env)
         self.record("cold", argv, [run], "empty wheel cache and empty compiler cache",
-                    **self.build_facts("cold"))
+                    **self.build_facts("cold"), **self.exports(python))
+
+    def step_cold_no_pch(self) -> None:
+        python = self.mmbuild_python()
+        argv = self.install_argv(python, self.sdist(), "--no-pch")
+        env = self.clean_env(**self.caches("cache-nopch", "ccache-nopch", fresh=True))
+        run = self.timed("cold_no_pch", argv, env)
+        self.record("cold_no_pch", argv, [run], "--no-pch, empty caches",
+                    **self.build_facts("cold_no_pch"), **self.exports(python))
 
     def step_cache_hit(self) -> None:
         python = self.mmbuild_python()
@@ -246,11 +257,30 @@ class Bench:
         except ValueError:
             report = {}
         facts: dict = {"cache": report.get("cache")}
+        build = next((s for s in report.get("steps", []) if s.get("stage") == "build"), None)
+        pch = re.search(r"precompiled header (.+?)(;|$)", build["detail"]) if build else None
+        if pch:
+            facts["pch"] = pch.group(1)
         build_log = report.get("log")
         if build_log and Path(build_log).is_file() and report.get("cache") == "built":
             units = re.findall(r"\[(\d+)/(\d+)\]", Path(build_log).read_text(errors="replace"))
             facts["compile_units"] = int(units[-1][1]) if units else 0
         return facts
+
+    def exports(self, python: Path) -> dict:
+        """The installed ``_ext``'s exported symbols: how many, and a digest of the sorted list."""
+        import hashlib
+
+        found = subprocess.run([str(python), "-c", "import glob, os, mmcv; print(glob.glob(os.path.join("
+                                "os.path.dirname(mmcv.__file__), '_ext*.so'))[0])"],
+                               capture_output=True, text=True, check=False, env=self.clean_env())
+        if found.returncode != 0 or not shutil.which("nm"):
+            return {}
+        nm = subprocess.run(["nm", "-D", "--defined-only", found.stdout.strip()], capture_output=True,
+                            text=True, check=False).stdout
+        names = sorted({line.split()[-1] for line in nm.splitlines() if line.strip()})
+        digest = hashlib.sha256("\n".join(names).encode()).hexdigest()
+        return {"exports": len(names), "exports_sha256": digest}
 
     def ccache(self, flag: str, env: dict[str, str]) -> dict:
         if not shutil.which("ccache"):
@@ -289,10 +319,20 @@ def _targets(results: dict[str, Measurement], stock, cold) -> list[dict]:
         return {"target": text, "value": value, "limit": limit,
                 "met": None if value is None or limit is None else value <= limit, "measurement": name}
 
-    hit, rebuild, subset = (results.get(n) for n in ("cache_hit", "rebuild", "subset"))
+    hit, rebuild, subset, no_pch = (results.get(n) for n in ("cache_hit", "rebuild", "subset", "cold_no_pch"))
     fifth_of_cold = cold and cold.median_s and round(cold.median_s * 0.2, 1)
+    stock_s = stock and stock.median_s
+    same = None
+    if cold and no_pch and cold.extra.get("exports_sha256") and no_pch.extra.get("exports_sha256"):
+        same = cold.extra["exports_sha256"] == no_pch.extra["exports_sha256"]
     return [
-        check("cold", cold and cold.median_s, stock and stock.median_s and round(stock.median_s * 1.05, 1),
+        check("cold", cold and cold.median_s, stock_s and round(stock_s * 0.35, 1),
+              "cold full build at or under 0.35x the stock path"),
+        check("rebuild", rebuild and rebuild.median_s, stock_s and round(stock_s * 0.1, 1),
+              "rebuild after one changed define at or under 0.1x the stock path's cold time"),
+        {"target": "the same exported symbols with and without the precompiled header", "value": same,
+         "limit": True, "met": same, "measurement": "cold_no_pch"},
+        check("cold", cold and cold.median_s, stock_s and round(stock_s * 1.05, 1),
               "cold full build no slower than the stock path (within 5%)"),
         check("cache_hit", hit and hit.median_s, 30, "cache-hit reinstall under 30 s"),
         check("rebuild", rebuild and rebuild.median_s, fifth_of_cold,
@@ -319,7 +359,8 @@ def markdown(report: dict) -> str:
              "| --- | ---: | ---: | ---: | ---: | --- |"]
     for row in report["measurements"]:
         status = "" if row["ok"] else " (FAILED)"
-        extra = "; ".join(f"{k} {row[k]}" for k in ("cache", "compile_units") if row.get(k) is not None)
+        extra = "; ".join(f"{k} {row[k]}" for k in ("cache", "compile_units", "exports", "pch")
+                          if row.get(k) is not None)
         lines.append(f"| {row['name']}{status} | {row['median_s']} | {len(row['runs'])} | "
                      f"{row['peak_rss_mib']} | {row.get('vs_stock', '')} | {row['note']}"
                      f"{'; ' + extra if extra else ''} |")

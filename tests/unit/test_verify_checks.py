@@ -41,6 +41,16 @@ def test_ext_missing_a_function_fails_with_ops_missing():
     assert "bbox_overlaps" in result.message
 
 
+def test_an_op_newer_than_the_installed_mmcv_is_skipped_not_failed():
+    """mmcv-full 1.7.2 has no bezier_align; a 2.x whose _ext lacks it is broken."""
+    old = SimpleNamespace(ext=SimpleNamespace(nms=_right_nms), ops=None, version="1.7.2")
+    result = run_forward(opchecks.BEZIER_ALIGN, old, "cpu", seed=1)
+    assert result.status == "skip" and "mmcv 1.7.2 has no bezier_align" in result.message
+    new = SimpleNamespace(ext=SimpleNamespace(nms=_right_nms), ops=None, version="2.2.0")
+    result = run_forward(opchecks.BEZIER_ALIGN, new, "cpu", seed=1)
+    assert (result.status, result.id) == ("fail", "mmcv-ops-missing")
+
+
 def test_unwritten_output_is_caught_by_the_poison():
     def half_written(b1, b2, ious, mode, aligned, offset):
         full = boxes.bbox_overlaps(b1, b2, ("iou", "iof")[mode], aligned, offset)
