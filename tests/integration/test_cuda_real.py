@@ -115,6 +115,28 @@ def test_every_flag_reaches_nvcc_as_its_own_argument(subset_install):
     assert "nvcc fatal" not in log
 
 
+def test_preflight_stops_a_missing_cuda_header_in_seconds(cuda_venv, tmp_path):
+    """The plan's CPATH (torch's NVIDIA wheels) is what makes torch's CUDA headers compile here:
+    without it the preflight fails on cusparse.h, with its catalogue id, instead of the first .cu."""
+    from mmbuild.buildplan import BuildPlan
+    from mmbuild.errors import BuildFailedError
+    from mmbuild.preflight import run_preflight
+
+    planned = run([cuda_venv["python"], "-m", "mmbuild", "plan", "--json", "--arch", "9.0"], cuda_venv["env"],
+                  timeout=300)
+    assert planned.returncode == 0, planned.stderr[-2000:]
+    plan = BuildPlan.from_dict(json.loads(planned.stdout))
+    assert "nvidia" in plan.env["CPATH"]
+    without = {k: v for k, v in plan.env.items() if k != "CPATH"}
+    started = time.monotonic()
+    with pytest.raises(BuildFailedError) as failed:
+        run_preflight(plan, without, tmp_path / "without", gpu_present=False, python=cuda_venv["python"])
+    assert failed.value.problem_id == "cuda-header-missing" and "cusparse.h" in failed.value.message
+    assert time.monotonic() - started < 120
+    probes = run_preflight(plan, plan.env, tmp_path / "with", gpu_present=False, python=cuda_venv["python"])
+    assert [p.name for p in probes] == ["cuda_probe.cu", "torch_cuda_probe.cu", "torch_extension_probe.cpp"]
+
+
 def test_gpu_machine_without_a_toolkit_is_blocked_not_built_for_cpu(cuda_venv, tmp_path):
     """A GPU (nvidia-smi's captured output), a CUDA torch, every toolkit hidden: exit 3, and
     --cpu-only plans the CPU build on purpose."""
