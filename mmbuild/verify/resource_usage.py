@@ -84,7 +84,19 @@ def largest_block(registers: int, regs_per_block: int, max_threads: int = 1024) 
     return min(regs_per_block // per_warp * WARP, max_threads - max_threads % WARP)
 
 
+def launch_threads(kernel: str, threads_per_block: int) -> int:
+    """The block ``kernel`` (a mangled name) is launched with: THREADS_PER_BLOCK, or the smaller
+    block of mmbuild/knowledge/mmcv_kernel_launches.toml."""
+    from mmbuild.knowledge import load_table
+
+    for name, divisor in load_table("mmcv_kernel_launches")["divisors"].items():
+        if f"{len(name)}{name}" in kernel:           # the Itanium-mangled identifier
+            return max(WARP, threads_per_block // int(divisor))
+    return threads_per_block
+
+
 def kernels_over_budget(kernels: list[KernelRegisters], threads_per_block: int,
                         regs_per_block: int = DEFAULT_REGS_PER_BLOCK) -> list[KernelRegisters]:
-    """The kernels that cannot launch with ``threads_per_block`` threads on such a device."""
-    return [k for k in kernels if registers_per_block(k.registers, threads_per_block) > regs_per_block]
+    """The kernels that cannot launch with the block they get at ``threads_per_block`` on such a device."""
+    return [k for k in kernels
+            if registers_per_block(k.registers, launch_threads(k.kernel, threads_per_block)) > regs_per_block]

@@ -48,3 +48,15 @@ def test_heavy_kernel_at_1024_threads_is_an_invalid_configuration_risk():
     assert "_Z5heavyPf" in result.message and "light" not in result.message
     assert "THREADS_PER_BLOCK=672" in result.message  # 21 warps of 96 x 32 registers
     assert resource_check_for_device(kernels, H100, 512).status == "pass"
+
+
+def test_kernels_launched_with_half_a_block_are_judged_at_half_a_block():
+    """mmcv launches convex_giou_cuda_kernel with THREADS_PER_BLOCK / 2 threads (convex_iou.cu):
+    its 255 registers (real cuobjdump figure for sm_90, mmcv 2.2.0) fit 256 threads, not 512."""
+    from mmbuild.verify.resource_usage import KernelRegisters, kernels_over_budget, launch_threads
+
+    giou = KernelRegisters("sm_90", "_Z23convex_giou_cuda_kernelIfEviiPKT_S2_PS0_", 255)
+    other = KernelRegisters("sm_90", "_Z10some_kernelIfEviPKT_", 255)
+    assert launch_threads(giou.kernel, 512) == 256 and launch_threads(other.kernel, 512) == 512
+    assert kernels_over_budget([giou, other], 512) == [other]
+    assert kernels_over_budget([giou], 1024) == [giou]
