@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from mmbuild.knowledge.torch_facts import cuda_headers_needed
+from mmbuild.nvidia_wheels import nvidia_wheel_paths
 
 
 def toolkit_include_dirs(home: str) -> list[str]:
@@ -26,9 +27,7 @@ def wheel_include_dirs(torch_path: str | None) -> list[str]:
     """Include dirs of NVIDIA's wheels beside torch: ``nvidia/cu<major>/`` first, then per library."""
     if not torch_path:
         return []
-    root = Path(torch_path).parent / "nvidia"
-    dirs = sorted(str(d) for d in root.glob("*/include") if d.is_dir())
-    return sorted(dirs, key=lambda d: not Path(d).parent.name.startswith("cu"))
+    return [str(d) for d in nvidia_wheel_paths(Path(torch_path).parent, "include") if d.is_dir()]
 
 
 def locate_headers(include_dirs: list[str], headers: list[str] | None = None) -> dict[str, str]:

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from mmbuild.nvidia_wheels import nvidia_wheel_paths
 from mmbuild.process import run_command
 from mmbuild.verify import arch as arch_rules
 from mmbuild.verify.cpu_inventory import CpuCoverage, cpu_coverage
@@ -104,11 +105,10 @@ SYSTEM_CUDA_HOMES = ("/usr/local/cuda",)
 
 def wheel_cuobjdumps(site_dirs: Iterable[str | Path]) -> list[Path]:
     """cuobjdump from NVIDIA's wheel (``pip install nvidia-cuda-cuobjdump``) in these site-packages:
-    ``nvidia/cu13/bin/cuobjdump`` (the CUDA 13 wheels' layout), then any ``nvidia/*/bin/cuobjdump``."""
+    ``nvidia/cu<major>/bin/cuobjdump`` (the CUDA 13 wheels' layout), then any ``nvidia/*/bin/cuobjdump``."""
     found: list[Path] = []
     for site_dir in site_dirs:
-        nvidia = Path(site_dir) / "nvidia"
-        for tool in [nvidia / "cu13" / "bin" / CUOBJDUMP, *sorted(nvidia.glob(f"*/bin/{CUOBJDUMP}"))]:
+        for tool in nvidia_wheel_paths(site_dir, f"bin/{CUOBJDUMP}"):
             if tool.is_file() and tool not in found:
                 found.append(tool)
     return found
