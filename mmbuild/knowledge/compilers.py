@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from packaging.version import Version
 
 from mmbuild.knowledge import load_table
+from mmbuild.knowledge.bounds import minor
 from mmbuild.knowledge.versions import last_at_or_below, parse_version
 
 
@@ -17,14 +18,35 @@ class MsvcRange:
     vs: str
 
 
-def max_host_major(kind: str, cuda_version: str | None) -> int | None:
-    """Newest GCC or Clang major nvcc of ``cuda_version`` accepts (None: unknown kind or version)."""
+@dataclass(frozen=True)
+class HostLimit:
+    """The newest GCC/Clang major an nvcc accepts; ``known`` is False past the table's last row."""
+
+    major: int
+    known: bool
+    known_up_to: str  # the newest CUDA the table covers
+
+
+def host_limit(kind: str, cuda_version: str | None) -> HostLimit | None:
+    """The host-compiler limit of nvcc ``cuda_version`` for ``kind`` (None: unknown kind or version)."""
     table = {"gcc": "gcc_max", "clang": "clang_max"}.get(kind)
     version = parse_version(cuda_version)
     if table is None or version is None:
         return None
-    row = last_at_or_below(load_table("host_compilers")[table], "cuda", version)
-    return row["major"] if row else None
+    rows = load_table("host_compilers")[table]
+    row = last_at_or_below(rows, "cuda", version)
+    if row is None:
+        return None
+    newest = max(rows, key=lambda r: Version(r["cuda"]))
+    known_up_to = newest.get("known_up_to", newest["cuda"])
+    known = row is not newest or minor(version) <= minor(Version(known_up_to))
+    return HostLimit(row["major"], known, known_up_to)
+
+
+def max_host_major(kind: str, cuda_version: str | None) -> int | None:
+    """Newest GCC or Clang major nvcc of ``cuda_version`` accepts (None: unknown kind or version)."""
+    limit = host_limit(kind, cuda_version)
+    return limit.major if limit else None
 
 
 def msvc_range(cuda_version: str | None) -> MsvcRange | None:
@@ -57,9 +79,18 @@ def gcc_faq_problem(version: str | None) -> str | None:
 
 
 def host_compiler_too_new(kind: str, version: str | None, cuda_version: str | None) -> int | None:
-    """The accepted maximum major when ``kind`` ``version`` is newer than nvcc allows, else None."""
+    """The accepted maximum major when ``kind`` ``version`` is known to be newer than nvcc allows."""
     parsed = parse_version(version)
-    limit = max_host_major(kind, cuda_version)
-    if parsed is None or limit is None:
+    limit = host_limit(kind, cuda_version)
+    if parsed is None or limit is None or not limit.known:
         return None
-    return limit if parsed.major > limit else None
+    return limit.major if parsed.major > limit.major else None
+
+
+def host_compiler_untested(kind: str, version: str | None, cuda_version: str | None) -> HostLimit | None:
+    """The table's last limit when ``version`` passes it but CUDA is newer than the table knows."""
+    parsed = parse_version(version)
+    limit = host_limit(kind, cuda_version)
+    if parsed is None or limit is None or limit.known:
+        return None
+    return limit if parsed.major > limit.major else None

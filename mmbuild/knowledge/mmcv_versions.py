@@ -8,6 +8,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from mmbuild.knowledge import load_table
+from mmbuild.knowledge.bounds import Bounds, Judgement, optional_version
 from mmbuild.knowledge.versions import parse_version
 
 
@@ -15,12 +16,16 @@ from mmbuild.knowledge.versions import parse_version
 class MmcvRelease:
     package: str  # "mmcv" (2.x) or "mmcv-full" (1.x)
     version: Version
-    torch: SpecifierSet
+    torch: Bounds
     basis: str
 
-    def builds_with(self, torch_version: str | None) -> bool:
-        parsed = parse_version(torch_version)
-        return parsed is not None and self.torch.contains(parsed, prereleases=True)
+    @property
+    def label(self) -> str:
+        return f"{self.package} {self.version}"
+
+    def judge_torch(self, torch_version: str | None) -> Judgement:
+        """Tested, untested (newer than tested) or known to fail against ``torch_version``."""
+        return self.torch.judge(torch_version)
 
 
 @dataclass(frozen=True)
@@ -40,11 +45,22 @@ class MmcvRequirement:
 
 def mmcv_releases() -> list[MmcvRelease]:
     """Known releases, most preferred first (newest 2.x, then newest 1.x)."""
-    rows = [
-        MmcvRelease(r["package"], Version(r["version"]), SpecifierSet(r["torch"]), r["basis"])
-        for r in load_table("mmcv_versions")["release"]
-    ]
+    rows = [_release(r) for r in load_table("mmcv_versions")["release"]]
     return sorted(rows, key=lambda r: (r.package == "mmcv", r.version), reverse=True)
+
+
+def _release(row: dict) -> MmcvRelease:
+    label = f"{row['package']} {row['version']}"
+    bounds = Bounds(
+        subject="torch",
+        owner=label,
+        fails_below=optional_version(row.get("torch_fails_below")),
+        fails_below_because="upstream's oldest supported torch",
+        tested_up_to=optional_version(row.get("torch_tested_up_to")),
+        fails_from=optional_version(row.get("torch_fails_from")),
+        fails_from_because=row.get("fails_because", ""),
+    )
+    return MmcvRelease(row["package"], Version(row["version"]), bounds, row["basis"])
 
 
 def find_release(package: str, version: str) -> MmcvRelease | None:

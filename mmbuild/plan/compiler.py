@@ -76,6 +76,30 @@ def msvc_problems(msc_ver: int | None, std: str, cuda_version: str | None) -> li
 
 def choose_compiler(env: Environment, cuda_version: str | None, requested_cxx: str | None) -> CompilerChoice:
     """Standard and compiler for this build; ``cuda_version`` is the nvcc in use (None for CPU)."""
+    choice = _choose(env, cuda_version, requested_cxx)
+    compiler = choice.compiler
+    untested = (
+        facts.host_compiler_untested(compiler.kind, compiler.version, cuda_version)
+        if compiler and cuda_version
+        else None
+    )
+    if untested:
+        name = "GCC" if compiler.kind == "gcc" else "Clang"
+        choice.findings.append(
+            Finding(
+                "untested-version",
+                "warning",
+                f"CUDA {cuda_version} is newer than mmbuild's host-compiler table, which knows up to "
+                f"CUDA {untested.known_up_to} ({name} {untested.major} at most); {_label(compiler)} is "
+                "tried, and nvcc's own check decides in the preflight",
+                f"if nvcc reports 'unsupported GNU version', pass --cxx with {name} {untested.major} "
+                "or older",
+            )
+        )
+    return choice
+
+
+def _choose(env: Environment, cuda_version: str | None, requested_cxx: str | None) -> CompilerChoice:
     torch_version = env.torch.version if env.torch else None
     rule = torch_facts.cxx_std_rule(torch_version)
     if env.os.system == "Windows":

@@ -13,6 +13,7 @@ from mmbuild.environment import Environment
 from mmbuild.errors import UsageError
 from mmbuild.findings import Finding
 from mmbuild.knowledge import mmcv_versions as facts
+from mmbuild.knowledge.bounds import Judgement
 
 _REQUEST = re.compile(r"^\s*(?:(mmcv-full|mmcv)\s*(?:==\s*)?)?([0-9][0-9A-Za-z.]*)?\s*$", re.IGNORECASE)
 
@@ -62,33 +63,56 @@ def downstream_requirements(env: Environment) -> list[facts.MmcvRequirement]:
 
 
 def choose_mmcv(env: Environment, request: str | None) -> tuple[MmcvChoice, list[Finding]]:
-    """The mmcv to build and why, with findings for conflicts (see the module docstring)."""
+    """The mmcv to build and why, with findings for conflicts (see the module docstring).
+
+    Automatic choice: the newest release that every installed downstream package accepts and that
+    is not known to fail with this torch. A torch newer than the release was tested with is tried
+    (an ``untested-version`` warning); only a known failure or a downstream conflict blocks.
+    """
     torch_version = env.torch.version if env.torch else None
     requirements = downstream_requirements(env)
     if request:
         return _explicit(request, torch_version, requirements)
     releases = facts.mmcv_releases()
     fits = [r for r in releases if all(q.admits(r) for q in requirements)]
-    buildable = [r for r in fits if r.builds_with(torch_version)]
-    if buildable:
-        best = buildable[0]
-        why = "; ".join(str(q) for q in requirements) or "the newest release"
-        return MmcvChoice(best.package, str(best.version), f"{why}; builds with torch {torch_version}"), []
-    fallback = fits[0] if fits else releases[0]
     if not fits:
         message = "no mmcv release satisfies every installed package: " + "; ".join(
             str(q) for q in requirements
         )
         fix = "upgrade or remove the conflicting downstream packages, or pass --mmcv explicitly"
-    else:
+        choice = MmcvChoice(releases[0].package, str(releases[0].version), "no release fits (see findings)")
+        return choice, [Finding("mmcv-version-incompatible", "error", message, fix)]
+    judged = [(r, r.judge_torch(torch_version)) for r in fits]
+    usable = [(r, j) for r, j in judged if not j.blocks]
+    if not usable:
+        release, judgement = judged[0]
         wanted = "; ".join(str(q) for q in requirements)
-        message = (
-            f"{wanted}, but no such release builds against torch {torch_version} "
-            f"({fits[0].package} {fits[0].version} needs torch {fits[0].torch})"
+        message = judgement.reason + (f" (and {wanted})" if wanted else "")
+        fix = "install a torch that release builds with, or upgrade the downstream packages"
+        choice = MmcvChoice(release.package, str(release.version), "no release fits (see findings)")
+        return choice, [Finding("mmcv-version-incompatible", "error", message, fix)]
+    release, judgement = usable[0]
+    accepted = "; ".join(str(q) for q in requirements)
+    why = f"the newest release {accepted}" if accepted else "the newest release"
+    if judgement.status == "tested":
+        why += f", tested with torch {torch_version}"
+    choice = MmcvChoice(release.package, str(release.version), why)
+    return choice, _untested(release, judgement)
+
+
+def _untested(release: facts.MmcvRelease, judgement: Judgement) -> list[Finding]:
+    """The ``untested-version`` warning for a release tried against a torch newer than tested."""
+    if judgement.status != "untested":
+        return []
+    return [
+        Finding(
+            "untested-version",
+            "warning",
+            f"{judgement.reason}: building it anyway; the preflight and verify judge the result",
+            f"if the build or verify fails, run 'mmbuild diagnose' on its log, or use a torch up to "
+            f"{release.torch.tested_up_to}",
         )
-        fix = f"install a torch in {fits[0].torch}, or upgrade the downstream packages"
-    choice = MmcvChoice(fallback.package, str(fallback.version), "no release fits (see findings)")
-    return choice, [Finding("mmcv-version-incompatible", "error", message, fix)]
+    ]
 
 
 def _explicit(
@@ -106,23 +130,26 @@ def _explicit(
     if release is None:
         findings.append(
             Finding(
-                "mmcv-version-incompatible",
+                "untested-version",
                 "warning",
-                f"{package} {version} is not in mmbuild's table of releases; its build is untested",
-                "use one of the known releases (e.g. 2.2.0, 2.1.0, mmcv-full==1.7.2) if the build fails",
+                f"{package} {version} is not in mmbuild's table of releases: building it anyway; the "
+                "preflight and verify judge the result",
+                "if the build fails, use a release mmbuild has tested (e.g. 2.2.0, 2.1.0 or "
+                "mmcv-full==1.7.2)",
             )
         )
-    elif not release.builds_with(torch_version):
-        findings.append(
-            Finding(
-                "mmcv-version-incompatible",
-                "error",
-                f"{package} {version} cannot be built against torch {torch_version} (it needs torch "
-                f"{release.torch})",
-                f"install a torch in {release.torch}, or choose another mmcv (e.g. --mmcv 2.2.0)",
+    else:
+        judgement = release.judge_torch(torch_version)
+        if judgement.blocks:
+            findings.append(
+                Finding(
+                    "mmcv-version-incompatible",
+                    "error",
+                    judgement.reason,
+                    "choose another mmcv (e.g. --mmcv 2.2.0), or a torch this release builds with",
+                )
             )
-        )
-    if release is not None:
+        findings.extend(_untested(release, judgement))
         for q in requirements:
             if not q.admits(release):
                 findings.append(
@@ -130,8 +157,7 @@ def _explicit(
                         "mmcv-version-incompatible",
                         "warning",
                         f"{package} {version} does not satisfy {q}: it will fail with "
-                        f"'MMCV=={version} is used but "
-                        "incompatible'",
+                        f"'MMCV=={version} is used but incompatible'",
                         f"drop --mmcv to let mmbuild pick a release that fits, or upgrade {q.downstream}",
                     )
                 )

@@ -130,9 +130,11 @@ def test_nonsense_arch_is_a_usage_error(text: str) -> None:
 
 def test_mmcv_releases_and_downstream_tables() -> None:
     newest = mmcv_versions.mmcv_releases()[0]
-    assert (newest.package, str(newest.version)) == ("mmcv", "2.2.0") and newest.builds_with("2.13.0+cpu")
-    assert mmcv_versions.find_release("mmcv-full", "1.7.2").builds_with("2.13.0")
-    assert not mmcv_versions.find_release("mmcv-full", "1.6.2").builds_with("2.13.0")
+    assert (newest.package, str(newest.version)) == ("mmcv", "2.2.0")
+    assert newest.judge_torch("2.13.0+cpu").status == "tested"
+    assert mmcv_versions.find_release("mmcv-full", "1.7.2").judge_torch("2.13.0").status == "tested"
+    assert mmcv_versions.find_release("mmcv-full", "1.6.2").judge_torch("2.13.0").status == "untested"
+    assert mmcv_versions.find_release("mmcv-full", "1.5.3").judge_torch("2.13.0").blocks
     cap = mmcv_versions.downstream_requirement("mmdet", "3.3.0")
     assert cap.package == "mmcv" and "2.1.0" in cap.spec and "2.2.0" not in cap.spec
     seg = mmcv_versions.downstream_requirement("mmsegmentation", "0.24.1")

@@ -125,7 +125,18 @@ SCENARIOS = [
     ("mmdet-3.3.0-cap", {}, {"mmcv": ("mmcv", "2.1.0"), "ok": True, "reason_has": "mmdet 3.3.0"}),
     ("mmdet-3.3.0-cap", {"mmcv": "2.2.0"}, {"mmcv": ("mmcv", "2.2.0"), "ids": ["mmcv-version-incompatible"]}),
     ("mmdet-2.28-needs-mmcv-full", {}, {"mmcv": ("mmcv-full", "1.7.2"), "ok": True}),
-    ("mmseg-0.29-conflicts-with-torch-2.13", {}, {"ok": False, "ids": ["mmcv-version-incompatible"]}),
+    # mmseg 0.29 caps mmcv-full below 1.7: 1.6.2 was tested up to torch 1.13, so it is tried (a
+    # warning); torchvision is what blocks here.
+    (
+        "mmseg-0.29-mmcv-full-1.6-untested",
+        {},
+        {
+            "ok": False,
+            "mmcv": ("mmcv-full", "1.6.2"),
+            "ids": ["untested-version", "torchvision-missing"],
+            "no_ids": ["mmcv-version-incompatible"],
+        },
+    ),
     ("cpu-torch-on-gpu-machine", {}, {"target": "cpu", "ok": True, "ids": ["torch-cuda-unavailable"]}),
     (
         "cpu-torch-on-gpu-machine",
