@@ -24,8 +24,21 @@ How it is wired (:func:`pch_env`):
 - A ``.gch`` that fails to build is recorded once (``<gch>.failed``); every unit then compiles
   without it.
 
-MSVC has the same mechanism as ``/Yc`` (create, once) and ``/Yu`` (use, per unit) with
-``/Fp<file>.pch``; mmcv's Windows builds do not use it yet.
+MSVC (designed, not wired; the plan turns it off on Windows). cl has the same mechanism: ``/Yc``
+creates ``/Fp<file>.pch`` once, ``/Yu`` uses it per unit, and a mismatch of options is an error
+(C2855/C2858), the equivalent of ``-Winvalid-pch``. Three differences shape the design:
+
+- torch's Windows build runs ``cl`` from PATH, not ``CXX``, so the hook is a ``cl.exe`` launcher in
+  a folder put first on the build's PATH (a console-script executable, since ninja starts
+  programs without a shell), which builds the ``.pch`` from the first unit's own flags under the
+  same lock as here and then adds ``/Yu`` to each unit.
+- A ``/Yu`` unit whose first include is not the named header is an error (C2857), not a silent
+  fallback, so ``/Yu`` goes only to units whose first include is ``pytorch_cpp_helper.hpp`` (read
+  with the C++ source reader the op subset uses); the others compile as before.
+- Debug info: with ``/Zi`` every ``/Yu`` unit must use the PDB the ``.pch`` was made with (C2859);
+  with ``/Z7`` (in the object) there is no shared PDB. And whether sccache caches ``/Yu`` units is
+  to be measured on Windows: the plan would pick the precompiled header for cold builds only where
+  it does not cost the compiler cache.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "knowledge" / "problem
 
 SEVERITIES = ("error", "warning", "info")
 KINDS = ("root", "symptom", "hint")
-SCOPES = ("build", "usage", "probe")
+SCOPES = ("build", "usage", "probe", "plan")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 

@@ -18,11 +18,15 @@ TORCH_WINDOWS_PATCHES = {
 def mmcv_patches(env: Environment, target: str) -> list[str]:
     """Patch ids for mmcv's sources.
 
-    Every supported mmcv imports pkg_resources in setup.py and hard-codes its C++ standard; CUDA builds
-    also get MMCV_CUDA_ARGS split into separate nvcc arguments, an overridable THREADS_PER_BLOCK and,
-    when torch ships no THC headers, ATen's atomics.
+    Every supported mmcv imports pkg_resources in setup.py and hard-codes its C++ standard; on Python
+    3.13 and newer its setup.py's get_version() reads exec's result through locals(), which no longer
+    sees it (PEP 667). CUDA builds also get MMCV_CUDA_ARGS split into separate nvcc arguments, an
+    overridable THREADS_PER_BLOCK and, when torch ships no THC headers, ATen's atomics.
     """
     patches = ["mmcv-setup-pkg-resources", "mmcv-setup-cxx-std"]
+    python = parse_version(env.python.version)
+    if python is not None and python >= Version("3.13"):
+        patches.append("mmcv-setup-version-locals")
     if target == "cuda":
         patches += ["mmcv-setup-cuda-args", "mmcv-threads-per-block"]
         if env.torch is not None and env.torch.thc_headers is False:

@@ -6,9 +6,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def readme_commands() -> list[str]:
+def readme_commands(heading: str = "Two commands for a fresh machine") -> list[str]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("## Two commands for a fresh machine", 1)[1].split("\n## ", 1)[0]
+    section = text.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
     return [block.strip() for block in re.findall(r"```bash\n(.*?)```", section, flags=re.S)]
 
 
@@ -22,3 +22,9 @@ def test_ci_runs_the_readme_test_command_verbatim():
     _, tests = readme_commands()
     ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert tests in ci_lines
+
+
+def test_ci_runs_the_other_pythons_command_verbatim():
+    (command,) = readme_commands("Other Pythons")
+    assert "3.9" in command and "3.13" in command
+    assert command in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()

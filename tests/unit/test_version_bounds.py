@@ -109,3 +109,31 @@ def test_host_compiler_limit_known_fails_untested_is_tried() -> None:
     assert any(f.id == "untested-version" and "GCC 16.1.0" in f.message for f in newer.findings)
     assert compilers.host_compiler_too_new("gcc", "16.1.0", "13.3.1") == 15
     assert compilers.host_compiler_too_new("gcc", "16.1.0", "13.4") is None
+
+
+@pytest.mark.parametrize(
+    "installed, expected",
+    [
+        ({"mmdet": "3.3.0", "mmpretrain": "1.2.0", "mmaction2": "1.2.0"}, ("mmcv", "2.1.0")),
+        ({"mmdet": "3.3.0", "mmpretrain": "1.0.0"}, ("mmcv", "2.0.1")),
+        ({"mmpretrain": "1.2.0"}, ("mmcv", "2.2.0")),
+        ({"mmsegmentation": "0.30.0", "mmdet": "2.28.2"}, ("mmcv-full", "1.6.2")),
+    ],
+)
+def test_several_downstream_pins_give_the_newest_release_inside_every_bound(installed, expected) -> None:
+    env = _env()
+    env.packages = {**env.packages, **installed}
+    plan = make_plan(env, BuildOptions())
+    assert (plan.mmcv.package, plan.mmcv.version) == expected
+    for name in installed:
+        assert name in plan.mmcv.reason
+
+
+def test_downstream_conflict_blocks_naming_both_packages() -> None:
+    env = _env()
+    env.packages = {**env.packages, "mmpretrain": "1.0.0", "mmdet": "2.28.2"}
+    plan = make_plan(env, BuildOptions())
+    error = next(f for f in plan.findings if f.id == "mmcv-version-incompatible")
+    assert error.severity == "error" and not plan.ok
+    assert "mmpretrain 1.0.0 requires mmcv" in error.message
+    assert "mmdet 2.28.2 requires mmcv-full" in error.message
