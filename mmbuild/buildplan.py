@@ -11,7 +11,7 @@ from mmbuild.serde import from_dict, to_dict
 
 @dataclass
 class MmcvChoice:
-    package: str          # "mmcv" or "mmcv-full"
+    package: str          # "mmcv", "mmcv-full" or "onedl-mmcv"
     version: str
     reason: str
 

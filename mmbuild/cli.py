@@ -45,7 +45,7 @@ def _positive_int(text: str) -> int:
 
 def _add_build_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("build options")
-    g.add_argument("--mmcv", metavar="VERSION", help="e.g. 2.1.0 or mmcv-full==1.7.2")
+    g.add_argument("--mmcv", metavar="VERSION", help="e.g. 2.1.0, mmcv-full==1.7.2 or onedl-mmcv==2.3.6")
     g.add_argument("--source", metavar="DIR|SDIST", help="build from this checkout or sdist")
     g.add_argument("--arch", metavar="LIST", help="GPU arches, e.g. 8.6, 7.5,8.0,9.0, Ampere")
     g.add_argument("--cpu-only", action="store_true", help="build CPU ops only")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from packaging.version import Version
 
-from mmbuild.environment import Compiler, Environment
+from mmbuild.environment import MMCV_DISTRIBUTIONS, Compiler, Environment
 from mmbuild.findings import Finding
 from mmbuild.knowledge import compilers as compiler_facts
 from mmbuild.knowledge import cuda as cuda_facts
@@ -250,15 +250,17 @@ def _long_path_findings(env: Environment) -> list[Finding]:
 def _package_findings(env: Environment) -> list[Finding]:
     installed = {name for name, version in env.packages.items() if version}
     findings: list[Finding] = []
-    if {"mmcv", "mmcv-full"} <= installed:
+    with_ops = [name for name in MMCV_DISTRIBUTIONS if name != "mmcv-lite" and name in installed]
+    if len(with_ops) > 1:
+        labels = [f"{name} {env.packages[name]}" for name in with_ops]
+        listed = ", ".join(labels[:-1]) + f" and {labels[-1]}"
         findings.append(
             Finding(
                 "mmcv-dual-install",
                 "warning",
-                f"both mmcv {env.packages['mmcv']} and mmcv-full {env.packages['mmcv-full']} are "
-                "installed: they "
-                "share the 'mmcv' package folder and break each other",
-                "pip uninstall -y mmcv mmcv-full, then install the one you need (mmbuild install)",
+                f"{'both ' if len(labels) == 2 else ''}{listed} are installed: they share the 'mmcv' "
+                "package folder and break each other",
+                f"pip uninstall -y {' '.join(with_ops)}, then install the one you need (mmbuild install)",
             )
         )
     if "mmcv-lite" in installed:

@@ -16,11 +16,15 @@ from mmbuild.serde import from_dict, to_dict
 
 SCHEMA = 1
 
-MMCV_DISTRIBUTIONS = ("mmcv", "mmcv-full", "mmcv-lite")
+# Every distribution that installs the `mmcv` import package (onedl-mmcv: the maintained fork).
+MMCV_DISTRIBUTIONS = ("mmcv", "mmcv-full", "mmcv-lite", "onedl-mmcv")
 DOWNSTREAM_PACKAGES = (
     "mmengine", "mmdet", "mmsegmentation", "mmaction2", "mmpretrain", "mmcls",
+    "onedl-mmengine", "onedl-mmdetection", "onedl-mmsegmentation", "onedl-mmpretrain",
 )
-TRACKED_PACKAGES = MMCV_DISTRIBUTIONS + DOWNSTREAM_PACKAGES + ("torchvision", "setuptools", "ninja")
+TRACKED_PACKAGES = MMCV_DISTRIBUTIONS + DOWNSTREAM_PACKAGES + (
+    "torchvision", "setuptools", "packaging", "ninja",
+)
 BUILD_ENV_VARS = ("TORCH_CUDA_ARCH_LIST", "MAX_JOBS", "MMCV_CUDA_ARGS", "CUDA_HOME", "CC", "CXX", "CPATH")
 
 

@@ -2,12 +2,12 @@
 
 Steps, all with the target Python (``python -m pip``):
 
-1. Back up every installed mmcv distribution (mmcv, mmcv-full, mmcv-lite): pip keeps no
+1. Back up every installed mmcv distribution (mmcv, mmcv-full, mmcv-lite, onedl-mmcv): pip keeps no
    wheel of what it installed and an mmcv with ops cannot be rebuilt quickly, so the files
    listed in each distribution's RECORD (importlib.metadata ``files``) are copied into a
    backup folder with a manifest (original path -> backup path).
-2. Uninstall those distributions: the other of mmcv/mmcv-full and mmcv-lite conflict with
-   the new package (same ``mmcv/`` folder), and a same-name one is replaced.
+2. Uninstall those distributions: the others of mmcv/mmcv-full/onedl-mmcv and mmcv-lite
+   conflict with the new package (same ``mmcv/`` folder), and a same-name one is replaced.
 3. ``pip install <wheel> -c <constraints>``: runtime dependencies come from the index, and
    the constraint file pins the installed torch (``torch==<version>``), so pip never changes
    torch; a dependency that needs another torch makes pip fail instead.

@@ -6,8 +6,8 @@ with pip into ``<cache>/sdists`` (pip checks the index's hash; the sha256 is rec
 
 mmcv's setup.py imports ``pkg_resources`` (gone from setuptools 82), and ``pip download``
 runs it to read the metadata; so the download pins ``setuptools<82`` for pip's build
-environment through PIP_CONSTRAINT / PIP_BUILD_CONSTRAINT. It does not touch the user's
-environment.
+environment through PIP_CONSTRAINT / PIP_BUILD_CONSTRAINT (onedl-mmcv's ``setuptools>=80`` fits
+under it). It does not touch the user's environment.
 
 Extraction refuses absolute member names, ``..`` components, links pointing out of the
 tree and device or fifo members (on top of tarfile's ``data`` filter where Python has it);
@@ -27,10 +27,17 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from filelock import FileLock
+from packaging.utils import canonicalize_name
 
 from mmbuild.cache import ensure_writable_dir, sha256_file, user_cache_root
 from mmbuild.errors import UsageError
+from mmbuild.knowledge.mmcv_versions import FORK
 from mmbuild.process import run_command
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python < 3.11 only
+    import tomli as tomllib
 
 DOWNLOAD_TIMEOUT_S = 600
 _IGNORED_IN_CHECKOUT = (".git", "build", "dist", "__pycache__", "*.egg-info", "*.so", "*.pyd")
@@ -63,9 +70,10 @@ def sdist_cache_dir() -> Path:
 
 
 def _find_sdist(folder: Path, package: str, version: str) -> Path | None:
+    """``mmcv-full-1.7.2.tar.gz``, or the PEP 625 name ``onedl_mmcv-2.3.6.tar.gz``."""
     stem = f"{package}-{version}"
     for suffix in (".tar.gz", ".zip"):
-        for name in (stem, stem.replace("-", "_")):
+        for name in (stem, f"{package.replace('-', '_')}-{version}"):
             candidate = folder / f"{name}{suffix}"
             if candidate.is_file():
                 return candidate
@@ -221,30 +229,51 @@ def copy_checkout(source: Path, dest: Path) -> Path:
 
 _VERSION_RE = re.compile(r"""^__version__\s*=\s*['"]([^'"]+)['"]""", re.M)
 _PKG_NAME_RE = re.compile(r"^Name:\s*(\S+)", re.M)
+_PKG_VERSION_RE = re.compile(r"^Version:\s*(\S+)", re.M)
 
 
 def identify_tree(root: Path) -> tuple[str, str]:
-    """(package, version) of an mmcv tree: PKG-INFO when present, else mmcv/version.py.
+    """(package, version) of an mmcv tree.
 
-    Without PKG-INFO the package follows mmcv's own rule: 1.x builds ops as ``mmcv-full``,
-    2.x as ``mmcv``.
+    The version: a literal ``__version__`` in mmcv/version.py (mmcv, mmcv-full), else the
+    ``Version:`` of PKG-INFO or ``[project] version`` of pyproject.toml (onedl-mmcv's version.py
+    asks the installed metadata). The package: the ``Name:`` of PKG-INFO (else the pyproject's
+    name) when it is mmcv, mmcv-full or onedl-mmcv; otherwise mmcv's own rule: 1.x builds ops as
+    ``mmcv-full``, 2.x as ``mmcv``.
     """
-    version_file = root / "mmcv" / "version.py"
     try:
-        match = _VERSION_RE.search(version_file.read_text(encoding="utf-8"))
+        text = (root / "mmcv" / "version.py").read_text(encoding="utf-8")
     except OSError:
-        match = None
-    if not match:
-        raise UsageError(f"{root} is not an mmcv source tree (no __version__ in mmcv/version.py)")
-    version = match.group(1)
-    pkg_info = root / "PKG-INFO"
-    name = None
-    if pkg_info.is_file():
-        found = _PKG_NAME_RE.search(pkg_info.read_text(encoding="utf-8", errors="replace"))
-        name = found.group(1) if found else None
-    if name not in ("mmcv", "mmcv-full"):
-        name = "mmcv-full" if version.startswith("1.") else "mmcv"
-    return name, version
+        raise UsageError(f"{root} is not an mmcv source tree (no mmcv/version.py)") from None
+    pkg_info = _read(root / "PKG-INFO")
+    project = _pyproject_project(_read(root / "pyproject.toml"))
+    literal = _VERSION_RE.search(text)
+    from_info = _PKG_VERSION_RE.search(pkg_info)
+    version = literal.group(1) if literal else (from_info.group(1) if from_info else project.get("version"))
+    if not version:
+        raise UsageError(f"{root} is not an mmcv source tree (no version in mmcv/version.py, PKG-INFO "
+                         "or pyproject.toml)")
+    found = _PKG_NAME_RE.search(pkg_info)
+    name = canonicalize_name(found.group(1) if found else project.get("name", ""))
+    if name in ("mmcv", "mmcv-full", FORK):
+        return name, version
+    return ("mmcv-full" if version.startswith("1.") else "mmcv"), version
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _pyproject_project(text: str) -> dict[str, str]:
+    """The literal ``name`` and ``version`` of pyproject.toml's ``[project]`` table ({} if none)."""
+    try:
+        project = tomllib.loads(text).get("project", {})
+    except tomllib.TOMLDecodeError:
+        return {}
+    return {key: project[key] for key in ("name", "version") if isinstance(project.get(key), str)}
 
 
 def prepare_tree(archive: SourceArchive, work_dir: Path) -> SourceTree:

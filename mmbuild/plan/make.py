@@ -16,9 +16,11 @@ from mmbuild.findings import Finding
 from mmbuild.knowledge.versions import parse_version
 from mmbuild.options import BuildOptions
 from mmbuild.plan.arch_list import format_arch_list, parse_arch_list
+from mmbuild.plan.build_requires import check_build_requires
 from mmbuild.plan.compiler import choose_compiler
 from mmbuild.plan.cuda_args import join_cuda_args, requested_arches, split_cuda_args
 from mmbuild.plan.cuda_headers import cpath_value, resolve_cuda_headers
+from mmbuild.plan.engine import check_engine
 from mmbuild.plan.fingerprint import fingerprint
 from mmbuild.plan.gencode import fit_to_toolkit, gencode_flags
 from mmbuild.plan.jobs import choose_jobs
@@ -52,7 +54,7 @@ def make_plan(
     build_env: dict[str, str] = {"MMCV_WITH_OPS": "1"}
 
     mmcv, mmcv_findings = choose_mmcv(env, options.mmcv)
-    findings += mmcv_findings
+    findings += mmcv_findings + check_build_requires(env, mmcv) + check_engine(env, mmcv)
     decisions.append(Decision("mmcv", f"{mmcv.package} {mmcv.version}", mmcv.reason))
 
     target = choose_target(env, options)
@@ -114,7 +116,7 @@ def make_plan(
     build_env["MAX_JOBS"] = str(jobs.jobs)
     decisions.append(Decision("MAX_JOBS", str(jobs.jobs), jobs.reason))
 
-    patches = mmcv_patches(env, target.target)
+    patches = mmcv_patches(env, target.target, mmcv.package)
     if env.os.system == "Windows":
         build_env["DISTUTILS_USE_SDK"] = "1"
         if (

@@ -1,11 +1,18 @@
 """Which mmcv to build: explicit > the newest release every installed downstream package accepts
-and that builds against this torch > an error finding naming the conflict."""
+and that builds against this torch and Python > an error finding naming the conflict.
+
+The automatic choice prefers mmcv 2.x, then onedl-mmcv (the maintained fork), then mmcv-full 1.x.
+The fork is chosen when an installed onedl-* downstream package requires it (nothing else
+satisfies it), or when onedl-mmcv is already installed: that user chose the fork, and a rebuild
+keeps it.
+"""
 
 from __future__ import annotations
 
 import re
 
 from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from mmbuild.buildplan import MmcvChoice
@@ -15,25 +22,30 @@ from mmbuild.findings import Finding
 from mmbuild.knowledge import mmcv_versions as facts
 from mmbuild.knowledge.bounds import Judgement
 
-_REQUEST = re.compile(r"^\s*(?:(mmcv-full|mmcv)\s*(?:==\s*)?)?([0-9][0-9A-Za-z.]*)?\s*$", re.IGNORECASE)
+_REQUEST = re.compile(
+    r"^\s*(?:(onedl[-_.]mmcv|mmcv[-_.]full|mmcv)\s*(?:==\s*)?)?([0-9][0-9A-Za-z.]*)?\s*$", re.IGNORECASE
+)
+_EXAMPLES = "use e.g. 2.1.0, mmcv==2.2.0, mmcv-full==1.7.2 or onedl-mmcv==2.3.6"
 
 
 def parse_mmcv_request(text: str) -> tuple[str | None, Version | None]:
-    """``"2.1.0"``, ``"mmcv==2.1.0"``, ``"mmcv-full==1.7.2"``, ``"mmcv-full"`` -> (package, version)."""
+    """``"2.1.0"``, ``"mmcv==2.1.0"``, ``"mmcv-full==1.7.2"``, ``"onedl-mmcv==2.3.6"``, ``"mmcv-full"``
+    -> (package, version)."""
     match = _REQUEST.match(text)
     if not match or not (match.group(1) or match.group(2)):
-        raise UsageError(
-            f"--mmcv {text!r} is not a version", fix="use e.g. 2.1.0, mmcv==2.2.0 or mmcv-full==1.7.2"
-        )
-    package = match.group(1).lower() if match.group(1) else None
+        raise UsageError(f"--mmcv {text!r} is not a version", fix=_EXAMPLES)
+    package = canonicalize_name(match.group(1)) if match.group(1) else None
     version = None
     if match.group(2):
         try:
             version = Version(match.group(2))
         except InvalidVersion:
-            raise UsageError(
-                f"--mmcv {text!r} is not a version", fix="use e.g. 2.1.0 or mmcv-full==1.7.2"
-            ) from None
+            raise UsageError(f"--mmcv {text!r} is not a version", fix=_EXAMPLES) from None
+    if package == facts.FORK:
+        if version is not None and version.major < 2:
+            raise UsageError(f"--mmcv {text!r}: onedl-mmcv is a fork of mmcv 2.x",
+                             fix="use e.g. onedl-mmcv==2.3.6, or mmcv-full for 1.x")
+        return package, version
     if package and version and facts.package_for_version(version) != package:
         raise UsageError(
             f"--mmcv {text!r}: {package} {version} does not exist "
@@ -50,10 +62,9 @@ def downstream_requirements(env: Environment) -> list[facts.MmcvRequirement]:
         spec = ",".join(
             s for s in (f">={c.mmcv_min}" if c.mmcv_min else "", f"<{c.mmcv_max}" if c.mmcv_max else "") if s
         )
-        bound = c.mmcv_max or c.mmcv_min
-        package = facts.package_for_version(Version(bound)) if bound else "mmcv"
+        package = facts.required_package(c.package, c.mmcv_max or c.mmcv_min)
         found[c.package] = facts.MmcvRequirement(f"{c.package} {c.version}", package, SpecifierSet(spec))
-    for name in facts.known_downstreams():
+    for name in facts.known_downstreams():  # onedl-* ones included
         version = env.packages.get(name)
         if name not in found and version:
             requirement = facts.downstream_requirement(name, version)
@@ -65,15 +76,16 @@ def downstream_requirements(env: Environment) -> list[facts.MmcvRequirement]:
 def choose_mmcv(env: Environment, request: str | None) -> tuple[MmcvChoice, list[Finding]]:
     """The mmcv to build and why, with findings for conflicts (see the module docstring).
 
-    Automatic choice: the newest release that every installed downstream package accepts and that
-    is not known to fail with this torch. A torch newer than the release was tested with is tried
-    (an ``untested-version`` warning); only a known failure or a downstream conflict blocks.
+    Automatic choice: the newest release that every installed downstream package accepts, that
+    this Python can install and that is not known to fail with this torch. A torch newer than the
+    release was tested with is tried (an ``untested-version`` warning); only a known failure or a
+    downstream conflict blocks.
     """
     torch_version = env.torch.version if env.torch else None
     requirements = downstream_requirements(env)
     if request:
-        return _explicit(request, torch_version, requirements)
-    releases = facts.mmcv_releases()
+        return _explicit(request, torch_version, env.python.version, requirements)
+    releases = _preferred(env)
     fits = [r for r in releases if all(q.admits(r) for q in requirements)]
     if not fits:
         message = "no mmcv release satisfies every installed package: " + "; ".join(
@@ -82,7 +94,7 @@ def choose_mmcv(env: Environment, request: str | None) -> tuple[MmcvChoice, list
         fix = "upgrade or remove the conflicting downstream packages, or pass --mmcv explicitly"
         choice = MmcvChoice(releases[0].package, str(releases[0].version), "no release fits (see findings)")
         return choice, [Finding("mmcv-version-incompatible", "error", message, fix)]
-    judged = [(r, r.judge_torch(torch_version)) for r in fits]
+    judged = [(r, _judge(r, torch_version, env.python.version)) for r in fits]
     usable = [(r, j) for r, j in judged if not j.blocks]
     if not usable:
         release, judgement = judged[0]
@@ -90,14 +102,38 @@ def choose_mmcv(env: Environment, request: str | None) -> tuple[MmcvChoice, list
         message = judgement.reason + (f" (and {wanted})" if wanted else "")
         fix = "install a torch that release builds with, or upgrade the downstream packages"
         choice = MmcvChoice(release.package, str(release.version), "no release fits (see findings)")
+        if release.python_blocks(env.python.version):
+            return choice, [_python_finding(message)]
         return choice, [Finding("mmcv-version-incompatible", "error", message, fix)]
     release, judgement = usable[0]
     accepted = "; ".join(str(q) for q in requirements)
     why = f"the newest release {accepted}" if accepted else "the newest release"
     if judgement.status == "tested":
         why += f", tested with torch {torch_version}"
+    if release.package == facts.FORK and env.packages.get(facts.FORK):
+        why += f" (onedl-mmcv {env.packages[facts.FORK]} is installed: the fork is kept)"
     choice = MmcvChoice(release.package, str(release.version), why)
     return choice, _untested(release, judgement)
+
+
+def _preferred(env: Environment) -> list[facts.MmcvRelease]:
+    """The known releases in the order of the module docstring (an installed fork goes first)."""
+    releases = facts.mmcv_releases()
+    if env.packages.get(facts.FORK):
+        releases.sort(key=lambda r: r.package != facts.FORK)
+    return releases
+
+
+def _judge(release: facts.MmcvRelease, torch_version: str | None, python_version: str) -> Judgement:
+    """The torch judgement, unless this Python cannot install the release at all."""
+    python = release.python_blocks(python_version)
+    return Judgement("fails", python) if python else release.judge_torch(torch_version)
+
+
+def _python_finding(message: str) -> Finding:
+    return Finding("python-unsupported", "error", message,
+                   "use a Python the release supports (a new virtual environment), or another mmcv "
+                   "(e.g. --mmcv 2.2.0)")
 
 
 def _untested(release: facts.MmcvRelease, judgement: Judgement) -> list[Finding]:
@@ -116,17 +152,21 @@ def _untested(release: facts.MmcvRelease, judgement: Judgement) -> list[Finding]
 
 
 def _explicit(
-    request: str, torch_version: str | None, requirements: list
+    request: str, torch_version: str | None, python_version: str, requirements: list
 ) -> tuple[MmcvChoice, list[Finding]]:
     package, version = parse_mmcv_request(request)
     findings: list[Finding] = []
     if version is None:
-        newest = next((r for r in facts.mmcv_releases() if r.package == package), None)
+        newest = facts.newest_release(package) if package else None
         if newest is None:
             raise UsageError(f"--mmcv {request!r}: no known release", fix="give a version, e.g. 2.1.0")
         version = newest.version
     package = package or facts.package_for_version(version)
     release = facts.find_release(package, str(version))
+    needs = facts.needs_of(package, str(version))
+    python = needs.python_blocks(python_version) if needs else None
+    if python:
+        findings.append(_python_finding(python))
     if release is None:
         findings.append(
             Finding(
@@ -134,8 +174,8 @@ def _explicit(
                 "warning",
                 f"{package} {version} is not in mmbuild's table of releases: building it anyway; the "
                 "preflight and verify judge the result",
-                "if the build fails, use a release mmbuild has tested (e.g. 2.2.0, 2.1.0 or "
-                "mmcv-full==1.7.2)",
+                "if the build fails, use a release mmbuild has tested (e.g. 2.2.0, 2.1.0, "
+                "mmcv-full==1.7.2 or onedl-mmcv==2.3.6)",
             )
         )
     else:
@@ -152,12 +192,16 @@ def _explicit(
         findings.extend(_untested(release, judgement))
         for q in requirements:
             if not q.admits(release):
+                consequence = (
+                    f"it will fail with 'MMCV=={version} is used but incompatible'"
+                    if q.package == package
+                    else f"{package} replaces {q.package} (both install the 'mmcv' package)"
+                )
                 findings.append(
                     Finding(
                         "mmcv-version-incompatible",
                         "warning",
-                        f"{package} {version} does not satisfy {q}: it will fail with "
-                        f"'MMCV=={version} is used but incompatible'",
+                        f"{package} {version} does not satisfy {q}: {consequence}",
                         f"drop --mmcv to let mmbuild pick a release that fits, or upgrade {q.downstream}",
                     )
                 )

@@ -5,7 +5,8 @@ Nothing here imports the packages it reports on: versions come from
 ``__init__.py`` (found through the distribution's file list), and the presence of
 mmcv's compiled ops from that file list (``mmcv/_ext*.so`` / ``.pyd``).
 
-Downstream packages declare their range in one of two styles::
+Downstream packages (the onedl-* forks too: onedl-mmpretrain checks its range in
+``mmpretrain/__init__.py``) declare their range in one of two styles::
 
     mmcv_minimum_version = '2.0.0rc4'      MMCV_MIN = '2.0.0rc4'
     mmcv_maximum_version = '2.2.0'         MMCV_MAX = '2.2.0'
@@ -17,13 +18,21 @@ import re
 from importlib import metadata
 from pathlib import Path
 
-from mmbuild.environment import DOWNSTREAM_PACKAGES, TRACKED_PACKAGES, DownstreamConstraint
+from mmbuild.environment import (
+    DOWNSTREAM_PACKAGES,
+    MMCV_DISTRIBUTIONS,
+    TRACKED_PACKAGES,
+    DownstreamConstraint,
+)
 from mmbuild.findings import Finding
 from mmbuild.probe.files import read_text
 
 # Distribution -> its import package, for the downstream packages that pin mmcv.
 IMPORT_NAMES = {"mmdet": "mmdet", "mmsegmentation": "mmseg", "mmaction2": "mmaction",
-                "mmpretrain": "mmpretrain", "mmcls": "mmcls"}
+                "mmpretrain": "mmpretrain", "mmcls": "mmcls", "onedl-mmdetection": "mmdet",
+                "onedl-mmsegmentation": "mmseg", "onedl-mmpretrain": "mmpretrain"}
+# The distributions that install ``mmcv`` with its compiled ops (mmcv-lite never has them).
+WITH_OPS = tuple(name for name in MMCV_DISTRIBUTIONS if name != "mmcv-lite")
 _BOUND = re.compile(
     r"""^\s*(?P<name>mmcv_minimum_version|mmcv_min_version|MMCV_MIN|MMCV_MINIMUM_VERSION
               |mmcv_maximum_version|mmcv_max_version|MMCV_MAX|MMCV_MAXIMUM_VERSION)
@@ -94,12 +103,11 @@ def mmcv_findings(versions: dict[str, str | None],
                   files_of=lambda name: [rel for rel, _ in _files(name)]) -> list[Finding]:
     """``mmcv-ops-missing`` (an mmcv without ``_ext``) and ``mmcv-dual-install`` (mmcv-lite beside mmcv).
 
-    mmcv and mmcv-full installed together is reported from the versions alone by
-    :mod:`mmbuild.env_findings`.
+    Two of mmcv, mmcv-full and onedl-mmcv installed together is reported from the versions alone
+    by :mod:`mmbuild.env_findings`.
     """
     findings = []
-    mmcv, full = versions.get("mmcv"), versions.get("mmcv-full")
-    for name in ("mmcv", "mmcv-full"):
+    for name in WITH_OPS:
         version = versions.get(name)
         if not version:
             continue
@@ -109,9 +117,10 @@ def mmcv_findings(versions: dict[str, str | None],
                 "mmcv-ops-missing", "warning",
                 f"{name} {version} is installed without its compiled ops (no mmcv/_ext module)",
                 "rebuild it with ops: mmbuild install"))
-    if versions.get("mmcv-lite") and (mmcv or full):
+    beside = [name for name in WITH_OPS if versions.get(name)]
+    if versions.get("mmcv-lite") and beside:
         findings.append(Finding(
             "mmcv-dual-install", "error",
-            "mmcv-lite is installed together with mmcv/mmcv-full; they share the 'mmcv' package",
+            f"mmcv-lite is installed together with {'/'.join(beside)}; they share the 'mmcv' package",
             "pip uninstall -y mmcv-lite"))
     return findings

@@ -145,3 +145,29 @@ def test_failed_install_with_nothing_before_leaves_nothing(clean, tmp_path):
     with pytest.raises(VerifyFailedError, match="restored the previous state: no mmcv"):
         install_wheel(broken, work_dir=tmp_path / "w", torch_version=None, python=clean)
     assert installed_mmcv(clean) == []
+
+
+def test_onedl_mmcv_replaces_mmcv_and_mmcv_full_and_back(clean, tmp_path):
+    install_wheel(mmcv_wheel(tmp_path, "2.2.0"), work_dir=tmp_path / "w0", torch_version=None, python=clean)
+    report = install_wheel(mmcv_wheel(tmp_path, "2.3.6", name="onedl-mmcv"), work_dir=tmp_path / "w1",
+                           torch_version=None, python=clean)
+    assert report.removed == ["mmcv"] and report.import_output == "2.3.6"
+    assert [(d.name, d.version) for d in installed_mmcv(clean)] == [("onedl-mmcv", "2.3.6")]
+    report = install_wheel(mmcv_wheel(tmp_path, "1.7.2", name="mmcv-full"), work_dir=tmp_path / "w2",
+                           torch_version=None, python=clean)
+    assert report.removed == ["onedl-mmcv"]
+    assert [(d.name, d.version) for d in installed_mmcv(clean)] == [("mmcv-full", "1.7.2")]
+
+
+def test_a_failed_verify_of_onedl_mmcv_puts_mmcv_back(clean, tmp_path):
+    install_wheel(mmcv_wheel(tmp_path, "2.2.0"), work_dir=tmp_path / "w0", torch_version=None, python=clean)
+    before = _snapshot(clean)
+
+    def verify_that_fails() -> None:
+        raise VerifyFailedError("the installed mmcv failed verification: nms (cpu): max error 0.5")
+
+    with pytest.raises(VerifyFailedError, match="restored the previous state: mmcv 2.2.0"):
+        install_wheel(mmcv_wheel(tmp_path, "2.3.6", name="onedl-mmcv"), work_dir=tmp_path / "w1",
+                      torch_version=None, python=clean, accept=verify_that_fails)
+    assert [(d.name, d.version) for d in installed_mmcv(clean)] == [("mmcv", "2.2.0")]
+    assert _snapshot(clean) == before and _import_version(clean) == "2.2.0"

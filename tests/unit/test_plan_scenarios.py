@@ -234,6 +234,18 @@ SCENARIOS = [
          "patches_has": ["mmcv-setup-cuda-args"]},
     ),
     ("this-machine-cuda-torch-2.13-nvcc-only", {"arch": "9.0", "pch": False}, {"pch": False}),
+    # The index's newest torch releases: planned, never refused by a stale table.
+    (
+        "this-machine-cuda-torch-2.15-nvcc-13.0",
+        {"arch": "9.0"},
+        {"target": "cuda", "ok": True, "mmcv": ("mmcv", "2.2.0"), "cxx_std": "c++20",
+         "no_ids": ["mmcv-version-incompatible"], "patches_has": ["mmcv-setup-cuda-args"]},
+    ),
+    (
+        "this-machine-cuda-torch-2.14.1-nvcc-13.0",
+        {"cpu_only": True},
+        {"target": "cpu", "ok": True, "mmcv": ("mmcv", "2.2.0"), "no_ids": ["mmcv-version-incompatible"]},
+    ),
 ]
 
 

@@ -1,0 +1,33 @@
+"""Whether installing the chosen mmcv puts a second ``mmengine`` distribution beside the installed one.
+
+mmcv 2.x requires mmengine, onedl-mmcv requires onedl-mmengine; both distributions install the
+same ``mmengine`` package, and pip installs one over the other's files without complaint (a later
+uninstall of either then breaks the other).
+"""
+
+from __future__ import annotations
+
+from mmbuild.buildplan import MmcvChoice
+from mmbuild.environment import Environment
+from mmbuild.findings import Finding
+
+ENGINE_OF = {"mmcv": "mmengine", "onedl-mmcv": "onedl-mmengine"}
+
+
+def check_engine(env: Environment, mmcv: MmcvChoice) -> list[Finding]:
+    """An ``mmengine-dual-install`` warning when pip would install the other mmengine over this one."""
+    needed = ENGINE_OF.get(mmcv.package)
+    if needed is None or env.packages.get(needed):
+        return []
+    other = next((name for name in ENGINE_OF.values() if name != needed and env.packages.get(name)), None)
+    if other is None:
+        return []
+    return [
+        Finding(
+            "mmengine-dual-install",
+            "warning",
+            f"{mmcv.package} requires {needed}, which pip installs over the installed {other} "
+            f"{env.packages[other]}: both install the 'mmengine' package",
+            f"swap them before installing: pip uninstall -y {other} && pip install {needed}",
+        )
+    ]
