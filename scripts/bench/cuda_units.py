@@ -72,12 +72,13 @@ def _run(argv: list[str], env: dict[str, str]) -> tuple[float, int, int]:
 def _phases(timing: Path) -> dict[str, float]:
     """nvcc --time CSV -> milliseconds per phase name (arch-specific phases keep their arch)."""
     totals: dict[str, float] = defaultdict(float)
+    # Columns: source file, phase name, inputs, output, arch, tool, metric, unit (ms).
     with timing.open(newline="") as fh:
         for row in csv.reader(fh):
-            if len(row) < 5 or not row[-1].strip().replace(".", "", 1).isdigit():
+            if len(row) < 8 or row[7].strip() != "ms":
                 continue
-            phase, arch = row[0].strip(), row[3].strip()
-            totals[f"{phase} [{arch}]" if arch else phase] += float(row[-1])
+            phase, arch = row[1].strip(), row[4].strip()
+            totals[f"{phase} [{arch}]" if arch else phase] += float(row[6])
     return dict(totals)
 
 
