@@ -13,7 +13,7 @@ from typing import Literal
 
 from packaging.version import Version
 
-from mmbuild.knowledge.versions import parse_version
+from mmbuild.knowledge.versions import parse_version, release
 
 Status = Literal["tested", "untested", "fails", "unknown"]
 
@@ -28,12 +28,6 @@ class Judgement:
     @property
     def blocks(self) -> bool:
         return self.status == "fails"
-
-
-def minor(version: Version) -> tuple[int, int]:
-    """``2.15.1`` -> ``(2, 15)``: tested bounds are per release line."""
-    numbers = tuple(version.release) + (0, 0)
-    return numbers[0], numbers[1]
 
 
 @dataclass(frozen=True)
@@ -65,14 +59,11 @@ class Bounds:
                 f"{self.owner} is known to fail with {self.subject} {self.fails_from} and newer: "
                 f"{self.fails_from_because}",
             )
-        if self.tested_up_to is not None and minor(version) > minor(self.tested_up_to):
+        # Tested bounds are per release line: tested up to 2.15 covers every 2.15.x.
+        if self.tested_up_to is not None and release(text) > release(str(self.tested_up_to)):
             return Judgement(
                 "untested",
                 f"{self.owner} has been tested with {self.subject} up to {self.tested_up_to}; "
                 f"{self.subject} {text} is newer",
             )
         return Judgement("tested")
-
-
-def optional_version(text: str | None) -> Version | None:
-    return Version(text) if text else None

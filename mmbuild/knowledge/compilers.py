@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from packaging.version import Version
 
 from mmbuild.knowledge import load_table
-from mmbuild.knowledge.bounds import minor
-from mmbuild.knowledge.versions import last_at_or_below, parse_version
+from mmbuild.knowledge.versions import last_at_or_below, parse_version, release
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,7 @@ def host_limit(kind: str, cuda_version: str | None) -> HostLimit | None:
         return None
     newest = max(rows, key=lambda r: Version(r["cuda"]))
     known_up_to = newest.get("known_up_to", newest["cuda"])
-    known = row is not newest or minor(version) <= minor(Version(known_up_to))
+    known = row is not newest or release(cuda_version) <= release(known_up_to)
     return HostLimit(row["major"], known, known_up_to)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from packaging.version import Version
 
 from mmbuild.knowledge import load_table
-from mmbuild.knowledge.versions import last_at_or_below, parse_version
+from mmbuild.knowledge.versions import last_at_or_below, optional_version, parse_version
 
 _SM = re.compile(r"^(?:sm|compute)_(\d+)(\d)([a-z]?)$")
 
@@ -29,15 +29,12 @@ class ArchInfo:
         return int(major), int(minor)
 
 
-def _opt(text: str | None) -> Version | None:
-    return Version(text) if text else None
-
-
 def arch_table() -> list[ArchInfo]:
     """Every known compute capability, oldest first."""
     rows = [
         ArchInfo(
-            r["arch"], _opt(r.get("first")), _opt(r.get("last")), _opt(r.get("variant_a_first")), r["gpus"]
+            r["arch"], optional_version(r.get("first")), optional_version(r.get("last")),
+            optional_version(r.get("variant_a_first")), r["gpus"]
         )
         for r in load_table("cuda_arches")["arch"]
     ]

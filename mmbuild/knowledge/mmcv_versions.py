@@ -14,8 +14,8 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from mmbuild.knowledge import load_table
-from mmbuild.knowledge.bounds import Bounds, Judgement, optional_version
-from mmbuild.knowledge.versions import parse_version
+from mmbuild.knowledge.bounds import Bounds, Judgement
+from mmbuild.knowledge.versions import optional_version, parse_version
 
 
 @dataclass(frozen=True)

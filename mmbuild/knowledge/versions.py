@@ -15,6 +15,11 @@ def parse_version(text: str | None) -> Version | None:
         return None
 
 
+def optional_version(text: str | None) -> Version | None:
+    """``Version(text)`` of a table field that may be absent."""
+    return Version(text) if text else None
+
+
 def release(text: str | None, parts: int = 2) -> tuple[int, ...] | None:
     """The first ``parts`` numbers of a version, padded with zeros: ``release("12.4.1") == (12, 4)``."""
     version = parse_version(text)
