@@ -31,13 +31,9 @@ from packaging.utils import canonicalize_name
 
 from mmbuild.cache import ensure_writable_dir, sha256_file, user_cache_root
 from mmbuild.errors import UsageError
+from mmbuild.knowledge import tomllib  # the one 3.9/3.10 fallback to tomli
 from mmbuild.knowledge.mmcv_versions import FORK
 from mmbuild.process import run_command
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11 only
-    import tomli as tomllib
 
 DOWNLOAD_TIMEOUT_S = 600
 _IGNORED_IN_CHECKOUT = (".git", "build", "dist", "__pycache__", "*.egg-info", "*.so", "*.pyd")
