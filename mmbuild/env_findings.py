@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from packaging.version import Version
 
-from mmbuild.environment import MMCV_DISTRIBUTIONS, Compiler, Environment
+from mmbuild.environment import MMCV_WITH_OPS, Compiler, Environment
 from mmbuild.findings import Finding
 from mmbuild.knowledge import compilers as compiler_facts
 from mmbuild.knowledge import cuda as cuda_facts
@@ -250,7 +250,7 @@ def _long_path_findings(env: Environment) -> list[Finding]:
 def _package_findings(env: Environment) -> list[Finding]:
     installed = {name for name, version in env.packages.items() if version}
     findings: list[Finding] = []
-    with_ops = [name for name in MMCV_DISTRIBUTIONS if name != "mmcv-lite" and name in installed]
+    with_ops = [name for name in MMCV_WITH_OPS if name in installed]
     if len(with_ops) > 1:
         labels = [f"{name} {env.packages[name]}" for name in with_ops]
         listed = ", ".join(labels[:-1]) + f" and {labels[-1]}"

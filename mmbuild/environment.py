@@ -18,6 +18,8 @@ SCHEMA = 1
 
 # Every distribution that installs the `mmcv` import package (onedl-mmcv: the maintained fork).
 MMCV_DISTRIBUTIONS = ("mmcv", "mmcv-full", "mmcv-lite", "onedl-mmcv")
+# The distributions that install ``mmcv`` with its compiled ops (mmcv-lite never has them).
+MMCV_WITH_OPS = tuple(name for name in MMCV_DISTRIBUTIONS if name != "mmcv-lite")
 DOWNSTREAM_PACKAGES = (
     "mmengine", "mmdet", "mmsegmentation", "mmaction2", "mmpretrain", "mmcls",
     "onedl-mmengine", "onedl-mmdetection", "onedl-mmsegmentation", "onedl-mmpretrain",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from mmbuild.environment import (
     DOWNSTREAM_PACKAGES,
-    MMCV_DISTRIBUTIONS,
+    MMCV_WITH_OPS,
     TRACKED_PACKAGES,
     DownstreamConstraint,
 )
@@ -31,8 +31,6 @@ from mmbuild.probe.files import read_text
 IMPORT_NAMES = {"mmdet": "mmdet", "mmsegmentation": "mmseg", "mmaction2": "mmaction",
                 "mmpretrain": "mmpretrain", "mmcls": "mmcls", "onedl-mmdetection": "mmdet",
                 "onedl-mmsegmentation": "mmseg", "onedl-mmpretrain": "mmpretrain"}
-# The distributions that install ``mmcv`` with its compiled ops (mmcv-lite never has them).
-WITH_OPS = tuple(name for name in MMCV_DISTRIBUTIONS if name != "mmcv-lite")
 _BOUND = re.compile(
     r"""^\s*(?P<name>mmcv_minimum_version|mmcv_min_version|MMCV_MIN|MMCV_MINIMUM_VERSION
               |mmcv_maximum_version|mmcv_max_version|MMCV_MAX|MMCV_MAXIMUM_VERSION)
@@ -107,7 +105,7 @@ def mmcv_findings(versions: dict[str, str | None],
     by :mod:`mmbuild.env_findings`.
     """
     findings = []
-    for name in WITH_OPS:
+    for name in MMCV_WITH_OPS:
         version = versions.get(name)
         if not version:
             continue
@@ -117,7 +115,7 @@ def mmcv_findings(versions: dict[str, str | None],
                 "mmcv-ops-missing", "warning",
                 f"{name} {version} is installed without its compiled ops (no mmcv/_ext module)",
                 "rebuild it with ops: mmbuild install"))
-    beside = [name for name in WITH_OPS if versions.get(name)]
+    beside = [name for name in MMCV_WITH_OPS if versions.get(name)]
     if versions.get("mmcv-lite") and beside:
         findings.append(Finding(
             "mmcv-dual-install", "error",
