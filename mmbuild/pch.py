@@ -11,11 +11,14 @@ How it is wired (:func:`pch_env`):
 
 - The pipeline writes ``mmbuild_pch.hpp`` (the two headers) into the source tree's
   ``mmcv/ops/csrc/common``; the ``.gch`` goes beside ``pytorch_cpp_helper.hpp`` and goes away with
-  the work folder.
+  the work folder (with a store, the store keeps its own copy).
 - The ``.gch`` is built lazily by the first C++ unit that is really compiled, from that unit's
   own command line (so its flags are exactly the units' flags: standard, defines, include dirs,
   ``-fPIC``, ABI, ``-O``/``-g``), under a file lock; the other jobs wait for it. Link commands
   and other compilers pass through untouched.
+- With a store (``MMBUILD_PCH_STORE``, the pipeline's ``<cache>/pch``) the ``.gch`` is kept between
+  builds, keyed by the compiler, those flags and the headers' content (``pch_store.py``), and
+  linked into the tree: a later build with the same torch and flags builds none.
 - With ccache, this module is ccache's ``CCACHE_PREFIX``: it runs only on a cache miss, so a
   rebuild whose units all hit builds no ``.gch``. The ``.gch`` is built with ``-MMD`` and the
   units with ``-fpch-deps``, so each unit's dependency file still lists every header the
@@ -59,6 +62,7 @@ CXX_SUFFIXES = (".cpp", ".cc", ".cxx", ".c++")
 UNIT_FLAGS = ("-fpch-deps", "-Winvalid-pch")
 ENV_SOURCE = "MMBUILD_PCH_SOURCE"
 ENV_OUTPUT = "MMBUILD_PCH_OUTPUT"
+ENV_STORE = "MMBUILD_PCH_STORE"           # optional: keep .gch files between builds (pch_store.py)
 # Options that name the unit's inputs and outputs rather than how it is compiled.
 _WITH_VALUE = {"-o", "-MF", "-MT", "-MQ"}
 _ALONE = {"-c", "-MMD", "-MD", "-MP"}
@@ -97,9 +101,11 @@ def wrapper_script(folder: Path, *, before: list[str] | None = None) -> str:
 
 
 def pch_env(files: PchFiles, *, cache_kind: str, cache_tool: str | None, cxx: str, wrapper_dir: Path,
-            user_env: dict[str, str]) -> dict[str, str]:
+            user_env: dict[str, str], store: Path | None = None) -> dict[str, str]:
     """The build variables that put the precompiled header in front of the C++ compiler."""
     env = {ENV_SOURCE: str(files.source), ENV_OUTPUT: str(files.output)}
+    if store is not None:
+        env[ENV_STORE] = str(store)
     if cache_kind == "ccache":
         prefix = user_env.get("CCACHE_PREFIX")
         env["CCACHE_PREFIX"] = wrapper_script(wrapper_dir) + (f" {prefix}" if prefix else "")
@@ -116,8 +122,8 @@ def is_cxx_compile(args: list[str]) -> bool:
     return "-c" in args and any(a.endswith(CXX_SUFFIXES) for a in args if not a.startswith("-"))
 
 
-def pch_build_args(args: list[str], files: PchFiles, tmp_output: Path) -> list[str]:
-    """A unit's arguments turned into the ones that build the ``.gch`` with the same options."""
+def unit_flags(args: list[str]) -> list[str]:
+    """A unit's arguments less those that name its source, object and dependency file."""
     kept: list[str] = []
     skip = False
     for arg in args:
@@ -130,12 +136,65 @@ def pch_build_args(args: list[str], files: PchFiles, tmp_output: Path) -> list[s
         if arg in _ALONE or arg.endswith(CXX_SUFFIXES) and not arg.startswith("-"):
             continue
         kept.append(arg)
+    return kept
+
+
+def pch_build_args(args: list[str], files: PchFiles, tmp_output: Path) -> list[str]:
+    """A unit's arguments turned into the ones that build the ``.gch`` with the same options."""
     deps = files.output.with_name(files.output.name + ".d")
-    return [*kept, "-MMD", "-MF", str(deps), "-x", "c++-header", str(files.source), "-o", str(tmp_output)]
+    return [*unit_flags(args), "-MMD", "-MF", str(deps), "-x", "c++-header", str(files.source), "-o",
+            str(tmp_output)]
 
 
-def ensure_pch(compiler: list[str], args: list[str], files: PchFiles) -> bool:
-    """Build the ``.gch`` once (locked); True when it is there to use."""
+def tree_of(files: PchFiles) -> Path:
+    """The source tree whose ``COMMON`` folder holds ``files.source``."""
+    tree = files.source.parent
+    for _ in COMMON.parts:
+        tree = tree.parent
+    return tree
+
+
+def _build_in_tree(compiler: list[str], args: list[str], files: PchFiles) -> str | None:
+    """Build the ``.gch`` beside the tree's header; None, or the compiler's error output."""
+    tmp = files.output.with_name(f"{files.output.name}.{os.getpid()}.tmp")
+    done = subprocess.run([*compiler, *pch_build_args(args, files, tmp)], capture_output=True, text=True)
+    if done.returncode != 0 or not tmp.is_file():
+        tmp.unlink(missing_ok=True)
+        return done.stderr or f"exit {done.returncode}"
+    os.replace(tmp, files.output)
+    return None
+
+
+def _from_store(store_root: Path, compiler: list[str], args: list[str], files: PchFiles) -> str | None:
+    """Reuse or build the store's entry for these flags and headers and place it; None, or the error."""
+    from mmbuild.pch_store import PchStore, entry_key, place
+
+    store = PchStore(store_root)
+    tree = tree_of(files).resolve()
+    headers = [files.source.parent / name for name in HEADERS]
+    flags = unit_flags(args)
+    key = entry_key(compiler[0], flags, tree, headers, dict(os.environ))
+    with store.locked(key):
+        gch, origin = store.valid_gch(key), "reused"
+        if gch is None:
+            gch, error = store.build(key, compiler, flags, tree, headers)
+            if gch is None:
+                return error or "the compiler wrote no .gch"
+            origin = "built"
+        place(gch, files.output)
+        origin_file(files.output).write_text(f"{origin} {gch.parent}\n", encoding="utf-8")
+    store.prune()
+    return None
+
+
+def origin_file(gch: Path) -> Path:
+    """Where the wrapper notes whether the ``.gch`` was built or reused from the store, and which."""
+    return gch.with_name(gch.name + ".origin")
+
+
+def ensure_pch(compiler: list[str], args: list[str], files: PchFiles, store_root: Path | None = None) -> bool:
+    """Put the ``.gch`` in place once (locked): from the store when one is given, else built here.
+    True when it is there to use."""
     failed = files.output.with_name(files.output.name + ".failed")
     if files.output.is_file():
         return True
@@ -145,15 +204,15 @@ def ensure_pch(compiler: list[str], args: list[str], files: PchFiles) -> bool:
             return True
         if failed.exists():
             return False
-        tmp = files.output.with_name(f"{files.output.name}.{os.getpid()}.tmp")
-        done = subprocess.run([*compiler, *pch_build_args(args, files, tmp)], capture_output=True, text=True)
-        if done.returncode != 0 or not tmp.is_file():
-            tmp.unlink(missing_ok=True)
-            failed.write_text(done.stderr, encoding="utf-8")
-            reason = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        if store_root is not None:
+            error = _from_store(store_root, compiler, args, files)
+        else:
+            error = _build_in_tree(compiler, args, files)
+        if error is not None:
+            failed.write_text(error, encoding="utf-8")
+            reason = (error.strip().splitlines() or ["no output"])[-1]
             sys.stderr.write(f"mmbuild: precompiled header not built ({reason}); compiling without it\n")
             return False
-        os.replace(tmp, files.output)
         return True
 
 
@@ -171,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     if source and output and is_cxx_compile(args):
         files = PchFiles(Path(source), Path(output))
         real_compiler = command[-1:]          # the .gch is built by the compiler itself, uncached
-        if ensure_pch(real_compiler, args, files):
+        store = os.environ.get(ENV_STORE)
+        if ensure_pch(real_compiler, args, files, Path(store) if store else None):
             args = [*args, *UNIT_FLAGS]
     os.execvp(command[0], [*command, *args])
     return 127  # pragma: no cover - execvp does not return

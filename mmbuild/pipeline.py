@@ -275,17 +275,19 @@ class Pipeline:
         cxx = self.plan.env.get("CXX") or os.environ.get("CXX") or self.plan.host_compiler or "c++"
         return pch_env(files, cache_kind=self.compiler_cache, cache_tool=find_tool(self.compiler_cache),
                        cxx=find_tool(cxx) or cxx, wrapper_dir=self.work_dir / "compiler-wrappers",
-                       user_env={**os.environ, **env})
+                       user_env={**os.environ, **env}, store=user_cache_root() / "pch")
 
     def pch_summary(self) -> str:
         """What the precompiled header cost on disk, while the work folder still holds it."""
-        from mmbuild.pch import pch_output
+        from mmbuild.pch import origin_file, pch_output
 
         if not self.plan.pch:
             return ""
         gch = pch_output(self.tree.root)
         if gch.is_file():
-            return f"; precompiled header {gch.stat().st_size / 2**20:.0f} MiB"
+            origin = origin_file(gch)
+            how = origin.read_text(encoding="utf-8").split()[0] if origin.is_file() else "built"
+            return f"; precompiled header {gch.stat().st_size / 2**20:.0f} MiB ({how})"
         return "; precompiled header not built (no unit compiled, or see the log)"
 
     def preflight(self, env: dict[str, str]) -> None:

@@ -18,13 +18,14 @@ from mmbuild.options import BuildOptions
 from mmbuild.plan.arch_list import format_arch_list, parse_arch_list
 from mmbuild.plan.build_requires import check_build_requires
 from mmbuild.plan.compiler import choose_compiler
-from mmbuild.plan.cuda_args import join_cuda_args, requested_arches, split_cuda_args
+from mmbuild.plan.cuda_args import cuda_arg_tokens, join_cuda_args, requested_arches, split_cuda_args
 from mmbuild.plan.cuda_headers import cpath_value, resolve_cuda_headers
 from mmbuild.plan.engine import check_engine
 from mmbuild.plan.fingerprint import fingerprint
 from mmbuild.plan.gencode import fit_to_toolkit, gencode_flags
 from mmbuild.plan.jobs import choose_jobs
 from mmbuild.plan.mmcv_version import choose_mmcv
+from mmbuild.plan.nvcc_threads import choose_nvcc_threads, without_nvcc_threads
 from mmbuild.plan.patches import mmcv_patches, torch_header_patch
 from mmbuild.plan.pch import choose_pch
 from mmbuild.plan.target import choose_target
@@ -115,6 +116,12 @@ def make_plan(
     findings += jobs.findings
     build_env["MAX_JOBS"] = str(jobs.jobs)
     decisions.append(Decision("MAX_JOBS", str(jobs.jobs), jobs.reason))
+    if target.target == "cuda":
+        nvcc_threads = choose_nvcc_threads(env.cpus or 1, jobs.jobs, len(gencode), toolkit.version,
+                                           user_other)
+        if nvcc_threads.threads:
+            cuda_args += ["--threads", str(nvcc_threads.threads)]
+            decisions.append(Decision("nvcc --threads", str(nvcc_threads.threads), nvcc_threads.reason))
 
     patches = mmcv_patches(env, target.target, mmcv.package)
     if env.os.system == "Windows":
@@ -219,7 +226,7 @@ def fingerprint_inputs(
         "target": plan.target,
         "nvcc": cuda_version,
         "gencode": plan.gencode,
-        "cuda_args": plan.env.get("MMCV_CUDA_ARGS"),
+        "cuda_args": _args_for_fingerprint(plan.env.get("MMCV_CUDA_ARGS"), env.os.system),
         "threads_per_block": plan.threads_per_block,
         "cxx_std": plan.cxx_std,
         "compiler": compiler_id,
@@ -227,6 +234,13 @@ def fingerprint_inputs(
         "ops": sorted(plan.ops),
         "pch": plan.pch,
     }
+
+
+def _args_for_fingerprint(cuda_args: str | None, system: str) -> str | None:
+    """MMCV_CUDA_ARGS less what does not change the binary (nvcc --threads)."""
+    if cuda_args is None:
+        return None
+    return join_cuda_args(without_nvcc_threads(cuda_arg_tokens(cuda_args, system)), system)
 
 
 def _driver_check(env: Environment, cuda_version: str | None) -> list[Finding]:

@@ -22,6 +22,12 @@ Measurements (``--only`` picks some; each runs in a child whose peak memory is r
   subset     ``mmbuild install --ops`` with 5 ops, empty caches
   env        ``mmbuild env --json`` (median of --repeat)
 
+The CUDA tier (only with ``--only``, and ``--cuda-python``: a venv with a CUDA torch and mmbuild,
+nvcc on the machine; no GPU needed to build):
+
+  cuda_subset         ``mmbuild install --arch A --ops O`` with empty caches (precompiled header on)
+  cuda_subset_no_pch  the same with ``--no-pch``; both record the exported symbols
+
 Every mmbuild step runs in its own venv under --work (torch pinned to --torch), never in the
 bench's own environment. Ratios are against the stock path; the targets of the closing note
 are checked in the report.
@@ -44,6 +50,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 STEPS = ("env", "stock", "cold", "cache_hit", "verify", "rebuild", "subset", "cold_no_pch")
+CUDA_STEPS = ("cuda_subset", "cuda_subset_no_pch")
 QUICK = ("env", "subset", "verify")
 DEFAULT_SUBSET = "nms,roi_align,bbox_overlaps,focal_loss,roi_pool"
 CHANGED_HEADER = "mmcv/ops/csrc/common/box_iou_rotated_utils.hpp"
@@ -238,6 +245,23 @@ class Bench:
         self.record("subset", argv, [run], f"{len(self.args.subset_ops.split(','))} ops, empty caches",
                     **self.build_facts("subset"))
 
+    def cuda_subset(self, name: str, *more: str) -> None:
+        if not self.args.cuda_python:
+            raise SystemExit(f"{name} needs --cuda-python (a venv with a CUDA torch and mmbuild)")
+        python = Path(self.args.cuda_python)
+        argv = self.install_argv(python, self.sdist(), "--arch", self.args.cuda_arch, "--ops",
+                                 self.args.cuda_ops, *more)
+        env = self.clean_env(**self.caches(f"cache-{name}", f"ccache-{name}", fresh=True))
+        run = self.timed(name, argv, env)
+        self.record(name, argv, [run], f"CUDA {self.args.cuda_arch}, ops {self.args.cuda_ops}, empty caches"
+                    + (", --no-pch" if more else ""), **self.build_facts(name), **self.exports(python))
+
+    def step_cuda_subset(self) -> None:
+        self.cuda_subset("cuda_subset")
+
+    def step_cuda_subset_no_pch(self) -> None:
+        self.cuda_subset("cuda_subset_no_pch", "--no-pch")
+
     # -- facts from the runs -----------------------------------------------------------------
 
     def changed_source(self) -> Path:
@@ -294,7 +318,7 @@ class Bench:
 
     def run(self, steps: list[str]) -> dict:
         started = time.time()
-        for name in STEPS:
+        for name in STEPS + CUDA_STEPS:
             if name in steps:
                 print(f"==> {name}", file=sys.stderr)
                 getattr(self, f"step_{name}")()
@@ -321,12 +345,17 @@ def _targets(results: dict[str, Measurement], stock, cold) -> list[dict]:
                 "met": None if value is None or limit is None else value <= limit, "measurement": name}
 
     hit, rebuild, subset, no_pch = (results.get(n) for n in ("cache_hit", "rebuild", "subset", "cold_no_pch"))
+    cuda, cuda_no_pch = results.get("cuda_subset"), results.get("cuda_subset_no_pch")
     fifth_of_cold = cold and cold.median_s and round(cold.median_s * 0.2, 1)
     stock_s = stock and stock.median_s
-    same = None
-    if cold and no_pch and cold.extra.get("exports_sha256") and no_pch.extra.get("exports_sha256"):
-        same = cold.extra["exports_sha256"] == no_pch.extra["exports_sha256"]
-    return [
+    same, cuda_same = _same_exports(cold, no_pch), _same_exports(cuda, cuda_no_pch)
+    cuda_rows = [
+        check("cuda_subset", cuda.median_s, cuda_no_pch.median_s,
+              "CUDA subset with the precompiled header no slower than without it"),
+        {"target": "CUDA subset: the same exported symbols with and without the precompiled header",
+         "value": cuda_same, "limit": True, "met": cuda_same, "measurement": "cuda_subset_no_pch"},
+    ] if cuda and cuda_no_pch else []
+    return [*cuda_rows,
         check("cold", cold and cold.median_s, stock_s and round(stock_s * 0.35, 1),
               "cold full build at or under 0.35x the stock path"),
         check("rebuild", rebuild and rebuild.median_s, stock_s and round(stock_s * 0.1, 1),
@@ -341,6 +370,12 @@ def _targets(results: dict[str, Measurement], stock, cold) -> list[dict]:
         check("subset", subset and subset.median_s, fifth_of_cold,
               "5-op subset under 20% of a full build"),
     ]
+
+
+def _same_exports(one: Measurement | None, other: Measurement | None) -> bool | None:
+    if one and other and one.extra.get("exports_sha256") and other.extra.get("exports_sha256"):
+        return one.extra["exports_sha256"] == other.extra["exports_sha256"]
+    return None
 
 
 def _machine() -> dict:
@@ -387,7 +422,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--torch", default=_installed_torch(), help="torch version for the venvs")
     parser.add_argument("--work", default="bench-work", help="scratch folder (venvs, caches, logs)")
     parser.add_argument("--out", default="bench-results", help="where bench.json and bench.md go")
-    parser.add_argument("--only", help=f"comma list of: {', '.join(STEPS)}")
+    parser.add_argument("--only", help=f"comma list of: {', '.join(STEPS + CUDA_STEPS)}")
     parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
     parser.add_argument("--repeat", type=int, default=3, help="runs of the cheap steps (median)")
     parser.add_argument("--jobs", type=int, help="parallel compile jobs for every build")
@@ -397,13 +432,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--compiler-cache", choices=("ccache", "sccache"), default="ccache")
     parser.add_argument("--venv", help="reuse this venv (torch + mmbuild) for the mmbuild steps")
     parser.add_argument("--python", default=sys.executable, help="interpreter for new venvs")
+    parser.add_argument("--cuda-python", help="the CUDA tier's venv python (CUDA torch, mmbuild)")
+    parser.add_argument("--cuda-arch", default="9.0", help="the CUDA tier's --arch (default 9.0)")
+    parser.add_argument("--cuda-ops", default="nms,roi_align", help="the CUDA tier's --ops")
     args = parser.parse_args(argv)
     if not args.torch:
         parser.error("no torch found here: pass --torch VERSION")
     steps = QUICK if args.quick else tuple((args.only or ",".join(STEPS)).split(","))
-    unknown = sorted(set(steps) - set(STEPS))
+    unknown = sorted(set(steps) - set(STEPS + CUDA_STEPS))
     if unknown:
-        parser.error(f"unknown step(s) {', '.join(unknown)}; choose from {', '.join(STEPS)}")
+        parser.error(f"unknown step(s) {', '.join(unknown)}; choose from {', '.join(STEPS + CUDA_STEPS)}")
+    if set(steps) & set(CUDA_STEPS) and not args.cuda_python:
+        parser.error("the CUDA steps need --cuda-python")
     args.steps = list(steps)
     return args
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mmbuild.pch import COMMON, PchFiles, is_cxx_compile, pch_build_args, pch_env, prepare_pch
+from mmbuild.pch import COMMON, PchFiles, is_cxx_compile, origin_file, pch_build_args, pch_env, prepare_pch
+from mmbuild.pch_store import KEEP, parse_depfile
 
 GXX = shutil.which("g++")
 needs_gxx = pytest.mark.skipif(GXX is None, reason="needs g++")
@@ -104,3 +105,61 @@ def test_with_ccache_it_runs_only_on_a_miss_and_keeps_the_users_settings(tmp_pat
                     user_env={})
     script = Path(plain["CXX"]).read_text()
     assert "-m mmbuild.pch /usr/bin/g++" in script
+
+
+def _store_compile(root: Path, store: Path, flags: tuple[str, ...] = ("-O2", "-fPIC")):
+    files = prepare_pch(root)
+    done = _compile(root, files, "unit.cpp", extra_env={"MMBUILD_PCH_STORE": str(store)},
+                    flags=(*flags, "-H"))
+    assert done.returncode == 0, done.stderr
+    assert f"! {files.output}" in done.stderr          # the unit used the precompiled header
+    return files, origin_file(files.output).read_text().split()[0]
+
+
+@needs_gxx
+def test_a_stored_pch_is_reused_by_the_next_tree_and_keeps_its_paths_valid(tmp_path):
+    store = tmp_path / "store"
+    first, how = _store_compile(_tree(tmp_path / "a"), store)
+    assert how == "built"
+    (entry,) = [p for p in store.iterdir() if p.is_dir()]
+    assert (entry / "deps.json").is_file()
+    shutil.rmtree(tmp_path / "a")                        # the first build's work folder is gone
+    second, how = _store_compile(_tree(tmp_path / "b"), store)
+    assert how == "reused"
+    assert second.output.stat().st_ino == (entry / "pytorch_cpp_helper.hpp.gch").stat().st_ino
+    deps = parse_depfile((tmp_path / "b" / "unit.cpp.o.d").read_text())
+    assert str(entry / "src" / "pytorch_cpp_helper.hpp") in deps
+    assert all((tmp_path / "b" / p).exists() for p in deps)
+
+
+@needs_gxx
+def test_a_stored_pch_is_rebuilt_when_a_header_it_holds_or_a_flag_changes(tmp_path):
+    store, outside = tmp_path / "store", tmp_path / "include"
+    outside.mkdir()
+    (outside / "extra.hpp").write_text("inline int extra() { return 1; }\n")
+    flags = ("-O2", "-fPIC", f"-I{outside}")
+
+    def tree(name: str, helper_include: str = "<extra.hpp>") -> Path:
+        root = _tree(tmp_path / name)
+        (root / COMMON / "pytorch_cpp_helper.hpp").write_text(HELPER.replace(
+            "#include <map>", f"#include <map>\n#include {helper_include}"))
+        return root
+
+    assert _store_compile(tree("a"), store, flags)[1] == "built"
+    assert _store_compile(tree("b"), store, flags)[1] == "reused"
+    (outside / "extra.hpp").write_text("inline int extra() { return 2; }\n")
+    assert _store_compile(tree("c"), store, flags)[1] == "built"
+    assert _store_compile(tree("d"), store, (*flags, "-DOTHER=1"))[1] == "built"
+    # A precompiled header that includes a file of the tree itself is used once, never again.
+    inner = tree("e", '"local.hpp"')
+    (inner / COMMON / "local.hpp").write_text("inline int local() { return 3; }\n")
+    assert _store_compile(inner, store, (*flags, f"-I{inner / COMMON}"))[1] == "built"
+    again = tree("f", '"local.hpp"')
+    (again / COMMON / "local.hpp").write_text("inline int local() { return 3; }\n")
+    assert _store_compile(again, store, (*flags, f"-I{again / COMMON}"))[1] == "built"
+    assert len([p for p in store.iterdir() if p.is_dir()]) <= KEEP
+
+
+def test_dependency_files_are_read_with_continuations_and_escaped_spaces():
+    text = "x.gch: /a/b.hpp \\\n /c/with\\ space.h /a/b.hpp\\\n /d.h\n/e.h:\n"
+    assert parse_depfile(text) == ["/a/b.hpp", "/c/with space.h", "/d.h"]

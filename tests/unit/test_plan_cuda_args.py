@@ -36,3 +36,14 @@ def test_split_and_join_round_trip_on_posix_and_windows():
     posix = ["-I/opt/my cuda/include", "-Xcompiler", "-O2 -g", "-DNAME=\"x\""]
     assert cuda_arg_tokens(join_cuda_args(posix)) == posix
     assert split_cuda_args("-arch sm_80 -lineinfo") == (["-arch", "sm_80"], ["-lineinfo"])
+
+
+def test_nvcc_threads_fill_cpus_the_jobs_leave_idle_without_changing_the_fingerprint():
+    env = load_environment(ENVS / "this-machine-cuda-torch-2.13-nvcc-only.json")
+    env.cpus = 16
+    threaded = make_plan(env, BuildOptions(arch="8.0,8.6,9.0", jobs=4))
+    assert cuda_arg_tokens(threaded.env["MMCV_CUDA_ARGS"])[-2:] == ["--threads", "3"]
+    assert any(d.name == "nvcc --threads" and d.value == "3" for d in threaded.decisions)
+    plain = make_plan(env, BuildOptions(arch="8.0,8.6,9.0", jobs=16))
+    assert "--threads" not in cuda_arg_tokens(plain.env["MMCV_CUDA_ARGS"])
+    assert plain.fingerprint == threaded.fingerprint
