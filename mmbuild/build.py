@@ -25,7 +25,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from mmbuild.console import say
 from mmbuild.errors import BuildFailedError, MmbuildError
 from mmbuild.progress import NinjaProgress
 
@@ -218,6 +217,3 @@ def _first_error_line(text: str) -> FailureSummary:
     tail = text.strip().splitlines()[-1:] or [""]
     return FailureSummary(None, None, tail[0].strip(), None, {})
 
-
-def report_build_start(log_path: Path) -> None:
-    say(f"  full build log: {log_path}")

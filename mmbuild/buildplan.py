@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from mmbuild.findings import Finding, has_errors
@@ -56,9 +55,6 @@ class BuildPlan:
         data = to_dict(self)
         data["ok"] = self.ok
         return data
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
     def from_dict(cls, data: dict) -> BuildPlan:

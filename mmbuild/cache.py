@@ -12,7 +12,7 @@ A wheelhouse (``mmbuild build --out DIR``, ``mmbuild install --wheelhouse DIR``)
 folder of wheels, usable as ``pip install --find-links DIR``, plus ``mmbuild-index.json``
 mapping fingerprints to wheel names.
 
-Every write is atomic (a temporary file in the same folder, then ``os.replace``), and the
+Every write is atomic (``fileio.py``), and the
 lock on a fingerprint is held from the lookup until the wheel is stored, so two installs
 of one fingerprint never build twice: the second waits, then finds the wheel.
 
@@ -24,10 +24,7 @@ would make every later install a full build.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,6 +33,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from mmbuild.errors import UsageError
+from mmbuild.fileio import atomic_copy, atomic_write_json, read_json, sha256_file
 
 INDEX_NAME = "index.json"
 WHEELHOUSE_INDEX = "mmbuild-index.json"
@@ -49,64 +47,6 @@ def user_cache_root() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
     return base / "mmbuild"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _file_mode() -> int:
-    """The mode a plainly created file gets (0o666 less the umask); temp files start at 0o600."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-@contextlib.contextmanager
-def _replacing(path: Path) -> Iterator[str]:
-    """A temp file beside ``path`` for the caller to fill; it replaces ``path`` only if the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        yield tmp
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so readers see the old file or the new one, never a part."""
-    with _replacing(path) as tmp, open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def atomic_write_json(path: Path, document: object) -> None:
-    atomic_write_bytes(path, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode())
-
-
-def atomic_copy(source: Path, target: Path) -> None:
-    """Copy a file so that ``target`` appears complete or not at all."""
-    with _replacing(target) as tmp:
-        shutil.copyfile(source, tmp)
-
-
-def read_json(path: Path, default: object) -> object:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return default
-    except (OSError, ValueError):
-        return default
 
 
 def ensure_writable_dir(path: Path, what: str) -> Path:

@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmbuild.build import summarise_failure
-from mmbuild.cache import atomic_write_json
 from mmbuild.environment import MMCV_DISTRIBUTIONS
 from mmbuild.errors import MmbuildError, VerifyFailedError
+from mmbuild.fileio import atomic_write_json
 from mmbuild.process import run_command
 
 PIP_TIMEOUT_S = 1800.0

@@ -24,6 +24,7 @@ from pathlib import Path
 from mmbuild import __version__
 from mmbuild.buildplan import BuildPlan
 from mmbuild.environment import Environment
+from mmbuild.fileio import replacing
 
 METADATA_MEMBER = "mmcv/_mmbuild.json"
 
@@ -88,8 +89,7 @@ def _dist_info_dir(names: list[str]) -> str:
 
 def embed_in_wheel(wheel: Path, member: str, data: bytes) -> None:
     """Add (or replace) ``member`` in ``wheel``, regenerating RECORD; atomic replace."""
-    tmp = wheel.with_name(f".{wheel.name}.tmp")
-    with zipfile.ZipFile(wheel) as source, \
+    with replacing(wheel) as tmp, zipfile.ZipFile(wheel) as source, \
             zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as target:
         names = source.namelist()
         record_name = f"{_dist_info_dir(names)}/RECORD"
@@ -113,7 +113,6 @@ def embed_in_wheel(wheel: Path, member: str, data: bytes) -> None:
         record_info.external_attr = 0o644 << 16
         record_info.compress_type = zipfile.ZIP_DEFLATED
         target.writestr(record_info, buffer.getvalue())
-    os.replace(tmp, wheel)
 
 
 def _now_zip() -> tuple[int, int, int, int, int, int]:

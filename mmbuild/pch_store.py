@@ -27,18 +27,12 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+from mmbuild.fileio import sha256_file
+
 KEEP = 2
 SCHEME = "1"
 GCH = "pytorch_cpp_helper.hpp.gch"
 INCLUDE_VARIABLES = ("CPATH", "CPLUS_INCLUDE_PATH", "C_INCLUDE_PATH")
-
-
-def _digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def parse_depfile(text: str) -> list[str]:
@@ -77,7 +71,7 @@ def entry_key(compiler: str, flags: list[str], tree: Path, headers: list[Path], 
         "compiler": [str(resolved), stat.st_size if stat else None, stat.st_mtime_ns if stat else None],
         "flags": [flag.replace(str(tree), "<tree>") for flag in flags],
         "env": {name: env.get(name, "") for name in INCLUDE_VARIABLES},
-        "headers": {path.name: _digest(path) for path in headers},
+        "headers": {path.name: sha256_file(path) for path in headers},
     }
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -107,7 +101,7 @@ class PchStore:
             return None
         try:
             deps = json.loads(deps_file.read_text(encoding="utf-8"))
-            if any(not Path(p).is_file() or _digest(Path(p)) != digest for p, digest in deps.items()):
+            if any(not Path(p).is_file() or sha256_file(Path(p)) != digest for p, digest in deps.items()):
                 return None
         except (OSError, ValueError):
             return None
@@ -140,7 +134,7 @@ class PchStore:
         os.replace(entry / f"{GCH}.tmp", entry / GCH)
         if any(tree in path.resolve().parents for path in deps):
             return entry / GCH, done.stderr     # used by this build only: no deps.json, pruned first
-        digests = {str(path.resolve()): _digest(path) for path in deps if path.is_file()}
+        digests = {str(path.resolve()): sha256_file(path) for path in deps if path.is_file()}
         (entry / "deps.json").write_text(json.dumps(digests, indent=1, sort_keys=True), encoding="utf-8")
         return entry / GCH, done.stderr
 

@@ -99,7 +99,6 @@ class PipelineSettings:
     from_envs: list[Environment] | None = None     # nodes the wheel must also run on (fleet)
     from_env_names: list[str] = field(default_factory=list)
     live_probe: bool = True                        # False: from_envs[0] stands in for this machine
-    keep_work: bool = False
     preflight: bool = True
     specs_dir: Path | None = None          # patch specs (default: the shipped patches/)
     planner: Callable[..., BuildPlan] | None = None   # default: mmbuild.plan.make_plan
@@ -453,7 +452,7 @@ class Pipeline:
                                  "exit_code": exc.exit_code}
             raise
         finally:
-            if self.work_dir and not self.settings.keep_work:
+            if self.work_dir:
                 shutil.rmtree(self.work_dir, ignore_errors=True)
         return self.report
 

@@ -29,8 +29,9 @@ from pathlib import Path, PurePosixPath
 from filelock import FileLock
 from packaging.utils import canonicalize_name
 
-from mmbuild.cache import ensure_writable_dir, sha256_file, user_cache_root
+from mmbuild.cache import ensure_writable_dir, user_cache_root
 from mmbuild.errors import UsageError
+from mmbuild.fileio import sha256_file
 from mmbuild.knowledge import tomllib  # the one 3.9/3.10 fallback to tomli
 from mmbuild.knowledge.mmcv_versions import FORK
 from mmbuild.process import run_command

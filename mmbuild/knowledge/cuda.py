@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from packaging.version import Version
 
+from mmbuild.arch import Arch
 from mmbuild.knowledge import load_table
 from mmbuild.knowledge.versions import last_at_or_below, optional_version, parse_version
-
-_SM = re.compile(r"^(?:sm|compute)_(\d+)(\d)([a-z]?)$")
 
 
 @dataclass(frozen=True)
@@ -25,8 +23,7 @@ class ArchInfo:
 
     @property
     def key(self) -> tuple[int, int]:
-        major, minor = self.arch.split(".")
-        return int(major), int(minor)
+        return Arch.parse(self.arch).key
 
 
 def arch_table() -> list[ArchInfo]:
@@ -43,22 +40,9 @@ def arch_table() -> list[ArchInfo]:
 
 def arch_info(arch: str) -> ArchInfo | None:
     """The table row for ``"8.6"`` (a trailing ``a`` variant is looked up as its base arch)."""
-    base = arch.rstrip("a")
+    parsed = Arch.parse(arch)
+    base = str(parsed.base) if parsed else arch
     return next((r for r in arch_table() if r.arch == base), None)
-
-
-def sm_to_arch(sm: str) -> str | None:
-    """``"sm_86"`` -> ``"8.6"``, ``"sm_90a"`` -> ``"9.0a"``, ``"sm_120"`` -> ``"12.0"``; None otherwise."""
-    match = _SM.match(sm.strip().lower())
-    if not match:
-        return None
-    major, minor, variant = match.groups()
-    return f"{int(major)}.{minor}{variant}"
-
-
-def arch_to_number(arch: str) -> str:
-    """``"8.6"`` -> ``"86"``, ``"9.0a"`` -> ``"90a"`` (the digits nvcc's sm_/compute_ names use)."""
-    return arch.replace(".", "")
 
 
 def toolkit_arches(cuda_version: str | None, listed: list[str] | None = None) -> list[str]:
@@ -68,8 +52,8 @@ def toolkit_arches(cuda_version: str | None, listed: list[str] | None = None) ->
     is the truth. Otherwise the table decides from the toolkit's version.
     """
     if listed:
-        arches = {a for a in (sm_to_arch(s) for s in listed) if a and not a.endswith("a")}
-        return sorted(arches, key=_arch_key)
+        arches = {a for a in (Arch.parse(s) for s in listed) if a and not a.variant}
+        return [str(a) for a in sorted(arches)]
     version = parse_version(cuda_version)
     if version is None:
         return []
@@ -124,8 +108,3 @@ def minor_compat_floor(cuda_version: str | None) -> str | None:
 def _through(last: Version) -> Version:
     """``12.9`` as an upper bound also admits ``12.9.1``."""
     return Version(f"{last.major}.{last.minor}.9999")
-
-
-def _arch_key(arch: str) -> tuple[int, int]:
-    major, minor = arch.rstrip("a").split(".")
-    return int(major), int(minor)

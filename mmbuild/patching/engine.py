@@ -13,8 +13,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from mmbuild.errors import PatchConflictError
+from mmbuild.fileio import atomic_write
 from mmbuild.patching import hunks as hunk_state
-from mmbuild.patching.files import atomic_write, decode, encode, ensure_writable, sha256_bytes
+from mmbuild.patching.files import decode, encode, ensure_writable, sha256_bytes
 from mmbuild.patching.manifest import (
     FileRecord,
     Manifest,

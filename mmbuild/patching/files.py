@@ -1,4 +1,4 @@
-"""File I/O for patching: exact-byte reads, atomic writes, writability checks."""
+"""File I/O for patching: exact-byte reads, writability checks (writes: ``mmbuild.fileio``)."""
 
 from __future__ import annotations
 
@@ -54,21 +54,3 @@ def ensure_writable(paths: list[Path], what: str) -> None:
         if path.exists() and not os.access(path, os.W_OK):
             raise ReadOnlyTreeError(f"{path} is read-only; nothing was changed",
                                     fix="make the file writable or run as its owner")
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and os.replace; keeps the file mode."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

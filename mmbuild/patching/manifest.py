@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from mmbuild.errors import UsageError
-from mmbuild.patching.files import atomic_write
+from mmbuild.fileio import atomic_write
 
 SCHEMA = 1
 

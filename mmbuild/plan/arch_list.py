@@ -10,13 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from mmbuild.arch import Arch
 from mmbuild.errors import UsageError
 from mmbuild.knowledge import cuda as cuda_facts
 from mmbuild.knowledge import torch_facts
-
-_DOTTED = re.compile(r"^(\d{1,2})\.(\d)([a-z]?)$")
-_BARE = re.compile(r"^(\d{1,2})(\d)([a-z]?)$")
-_SM = re.compile(r"^(?:sm|compute)_(\d{2,3}[a-z]?)$")
 
 
 @dataclass(frozen=True)
@@ -28,12 +25,11 @@ class ArchSpec:
 
     @property
     def base(self) -> str:
-        return self.arch.rstrip("a")
+        return str(Arch.parse(self.arch).base)
 
     @property
     def key(self) -> tuple[int, int]:
-        major, minor = self.base.split(".")
-        return int(major), int(minor)
+        return Arch.parse(self.arch).key
 
     def __str__(self) -> str:
         return f"{self.arch}+PTX" if self.ptx else self.arch
@@ -93,15 +89,5 @@ def _parse_entry(entry: str, source: str, shown: str) -> ArchSpec:
 
 
 def _to_dotted(text: str) -> str | None:
-    sm = _SM.match(text)
-    if sm:
-        text = sm.group(1)
-        match = _BARE.match(text)
-    else:
-        match = _DOTTED.match(text) or _BARE.match(text)
-    if not match:
-        return None
-    major, minor, variant = match.groups()
-    if variant not in ("", "a"):
-        return None
-    return f"{int(major)}.{minor}{variant}"
+    arch = Arch.parse(text)
+    return str(arch) if arch and arch.variant in ("", "a") else None

@@ -16,9 +16,9 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 
+from mmbuild.arch import dotted
 from mmbuild.environment import GPU, Environment
 from mmbuild.findings import Finding
-from mmbuild.knowledge.cuda import sm_to_arch
 from mmbuild.knowledge.gpus import capability_for_name
 from mmbuild.plan.arch_list import ArchSpec, merge_specs, parse_arch_list
 
@@ -65,8 +65,8 @@ def specs_from_gencode(flags: list[str]) -> list[ArchSpec]:
     specs: list[ArchSpec] = []
     for flag in flags:
         for part in flag.replace("=", ",").replace("[", ",").replace("]", ",").split(","):
-            arch = sm_to_arch(part) if part.startswith("sm_") else None
-            ptx = sm_to_arch(part) if part.startswith("compute_") and f"code={part}" in flag else None
+            arch = dotted(part) if part.startswith("sm_") else None
+            ptx = dotted(part) if part.startswith("compute_") and f"code={part}" in flag else None
             if arch:
                 specs.append(ArchSpec(arch))
             if ptx:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mmbuild.arch import Arch
 from mmbuild.environment import CudaToolkit
 from mmbuild.findings import Finding
 from mmbuild.knowledge import cuda as cuda_facts
@@ -123,9 +124,8 @@ def _has_variant_a(arch: str, toolkit: CudaToolkit) -> bool:
 
 
 def _num(arch: str) -> str:
-    return cuda_facts.arch_to_number(arch)
+    return Arch.parse(arch).number
 
 
 def _key(arch: str) -> tuple[int, int]:
-    major, minor = arch.rstrip("a").split(".")
-    return int(major), int(minor)
+    return Arch.parse(arch).key

@@ -95,6 +95,11 @@ def strip_comments_and_literals(text: str) -> str:
     return _LEXEMES.sub(_blank_lexeme, text)
 
 
+def strip_comments(text: str) -> str:
+    """Blank comments only (literals stay: error messages are read too), keeping offsets and newlines."""
+    return _LEXEMES.sub(lambda m: _blank(m.group(0)) if m.group(0).startswith("/") else m.group(0), text)
+
+
 def _condition_value(expr: str, defined: frozenset[str]) -> bool | None:
     """True/False for conditions on MMCV_WITH_* macros and literals only; None when undecidable."""
     def replace(match: re.Match[str]) -> str:

@@ -29,9 +29,6 @@ class Selection:
     built_ops: list[str]
     devices: dict[str, list[str]] = field(default_factory=dict)   # op -> devices with a kernel
 
-    def keeps_file(self, index: SourceIndex, path: str) -> bool:
-        return any(index.units[key].path == path for key in self.kept)
-
 
 def _needs(unit: Unit, index: SourceIndex) -> set[str]:
     wanted: set[str] = set()

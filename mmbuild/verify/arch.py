@@ -8,23 +8,20 @@ available for execution on the device".
 
 from __future__ import annotations
 
+from mmbuild.arch import Arch
 from mmbuild.verify.fatbin import EmbeddedCode
 
 
-def capability_number(capability: str) -> int:
-    """'8.6' -> 86; '12.0' -> 120."""
-    major, _, minor = capability.partition(".")
-    return int(major) * 10 + int(minor or 0)
-
-
-def sass_runs_on(sass: int, device: int) -> bool:
-    return sass // 10 == device // 10 and sass % 10 <= device % 10
+def device_arch(capability: str) -> Arch:
+    """A device's capability (``"8.6"``) as an arch; unreadable ones as 0.0, which runs nothing."""
+    return Arch.parse(capability) or Arch(0, 0)
 
 
 def runnable_code(code: EmbeddedCode, capability: str) -> tuple[list[int], list[int]]:
     """(SASS arches that run natively, PTX arches the driver can JIT) for a device."""
-    device = capability_number(capability)
-    return ([a for a in code.sass if sass_runs_on(a, device)], [a for a in code.ptx if a <= device])
+    device = device_arch(capability)
+    return ([a for a in code.sass if Arch.parse(str(a)).sass_runs_on(device)],
+            [a for a in code.ptx if Arch.parse(str(a)).ptx_runs_on(device)])
 
 
 def code_names(code: EmbeddedCode) -> dict[str, list[str]]:

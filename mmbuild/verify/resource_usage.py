@@ -56,12 +56,6 @@ def parse_ptxas_verbose(text: str) -> list[KernelRegisters]:
     return found
 
 
-def arch_number(arch: str) -> int:
-    """'sm_90a' -> 90; 0 when unreadable."""
-    digits = re.match(r"sm_(\d+)", arch)
-    return int(digits.group(1)) if digits else 0
-
-
 def unique_kernels(kernels: list[KernelRegisters]) -> list[KernelRegisters]:
     """One entry per (arch, kernel), the most registers where a kernel sits in several cubins
     (a template instantiated in several translation units), in the order first seen."""

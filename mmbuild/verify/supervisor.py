@@ -20,16 +20,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from mmbuild.arch import Arch
 from mmbuild.nvidia_wheels import nvidia_wheel_paths
 from mmbuild.process import run_command
 from mmbuild.verify import arch as arch_rules
-from mmbuild.verify.cpu_inventory import CpuCoverage, cpu_coverage
+from mmbuild.verify.cpu_coverage import CpuCoverage, cpu_coverage
 from mmbuild.verify.fatbin import EmbeddedCode, NotAnElfFile, read_embedded_code
 from mmbuild.verify.report import CheckResult, VerifyReport
 from mmbuild.verify.resource_usage import (
     DEFAULT_REGS_PER_BLOCK,
     KernelRegisters,
-    arch_number,
     kernels_over_budget,
     largest_block,
     parse_cuobjdump_resource_usage,
@@ -182,10 +182,10 @@ def arch_check_for_device(code: EmbeddedCode, gpu: dict[str, Any]) -> CheckResul
         return CheckResult("arches in _ext", "arch", device, "pass", data=data,
                            message=f"no SASS for {capability}: the driver JIT-compiles "
                                    f"compute_{max(ptx)} PTX at first use (slow start); _ext holds {held}")
-    number = arch_rules.capability_number(capability)
     return CheckResult("arches in _ext", "arch", device, "fail", id="no-kernel-image", data=data,
                        message=f"{gpu.get('name', 'GPU')} (capability {capability}) can run none of "
-                               f"{held}: rebuild with --arch {capability} (sm_{number})")
+                               f"{held}: rebuild with --arch {capability} "
+                               f"({arch_rules.device_arch(capability).sm})")
 
 
 def resource_checks(ext_path: str | None, gpus: list[dict[str, Any]], threads_per_block: int | None,
@@ -232,7 +232,7 @@ def resource_checks(ext_path: str | None, gpus: list[dict[str, Any]], threads_pe
 def _kernel_data(kernels: list[KernelRegisters], over: list[KernelRegisters], threads: int,
                  regs_per_block: int) -> dict[str, Any]:
     return {"threads_per_block": threads, "regs_per_block": regs_per_block,
-            "arches": sorted({k.arch for k in kernels}, key=arch_number),
+            "arches": sorted({k.arch for k in kernels}, key=lambda a: Arch.parse(a) or Arch(0, 0)),
             "kernels": [{"arch": k.arch, "kernel": k.kernel, "registers": k.registers} for k in kernels],
             "over": [{"arch": k.arch, "kernel": k.kernel, "registers": k.registers,
                       "largest_block": largest_block(k.registers, regs_per_block)} for k in over]}
@@ -278,8 +278,8 @@ def resource_check_for_device(kernels: list[KernelRegisters], gpu: dict[str, Any
                               threads: int) -> CheckResult:
     device = f"cuda:{gpu.get('index', 0)}"
     capability = gpu.get("capability") or "0.0"
-    number = arch_rules.capability_number(capability)
-    runnable = [k for k in kernels if arch_rules.sass_runs_on(arch_number(k.arch), number)]
+    device_arch = arch_rules.device_arch(capability)
+    runnable = [k for k in kernels if (Arch.parse(k.arch) or Arch(0, 0)).sass_runs_on(device_arch)]
     regs_per_block = gpu.get("regs_per_block") or DEFAULT_REGS_PER_BLOCK
     checked = runnable or kernels
     over = kernels_over_budget(checked, threads, regs_per_block)

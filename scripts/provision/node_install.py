@@ -52,23 +52,14 @@ class NodeFacts:
                    torch.cxx11_abi if torch else None, [gpu.capability for gpu in env.gpus])
 
 
-def _arch(entry: str) -> tuple[int, int, bool, bool]:
-    """"8.6+PTX" -> (8, 6, ptx, arch_specific)."""
-    ptx = entry.endswith("+PTX")
-    base = entry.removesuffix("+PTX")
-    specific = base.endswith("a")
-    major, _, minor = base.rstrip("a").partition(".")
-    return int(major), int(minor or 0), ptx, specific
-
-
 def arch_runs_on(entry: str, capability: str) -> bool:
-    major, minor, ptx, specific = _arch(entry)
-    cap_major, cap_minor, _, _ = _arch(capability)
-    if specific:
-        return (major, minor) == (cap_major, cap_minor)
-    if major == cap_major and minor <= cap_minor:
-        return True
-    return ptx and (major, minor) <= (cap_major, cap_minor)
+    """Whether an arch-list entry (``"8.6+PTX"``) runs on a device of ``capability``."""
+    from mmbuild.arch import Arch
+
+    arch, device = Arch.parse(entry.removesuffix("+PTX")), Arch.parse(capability)
+    if arch is None or device is None:
+        return False
+    return arch.sass_runs_on(device) or entry.endswith("+PTX") and arch.ptx_runs_on(device)
 
 
 def rejection_reasons(meta: dict, node: NodeFacts) -> list[str]:

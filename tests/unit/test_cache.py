@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from fs_helpers import read_only_dir
 
-from mmbuild.cache import CacheEntry, WheelCache, Wheelhouse, sha256_file, user_cache_root
+from mmbuild.cache import CacheEntry, WheelCache, Wheelhouse, user_cache_root
 from mmbuild.errors import EXIT_USAGE, UsageError
+from mmbuild.fileio import sha256_file
 
 FP = "ab" * 32
 

@@ -51,9 +51,6 @@ def batched_nms(boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor,
     return kept[torch.argsort(scores[kept], descending=True)]
 
 
-SOFT_NMS_METHODS = {"naive": 0, "linear": 1, "gaussian": 2}
-
-
 def soft_nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float, sigma: float,
              min_score: float, method: str, offset: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Soft-NMS (Bodla et al. 2017): pick the best, decay the others' scores by their IoU with it.
