@@ -180,18 +180,16 @@ def summarise_failure(text: str) -> FailureSummary:
     (``file:line:col: error: ...``), which says more than ninja's ``FAILED:`` line; otherwise
     the first line that looks like an error.
     """
-    try:
-        from mmbuild.diagnose import diagnose_text
-    except ImportError:  # pragma: no cover - diagnose ships with mmbuild
-        diagnose_text = None
-    diagnosis = diagnose_text(text) if diagnose_text is not None else None
-    if diagnosis is not None and diagnosis.problems:
+    from mmbuild.diagnose import diagnose_text
+
+    diagnosis = diagnose_text(text)
+    if diagnosis.problems:
         top = diagnosis.problems[0]
         return FailureSummary(top.id, top.line, top.excerpt.strip(), top.fix, dict(top.extracted or {}))
     compiler_error = _first_compiler_error(text)
     if compiler_error is not None:
         return compiler_error
-    if diagnosis is not None and diagnosis.first_error_line:
+    if diagnosis.first_error_line:
         lines = text.splitlines()
         index = diagnosis.first_error_line - 1
         excerpt = lines[index].strip() if 0 <= index < len(lines) else ""

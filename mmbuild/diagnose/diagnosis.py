@@ -102,12 +102,16 @@ def _match(problem: Problem, sig: Signature, hit: Hit) -> Match:
 
 def diagnose_scan(scan: ScanResult, catalogue: dict[str, Problem]) -> Diagnosis:
     """Turn raw first hits into ranked problems."""
-    matches = []
+    ranked = []
     for problem in catalogue.values():
         best = _best_hit(problem, scan)
         if best is not None:
-            matches.append(_match(problem, *best))
-    matches.sort(key=lambda m: _rank(m.severity, m.kind, m.line))
+            sig, hit = best
+            # On one line, the signature that explains more of it (a longer match) is the more specific.
+            ranked.append((*_rank(sig.severity, sig.kind, hit.line), -len(hit.match.group(0)),
+                           _match(problem, sig, hit)))
+    ranked.sort(key=lambda entry: entry[:4])
+    matches = [entry[4] for entry in ranked]
     candidates = [h.line for h in [scan.first_error] if h is not None]
     candidates += [m.line for m in matches if m.severity == "error"]
     first_line = min(candidates) if candidates else None
@@ -133,6 +137,13 @@ def diagnose_stream(source: LogSource, catalogue: dict[str, Problem] | None = No
 def diagnose_text(text: str, catalogue: dict[str, Problem] | None = None) -> Diagnosis:
     """Diagnose error text: a build log, a traceback, a training log."""
     return diagnose_stream(text, catalogue)
+
+
+def classify(text: str) -> Match | None:
+    """The catalogue problem that best explains an error text (an exception, a log excerpt), or None:
+    the one classifier that build, verify and the probe use."""
+    problems = diagnose_text(text).problems
+    return problems[0] if problems else None
 
 
 def diagnose_file(path: str | Path, catalogue: dict[str, Problem] | None = None) -> Diagnosis:

@@ -2,9 +2,9 @@
 
 The arch list is the union of every node's GPUs (unless ``--arch`` or the build node's
 TORCH_CUDA_ARCH_LIST says otherwise) and THREADS_PER_BLOCK fits the tightest device. Each node's own
-problems are checked too, and every such finding names its node: a node whose torch, Python or
-platform differs from the build node cannot load the wheel; a node whose driver is older than the
-build toolkit needs cannot run its kernels.
+problems are checked too, and every such finding names its node: a node the planned wheel does not
+fit (mmbuild/wheel_fit.py: torch, Python, platform, C++ ABI, arches) cannot use it; a node whose
+driver is older than the build toolkit needs cannot run its kernels.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from mmbuild.options import BuildOptions
 from mmbuild.plan.arch_list import format_arch_list
 from mmbuild.plan.cuda_args import gpu_specs
 from mmbuild.plan.make import make_plan
+from mmbuild.wheel_fit import NodeFacts, mismatches
 
 
 def make_fleet_plan(
@@ -56,13 +57,15 @@ def _node_findings(name: str, env: Environment, build_env: Environment, plan: Bu
         for f in environment_findings(env)
         if f.severity != "info" and f.id not in ("gcc-unsupported", "msvc-unsupported", "cuda-home-missing")
     ]
-    for what, mine, theirs in _runtime_differences(env, build_env):
+    wheel = planned_wheel(build_env, plan)
+    for mismatch in mismatches(wheel, NodeFacts.from_environment(env)):
         findings.append(
             Finding(
-                "undefined-symbol",
+                mismatch.problem_id,
                 "error",
-                f"{name}: {what} is {mine}, the build node has {theirs}: the wheel will not load there",
-                f"give {name} the build node's {what}, or plan a separate build for it",
+                f"{name}: {mismatch.text}: the wheel will not run there",
+                f"give {name} the build node's {mismatch.what}, or plan a separate build for it"
+                if mismatch.what != "arches" else f"add {name}'s GPUs to --arch",
             )
         )
     if plan.target == "cuda" and env.driver and env.gpus:
@@ -73,16 +76,14 @@ def _node_findings(name: str, env: Environment, build_env: Environment, plan: Bu
     return findings
 
 
-def _runtime_differences(env: Environment, build_env: Environment) -> list[tuple[str, str, str]]:
-    def torch_id(e: Environment) -> str:
-        return f"{e.torch.version} (CUDA {e.torch.cuda})" if e.torch else "no torch"
-
-    def python_id(e: Environment) -> str:
-        return ".".join(e.python.version.split(".")[:2])
-
-    pairs = [
-        ("torch", torch_id(env), torch_id(build_env)),
-        ("Python", python_id(env), python_id(build_env)),
-        ("platform", f"{env.os.system}/{env.os.machine}", f"{build_env.os.system}/{build_env.os.machine}"),
-    ]
-    return [p for p in pairs if p[1] != p[2]]
+def planned_wheel(build_env: Environment, plan: BuildPlan) -> dict:
+    """The build metadata keys the wheel-fits-node check reads, for the wheel ``plan`` will build."""
+    torch = build_env.torch
+    return {
+        "platform": {"system": build_env.os.system, "machine": build_env.os.machine},
+        "python": build_env.python.version,
+        "torch": {"version": torch.version if torch else None, "cuda": torch.cuda if torch else None,
+                  "cxx11_abi": torch.cxx11_abi if torch else None},
+        "target": plan.target,
+        "arch_list": list(plan.arch_list),
+    }

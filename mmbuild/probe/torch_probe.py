@@ -114,39 +114,13 @@ def classify_import_error(text: str) -> Finding:
     if "no module named 'torch'" in lowered or 'no module named "torch"' in lowered:
         return Finding("torch-missing", "error", "torch is not installed in this Python",
                        "install the torch build for your CUDA first, e.g. pip install torch==<version>")
-    problem = _shared_diagnosis(text)
+    from mmbuild.diagnose import classify
+
+    problem = classify(text)
     if problem is not None:
-        return Finding(problem[0], "error", f"torch cannot be imported: {line}", problem[1])
-    if "libtorch_cuda_cu.so" in text and "cannot open shared object file" in text:
-        return Finding("libtorch-cuda-cu-missing", "error", f"torch cannot be imported: {line}",
-                       "something compiled for an older torch is loaded; rebuild it (mmbuild install) "
-                       "or reinstall torch")
-    if "undefined symbol" in text or "cannot open shared object file" in text:
-        return Finding("undefined-symbol", "error", f"torch cannot be imported: {line}",
-                       "torch and a compiled extension disagree; reinstall torch or rebuild the extension")
+        return Finding(problem.id, "error", f"torch cannot be imported: {line}", problem.fix)
     return Finding("torch-import-failed", "error", f"torch cannot be imported: {line}",
                    "fix or reinstall torch in this environment, then run 'mmbuild env' again")
-
-
-def _shared_diagnosis(text: str) -> tuple[str, str] | None:
-    """(id, fix) of the known problem the shared log matcher finds in the text, if any.
-
-    ``libtorch-cuda-cu-missing`` is preferred to the broader ``undefined-symbol``
-    that the same "cannot open shared object file" line also matches.
-    """
-    try:
-        from mmbuild.diagnose import diagnose_text
-    except ImportError:
-        return None
-    try:
-        problems = list(diagnose_text(text).problems)
-    except Exception:  # noqa: BLE001 - the local classifier still answers
-        return None
-    if not problems:
-        return None
-    preferred = [p for p in problems if p.id == "libtorch-cuda-cu-missing"]
-    chosen = (preferred or problems)[0]
-    return chosen.id, chosen.fix
 
 
 def probe_torch(python: str | None = None, timeout: float = TIMEOUT_S,

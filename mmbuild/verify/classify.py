@@ -4,37 +4,16 @@ from __future__ import annotations
 
 import re
 
-# Used when the diagnose catalogue is unavailable; the most specific pattern comes first.
-_FALLBACK: tuple[tuple[str, str], ...] = (
-    (r"libtorch_cuda_cu\.so|libtorch_cuda_cpp\.so", "libtorch-cuda-cu-missing"),
-    (r"undefined symbol|GLIBCXX_[\d.]+' not found|cannot open shared object file", "undefined-symbol"),
-    (r"No module named '?mmcv\._ext'?|No module named '?mmcv\.ops'?|miss in module _ext"
-     r"|has no function", "mmcv-ops-missing"),
-    (r"not compiled with GPU support", "not-compiled-with-gpu"),
-    (r"no kernel image is available|invalid device function", "no-kernel-image"),
-    (r"invalid configuration argument|too many resources requested for launch",
-     "invalid-configuration-argument"),
-    (r"CUDA out of memory|OutOfMemoryError", "cuda-oom"),
-)
-
 
 def classify_error(text: str) -> str | None:
     """The catalogue id that explains ``text`` (an exception or a log excerpt), or None."""
+    from mmbuild.diagnose import classify
+
     try:
-        from mmbuild.diagnose import diagnose_text
-    except ImportError:
-        diagnose_text = None
-    if diagnose_text is not None:
-        try:
-            problems = diagnose_text(text).problems
-        except Exception:  # noqa: BLE001 - classification must never fail a check run
-            problems = []
-        if problems:
-            return problems[0].id
-    for pattern, problem_id in _FALLBACK:
-        if re.search(pattern, text):
-            return problem_id
-    return None
+        match = classify(text)
+    except Exception:  # noqa: BLE001 - classification must never fail a check run
+        return None
+    return match.id if match else None
 
 
 _NO_DEVICE_KERNEL = re.compile(r"implementation for device (\w+)(?::\d+)? not found", re.IGNORECASE)

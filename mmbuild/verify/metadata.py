@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mmbuild.verify.report import CheckResult
+from mmbuild.wheel_fit import NodeFacts, mismatches
 
 METADATA_FILE = "_mmbuild.json"
 
@@ -31,13 +32,13 @@ def read_metadata(mmcv_dir: str | Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _release(version: str) -> str:
-    """'2.13.0+cu126' -> '2.13.0': the part that fixes torch's C++ ABI."""
-    return version.split("+", 1)[0]
-
-
-def _major_minor(version: str | None) -> str | None:
-    return ".".join(version.split(".")[:2]) if version else None
+# The torch checks of the wheel-fits-node rule (wheel_fit.py), as verify words them.
+_FAILED = {
+    "torch": ("torch version", "ops built for torch {built}, running torch {node}: rebuild mmcv "
+                               "(mmbuild install) for this torch"),
+    "torch CUDA": ("torch CUDA", "ops built with CUDA {built}, running torch uses CUDA {node}"),
+    "C++ ABI": ("C++ ABI", "ops built with {built}, torch uses {node}"),
+}
 
 
 def check_build_vs_runtime(metadata: dict[str, Any] | None, runtime: RuntimeTorch) -> list[CheckResult]:
@@ -45,33 +46,20 @@ def check_build_vs_runtime(metadata: dict[str, Any] | None, runtime: RuntimeTorc
     if metadata is None:
         return [CheckResult("build metadata", "abi", "-", "skip",
                             message=f"no mmcv/{METADATA_FILE}: this mmcv was not built by mmbuild")]
+    node = NodeFacts(None, None, None, runtime.version, runtime.cuda, runtime.cxx11_abi)
+    found = {m.what: m for m in mismatches(metadata, node)}
     built = metadata.get("torch") or {}
+    passed = {
+        "torch": f"built for torch {built.get('version') or '?'}",
+        "torch CUDA": f"target {metadata.get('target', '?')}, CUDA {built.get('cuda') or 'none'}",
+        "C++ ABI": f"_GLIBCXX_USE_CXX11_ABI={int(bool(runtime.cxx11_abi))}",
+    }
     results = []
-    version = built.get("version")
-    if version and _release(version) != _release(runtime.version):
-        results.append(CheckResult(
-            "torch version", "abi", "-", "fail", id="undefined-symbol",
-            message=f"ops built for torch {version}, running torch {runtime.version}: rebuild mmcv "
-                    "(mmbuild install) for this torch"))
-    else:
-        results.append(CheckResult("torch version", "abi", "-", "pass",
-                                   message=f"built for torch {version or '?'}"))
-    built_cuda = built.get("cuda")
-    if metadata.get("target") == "cuda" and _major_minor(built_cuda) != _major_minor(runtime.cuda):
-        results.append(CheckResult(
-            "torch CUDA", "abi", "-", "fail", id="cuda-version-mismatch",
-            message=f"ops built with CUDA {built_cuda}, running torch uses CUDA "
-                    f"{runtime.cuda or 'none (CPU build)'}"))
-    else:
-        results.append(CheckResult("torch CUDA", "abi", "-", "pass",
-                                   message=f"target {metadata.get('target', '?')}, "
-                                           f"CUDA {built_cuda or 'none'}"))
-    abi = built.get("cxx11_abi")
-    if abi is not None and runtime.cxx11_abi is not None and bool(abi) != bool(runtime.cxx11_abi):
-        results.append(CheckResult(
-            "C++ ABI", "abi", "-", "fail", id="undefined-symbol",
-            message=f"ops built with _GLIBCXX_USE_CXX11_ABI={int(abi)}, torch uses {int(runtime.cxx11_abi)}"))
-    else:
-        results.append(CheckResult("C++ ABI", "abi", "-", "pass",
-                                   message=f"_GLIBCXX_USE_CXX11_ABI={int(bool(runtime.cxx11_abi))}"))
+    for what, (name, template) in _FAILED.items():
+        mismatch = found.get(what)
+        if mismatch:
+            results.append(CheckResult(name, "abi", "-", "fail", id=mismatch.problem_id,
+                                       message=template.format(built=mismatch.built, node=mismatch.node)))
+        else:
+            results.append(CheckResult(name, "abi", "-", "pass", message=passed[what]))
     return results

@@ -4,11 +4,9 @@ Run with the node's target Python (the one with torch and mmbuild installed):
 
     python node_install.py --wheelhouse /shared/wheelhouse [--report FILE] [--save-env DIR]
 
-The wheels in the wheelhouse carry their build metadata (``mmcv/_mmbuild.json``). A
-wheel fits this node when its platform, Python major.minor, torch version, torch CUDA
-and C++ ABI equal the node's, and, on a node with GPUs, its arch list covers every
-GPU (SASS for X.Y runs on X.Z with Z >= Y; PTX for X.Y runs on any later arch; an
-``a`` arch runs only on itself). Of the fitting wheels the newest build is installed
+The wheels in the wheelhouse carry their build metadata (``mmcv/_mmbuild.json``). Whether
+a wheel fits this node is mmbuild's own check (``mmbuild/wheel_fit.py``, the one fleet
+plans and ``mmbuild verify`` use). Of the fitting wheels the newest build is installed
 with mmbuild's installer (torch pinned, the previous mmcv restored on failure), then
 ``mmbuild verify`` runs.
 
@@ -26,70 +24,11 @@ import socket
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmbuild.wheel_fit import NodeFacts, rejection_reasons
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_WHEEL, EXIT_VERIFY = 0, 1, 2, 3, 5
-
-
-@dataclass
-class NodeFacts:
-    """What decides whether a wheel runs on this node."""
-
-    system: str
-    machine: str
-    python: str                         # "3.11"
-    torch: str | None
-    torch_cuda: str | None
-    cxx11_abi: bool | None
-    capabilities: list[str] = field(default_factory=list)   # "9.0", one per GPU
-
-    @classmethod
-    def from_environment(cls, env) -> NodeFacts:
-        torch = env.torch
-        return cls(env.os.system, env.os.machine, ".".join(env.python.version.split(".")[:2]),
-                   torch.version if torch else None, torch.cuda if torch else None,
-                   torch.cxx11_abi if torch else None, [gpu.capability for gpu in env.gpus])
-
-
-def arch_runs_on(entry: str, capability: str) -> bool:
-    """Whether an arch-list entry (``"8.6+PTX"``) runs on a device of ``capability``."""
-    from mmbuild.arch import Arch
-
-    arch, device = Arch.parse(entry.removesuffix("+PTX")), Arch.parse(capability)
-    if arch is None or device is None:
-        return False
-    return arch.sass_runs_on(device) or entry.endswith("+PTX") and arch.ptx_runs_on(device)
-
-
-def rejection_reasons(meta: dict, node: NodeFacts) -> list[str]:
-    """Why a wheel with build metadata ``meta`` cannot serve ``node`` (empty: it can)."""
-    reasons = []
-    platform = meta.get("platform") or {}
-    if (platform.get("system"), platform.get("machine")) != (node.system, node.machine):
-        reasons.append(f"built for {platform.get('system')}/{platform.get('machine')}, "
-                       f"node is {node.system}/{node.machine}")
-    built_python = ".".join(str(meta.get("python", "")).split(".")[:2])
-    if built_python != node.python:
-        reasons.append(f"built for Python {built_python}, node runs {node.python}")
-    torch = meta.get("torch") or {}
-    if torch.get("version") != node.torch:
-        reasons.append(f"built for torch {torch.get('version')}, node has {node.torch}")
-    elif torch.get("cuda") != node.torch_cuda:
-        reasons.append(f"built for torch CUDA {torch.get('cuda')}, node's torch has {node.torch_cuda}")
-    if torch.get("cxx11_abi") is not None and node.cxx11_abi is not None \
-            and torch.get("cxx11_abi") != node.cxx11_abi:
-        reasons.append("C++ ABI differs from the node's torch")
-    if node.capabilities and node.torch_cuda:
-        if meta.get("target") != "cuda":
-            reasons.append("CPU-only build, node has GPUs")
-        else:
-            arches = meta.get("arch_list") or []
-            missing = [cap for cap in node.capabilities if not any(arch_runs_on(a, cap) for a in arches)]
-            if missing:
-                reasons.append(f"arches {', '.join(arches) or 'none'} do not run on "
-                               f"compute capability {', '.join(sorted(set(missing)))}")
-    return reasons
 
 
 def choose_wheel(candidates: list[tuple[Path, dict | None]], node: NodeFacts

@@ -97,6 +97,5 @@ def test_real_torch_of_this_environment():
     (UNDEFINED_SYMBOL, "undefined-symbol"),
     ("RuntimeError: something else entirely", "torch-import-failed"),
 ])
-def test_local_classifier_without_the_shared_matcher(monkeypatch, error, problem_id):
-    monkeypatch.setattr(torch_probe, "_shared_diagnosis", lambda text: None)
+def test_import_errors_are_named_by_the_one_classifier(error, problem_id):
     assert torch_probe.classify_import_error(f"ImportError: {error}").id == problem_id

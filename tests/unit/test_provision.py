@@ -15,6 +15,7 @@ from mmbuild.environment import load_environment
 from mmbuild.metadata import build_metadata
 from mmbuild.options import BuildOptions
 from mmbuild.plan import make_plan
+from mmbuild.wheel_fit import arch_runs_on
 
 ROOT = Path(__file__).resolve().parents[2]
 PROVISION = ROOT / "scripts" / "provision"
@@ -56,7 +57,7 @@ def node(fixture: str, **changes) -> object:
     ("9.0a", "10.0", False),
 ])
 def test_arch_runs_on(arch, capability, runs):
-    assert node_install.arch_runs_on(arch, capability) is runs
+    assert arch_runs_on(arch, capability) is runs
 
 
 def test_fleet_wheel_fits_h100_and_l4_nodes(fleet_wheel_meta):

@@ -1,0 +1,113 @@
+"""Whether a wheel mmbuild built runs on a node: the one check that fleet plans, ``verify`` and the
+node installer (scripts/provision/node_install.py) use.
+
+The wheel is described by its build metadata (``mmcv/_mmbuild.json``, or the same keys for a
+planned build); the node by :class:`NodeFacts`. A wheel fits when the platform, Python major.minor,
+torch release (``2.13.0`` of ``2.13.0+cu130``: the part that fixes torch's C++ ABI), torch's CUDA
+major.minor and the C++ ABI match, and, on a node with GPUs, a CUDA build's arch list runs on every
+GPU (``mmbuild.arch``). A node fact that is not known (None) is not compared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mmbuild.arch import Arch
+
+
+@dataclass
+class NodeFacts:
+    """What decides whether a wheel runs on a node."""
+
+    system: str | None
+    machine: str | None
+    python: str | None                  # "3.11"
+    torch: str | None
+    torch_cuda: str | None
+    cxx11_abi: bool | None
+    capabilities: list[str] = field(default_factory=list)   # "9.0", one per GPU
+
+    @classmethod
+    def from_environment(cls, env) -> NodeFacts:
+        torch = env.torch
+        return cls(env.os.system, env.os.machine, major_minor(env.python.version),
+                   torch.version if torch else None, torch.cuda if torch else None,
+                   torch.cxx11_abi if torch else None, [gpu.capability for gpu in env.gpus])
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One reason the wheel does not run on the node, with the catalogue id of what follows."""
+
+    what: str            # "platform", "Python", "torch", "torch CUDA", "C++ ABI", "target", "arches"
+    built: str
+    node: str
+    problem_id: str
+    text: str
+
+
+def major_minor(version: str | None) -> str | None:
+    return ".".join(version.split(".")[:2]) if version else None
+
+
+def torch_release(version: str | None) -> str | None:
+    """``2.13.0+cu126`` -> ``2.13.0``."""
+    return version.split("+", 1)[0] if version else None
+
+
+def arch_runs_on(entry: str, capability: str) -> bool:
+    """Whether an arch-list entry (``"8.6+PTX"``, ``"9.0a"``) runs on a device of ``capability``."""
+    arch, device = Arch.parse(entry.removesuffix("+PTX")), Arch.parse(capability)
+    if arch is None or device is None:
+        return False
+    return arch.sass_runs_on(device) or entry.endswith("+PTX") and arch.ptx_runs_on(device)
+
+
+def mismatches(meta: dict, node: NodeFacts) -> list[Mismatch]:
+    """Every reason the wheel described by ``meta`` does not run on ``node`` (empty: it fits)."""
+    found: list[Mismatch] = []
+    platform = meta.get("platform") or {}
+    built_platform = f"{platform.get('system')}/{platform.get('machine')}"
+    built_on = (platform.get("system"), platform.get("machine"))
+    if node.system is not None and built_on != (node.system, node.machine):
+        node_platform = f"{node.system}/{node.machine}"
+        found.append(Mismatch("platform", built_platform, node_platform, "undefined-symbol",
+                              f"built for {built_platform}, node is {node_platform}"))
+    built_python = major_minor(str(meta.get("python") or "")) or "?"
+    if node.python is not None and built_python != node.python:
+        found.append(Mismatch("Python", built_python, node.python, "undefined-symbol",
+                              f"built for Python {built_python}, node runs {node.python}"))
+    torch = meta.get("torch") or {}
+    if torch.get("version") and torch_release(torch.get("version")) != torch_release(node.torch):
+        found.append(Mismatch("torch", torch["version"], str(node.torch), "undefined-symbol",
+                              f"built for torch {torch['version']}, node has {node.torch}"))
+    if meta.get("target") == "cuda" and major_minor(torch.get("cuda")) != major_minor(node.torch_cuda):
+        found.append(Mismatch("torch CUDA", str(torch.get("cuda")), node.torch_cuda or "none (CPU build)",
+                              "cuda-version-mismatch",
+                              f"built for torch CUDA {torch.get('cuda')}, node's torch has "
+                              f"{node.torch_cuda or 'none (CPU build)'}"))
+    abi = torch.get("cxx11_abi")
+    if abi is not None and node.cxx11_abi is not None and bool(abi) != bool(node.cxx11_abi):
+        found.append(Mismatch("C++ ABI", f"_GLIBCXX_USE_CXX11_ABI={int(abi)}",
+                              f"_GLIBCXX_USE_CXX11_ABI={int(node.cxx11_abi)}", "undefined-symbol",
+                              "C++ ABI differs from the node's torch"))
+    if node.capabilities and node.torch_cuda:
+        found += _gpu_mismatches(meta, node)
+    return found
+
+
+def _gpu_mismatches(meta: dict, node: NodeFacts) -> list[Mismatch]:
+    if meta.get("target") != "cuda":
+        return [Mismatch("target", "cpu", "GPUs", "not-compiled-with-gpu", "CPU-only build, node has GPUs")]
+    arches = meta.get("arch_list") or []
+    missing = sorted({cap for cap in node.capabilities if not any(arch_runs_on(a, cap) for a in arches)})
+    if not missing:
+        return []
+    held = ", ".join(arches) or "none"
+    return [Mismatch("arches", held, ", ".join(missing), "no-kernel-image",
+                     f"arches {held} do not run on compute capability {', '.join(missing)}")]
+
+
+def rejection_reasons(meta: dict, node: NodeFacts) -> list[str]:
+    """Why a wheel with build metadata ``meta`` cannot serve ``node`` (empty: it can)."""
+    return [m.text for m in mismatches(meta, node)]
