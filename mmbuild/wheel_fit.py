@@ -32,7 +32,15 @@ class NodeFacts:
         torch = env.torch
         return cls(env.os.system, env.os.machine, major_minor(env.python.version),
                    torch.version if torch else None, torch.cuda if torch else None,
-                   torch.cxx11_abi if torch else None, [gpu.capability for gpu in env.gpus])
+                   torch.cxx11_abi if torch else None, _capabilities(env.gpus))
+
+
+def _capabilities(gpus) -> list[str]:
+    """Each GPU's compute capability; from its name where the report has only names (nvidia-smi -L)."""
+    from mmbuild.knowledge.gpus import capability_for_name
+
+    found = (gpu.capability or capability_for_name(gpu.name or "") for gpu in gpus)
+    return [capability for capability in found if capability]
 
 
 @dataclass(frozen=True)

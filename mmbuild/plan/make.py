@@ -7,6 +7,8 @@ C++ standard with the host compiler, MAX_JOBS, Windows specifics, driver, patche
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from packaging.version import Version
 
 from mmbuild import env_findings
@@ -46,148 +48,169 @@ PLAN_DECIDED_IDS = frozenset(
 MSVC_PREPROCESSOR_CUDA = Version("13.2")
 
 
+@dataclass
+class _Draft:
+    """What the plan's steps add to: decisions, findings and the build's environment variables."""
+
+    decisions: list[Decision] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    build_env: dict[str, str] = field(default_factory=lambda: {"MMCV_WITH_OPS": "1"})
+
+    def decide(self, name: str, value: str, reason: str) -> None:
+        self.decisions.append(Decision(name, value, reason))
+
+
+@dataclass
+class _CudaParts:
+    arch_list: list = field(default_factory=list)
+    gencode: list[str] = field(default_factory=list)
+    cuda_args: list[str] = field(default_factory=list)
+    user_args: list[str] = field(default_factory=list)
+    threads: int | None = None
+
+
 def make_plan(
     env: Environment, options: BuildOptions, *, patch_digests: dict[str, str] | None = None
 ) -> BuildPlan:
     """The BuildPlan for ``env`` (see DESIGN.md for its JSON); findings say what stops or risks the build."""
-    findings: list[Finding] = []
-    decisions: list[Decision] = []
-    build_env: dict[str, str] = {"MMCV_WITH_OPS": "1"}
-
+    draft = _Draft()
     mmcv, mmcv_findings = choose_mmcv(env, options.mmcv)
-    findings += mmcv_findings + check_build_requires(env, mmcv) + check_engine(env, mmcv)
-    decisions.append(Decision("mmcv", f"{mmcv.package} {mmcv.version}", mmcv.reason))
+    draft.findings += mmcv_findings + check_build_requires(env, mmcv) + check_engine(env, mmcv)
+    draft.decide("mmcv", f"{mmcv.package} {mmcv.version}", mmcv.reason)
 
     target = choose_target(env, options)
-    findings += target.findings
+    draft.findings += target.findings
     toolkit = target.toolkit
-    decisions.append(Decision("target", target.target, target.reason))
-
-    arch_list, gencode, cuda_args, threads = [], [], [], None
+    draft.decide("target", target.target, target.reason)
     if target.target == "cuda":
-        request = requested_arches(env, options.arch)
-        findings += request.findings
-        fitted = fit_to_toolkit(request.specs, toolkit)
-        findings += fitted.findings
-        arch_list, gencode = fitted.specs, gencode_flags(fitted.specs)
-        note = f" ({'; '.join(fitted.notes)})" if fitted.notes else ""
-        decisions.append(
-            Decision("arch list", format_arch_list(arch_list) or "-", f"from {request.source}{note}")
-        )
-        threads_choice = choose_threads_per_block(env.gpus, options.threads_per_block)
-        findings += threads_choice.findings
-        threads = threads_choice.threads
-        decisions.append(Decision("THREADS_PER_BLOCK", str(threads), threads_choice.reason))
-        _, user_other = split_cuda_args(env.env_vars.get("MMCV_CUDA_ARGS"), env.os.system)
-        user_other = [t for t in user_other if not t.startswith("-DTHREADS_PER_BLOCK")]
-        cuda_args = gencode + [f"-DTHREADS_PER_BLOCK={threads}"] + user_other
-        build_env.update({"FORCE_CUDA": "1", "CUDA_HOME": toolkit.home})
-        headers = resolve_cuda_headers(env, toolkit)
-        findings += headers.findings
-        if headers.extra_dirs:
-            build_env["CPATH"] = cpath_value(headers.extra_dirs, env.env_vars.get("CPATH"), env.os.system)
-            decisions.append(Decision("CUDA headers", headers.describe(),
-                                      "CPATH: library headers torch's CUDA headers include, from the "
-                                      "NVIDIA wheels torch was installed with (the toolkit lacks them)"))
+        cuda = _cuda_step(draft, env, options, toolkit)
     else:
-        if options.arch:
-            parse_arch_list(options.arch, env.torch.version if env.torch else None)  # still reject nonsense
-        build_env["FORCE_CUDA"] = "0"
-        if env.torch is not None and env.torch.cuda:
-            build_env["CUDA_VISIBLE_DEVICES"] = ""  # mmcv's setup.py builds CUDA whenever torch sees a GPU
+        cuda = _cpu_step(draft, env, options)
 
     cuda_version = toolkit.version if toolkit else None
     compiler = choose_compiler(env, cuda_version, options.cxx)
-    findings += compiler.findings
-    build_env.update(compiler.env)
-    build_env["MMBUILD_CXX_STD"] = compiler.cxx_std
-    decisions.append(Decision("C++ standard", compiler.cxx_std, compiler.std_reason))
+    draft.findings += compiler.findings
+    draft.build_env.update(compiler.env)
+    draft.build_env["MMBUILD_CXX_STD"] = compiler.cxx_std
+    draft.decide("C++ standard", compiler.cxx_std, compiler.std_reason)
     compiler_label = (
         f"{compiler.compiler.kind} {compiler.compiler.version or '?'} ({compiler.compiler.path})"
         if compiler.compiler
         else "-"
     )
-    decisions.append(Decision("host compiler", compiler_label, compiler.reason))
+    draft.decide("host compiler", compiler_label, compiler.reason)
 
     pch = choose_pch(env, compiler.compiler, options.pch)
-    decisions.append(Decision("precompiled header", "yes" if pch.enabled else "no", pch.reason))
+    draft.decide("precompiled header", "yes" if pch.enabled else "no", pch.reason)
 
-    jobs = choose_jobs(env, target.target, max(len(gencode), 1), options.jobs)
-    findings += jobs.findings
-    build_env["MAX_JOBS"] = str(jobs.jobs)
-    decisions.append(Decision("MAX_JOBS", str(jobs.jobs), jobs.reason))
+    jobs = choose_jobs(env, target.target, max(len(cuda.gencode), 1), options.jobs)
+    draft.findings += jobs.findings
+    draft.build_env["MAX_JOBS"] = str(jobs.jobs)
+    draft.decide("MAX_JOBS", str(jobs.jobs), jobs.reason)
     if target.target == "cuda":
-        nvcc_threads = choose_nvcc_threads(env.cpus or 1, jobs.jobs, len(gencode), toolkit.version,
-                                           user_other)
+        nvcc_threads = choose_nvcc_threads(env.cpus or 1, jobs.jobs, len(cuda.gencode), cuda_version,
+                                           cuda.user_args)
         if nvcc_threads.threads:
-            cuda_args += ["--threads", str(nvcc_threads.threads)]
-            decisions.append(Decision("nvcc --threads", str(nvcc_threads.threads), nvcc_threads.reason))
+            cuda.cuda_args += ["--threads", str(nvcc_threads.threads)]
+            draft.decide("nvcc --threads", str(nvcc_threads.threads), nvcc_threads.reason)
 
     patches = mmcv_patches(env, target.target, mmcv.package)
     if env.os.system == "Windows":
-        build_env["DISTUTILS_USE_SDK"] = "1"
-        if (
-            target.target == "cuda"
-            and (parse_version(cuda_version) or Version("0")) >= MSVC_PREPROCESSOR_CUDA
-        ):
-            cuda_args += ["-Xcompiler", "/Zc:preprocessor"]
-            decisions.append(
-                Decision(
-                    "MSVC preprocessor",
-                    "/Zc:preprocessor",
-                    f"CUDA {cuda_version} needs MSVC's conforming preprocessor",
-                )
-            )
-        header_patch = torch_header_patch(env, target.target)
-        if header_patch:
-            patches.append(header_patch)
-            findings.append(
-                Finding(
-                    header_patch,
-                    "info" if options.patch_torch else "warning",
-                    f"torch {env.torch.version}'s headers do not compile with nvcc + MSVC without "
-                    f"the {header_patch} fix",
-                    "mmbuild install --patch-torch applies it (mmbuild patch-torch --revert undoes it)",
-                )
-            )
-    decisions.append(
-        Decision("patches", ", ".join(patches), "mmcv's setup.py and sources for this toolchain")
-    )
+        patches += _windows_step(draft, env, options, target.target, cuda_version, cuda)
+    draft.decide("patches", ", ".join(patches), "mmcv's setup.py and sources for this toolchain")
 
     if target.target == "cuda":
-        build_env["TORCH_CUDA_ARCH_LIST"] = format_arch_list(arch_list)
-        build_env["MMCV_CUDA_ARGS"] = join_cuda_args(cuda_args, env.os.system)
-        decisions.insert(
-            3, Decision("gencode", " ".join(gencode) or "-", "what nvcc gets (via MMCV_CUDA_ARGS)")
+        draft.build_env["TORCH_CUDA_ARCH_LIST"] = format_arch_list(cuda.arch_list)
+        draft.build_env["MMCV_CUDA_ARGS"] = join_cuda_args(cuda.cuda_args, env.os.system)
+        draft.decisions.insert(
+            3, Decision("gencode", " ".join(cuda.gencode) or "-", "what nvcc gets (via MMCV_CUDA_ARGS)")
         )
-        findings += _driver_check(env, cuda_version)
+        draft.findings += _driver_check(env, cuda_version)
 
     torchvision = check_torchvision(env, mmcv)  # mmcv-full imports torchvision: it must be there first
-    findings += torchvision.findings
-    decisions += torchvision.decisions
+    draft.findings += torchvision.findings
+    draft.decisions += torchvision.decisions
 
     env_level = [f for f in env_findings.environment_findings(env) if f.id not in PLAN_DECIDED_IDS]
-    findings = _dedupe(env_level + findings)
 
     plan = BuildPlan(
         mmcv=mmcv,
         target=target.target,
-        arch_list=[str(s) for s in arch_list],
-        gencode=gencode,
-        threads_per_block=threads,
+        arch_list=[str(s) for s in cuda.arch_list],
+        gencode=cuda.gencode,
+        threads_per_block=cuda.threads,
         max_jobs=jobs.jobs,
         cxx_std=compiler.cxx_std,
         host_compiler=compiler.compiler.path if compiler.compiler else None,
         cuda_home=toolkit.home if toolkit else None,
         patches=patches,
-        env=build_env,
+        env=draft.build_env,
         ops=sorted(options.ops),
         pch=pch.enabled,
-        decisions=decisions,
-        findings=findings,
+        decisions=draft.decisions,
+        findings=_dedupe(env_level + draft.findings),
     )
     plan.fingerprint = fingerprint(fingerprint_inputs(env, options, plan, cuda_version, patch_digests))
     return plan
+
+
+def _cuda_step(draft: _Draft, env: Environment, options: BuildOptions, toolkit) -> _CudaParts:
+    """Arch list, gencode, THREADS_PER_BLOCK, nvcc's arguments, CUDA_HOME and header paths."""
+    request = requested_arches(env, options.arch)
+    draft.findings += request.findings
+    fitted = fit_to_toolkit(request.specs, toolkit)
+    draft.findings += fitted.findings
+    parts = _CudaParts(fitted.specs, gencode_flags(fitted.specs))
+    note = f" ({'; '.join(fitted.notes)})" if fitted.notes else ""
+    draft.decide("arch list", format_arch_list(parts.arch_list) or "-", f"from {request.source}{note}")
+    threads_choice = choose_threads_per_block(env.gpus, options.threads_per_block)
+    draft.findings += threads_choice.findings
+    parts.threads = threads_choice.threads
+    draft.decide("THREADS_PER_BLOCK", str(parts.threads), threads_choice.reason)
+    _, user_other = split_cuda_args(env.env_vars.get("MMCV_CUDA_ARGS"), env.os.system)
+    parts.user_args = [t for t in user_other if not t.startswith("-DTHREADS_PER_BLOCK")]
+    parts.cuda_args = parts.gencode + [f"-DTHREADS_PER_BLOCK={parts.threads}"] + parts.user_args
+    draft.build_env.update({"FORCE_CUDA": "1", "CUDA_HOME": toolkit.home})
+    headers = resolve_cuda_headers(env, toolkit)
+    draft.findings += headers.findings
+    if headers.extra_dirs:
+        draft.build_env["CPATH"] = cpath_value(headers.extra_dirs, env.env_vars.get("CPATH"), env.os.system)
+        draft.decide("CUDA headers", headers.describe(),
+                     "CPATH: library headers torch's CUDA headers include, from the "
+                     "NVIDIA wheels torch was installed with (the toolkit lacks them)")
+    return parts
+
+
+def _cpu_step(draft: _Draft, env: Environment, options: BuildOptions) -> _CudaParts:
+    if options.arch:
+        parse_arch_list(options.arch, env.torch.version if env.torch else None)  # still reject nonsense
+    draft.build_env["FORCE_CUDA"] = "0"
+    if env.torch is not None and env.torch.cuda:
+        draft.build_env["CUDA_VISIBLE_DEVICES"] = ""  # mmcv's setup.py builds CUDA whenever torch sees a GPU
+    return _CudaParts()
+
+
+def _windows_step(draft: _Draft, env: Environment, options: BuildOptions, target: str,
+                  cuda_version: str | None, cuda: _CudaParts) -> list[str]:
+    """MSVC's settings; the torch-header patch this toolchain needs, if any."""
+    draft.build_env["DISTUTILS_USE_SDK"] = "1"
+    if target == "cuda" and (parse_version(cuda_version) or Version("0")) >= MSVC_PREPROCESSOR_CUDA:
+        cuda.cuda_args += ["-Xcompiler", "/Zc:preprocessor"]
+        draft.decide("MSVC preprocessor", "/Zc:preprocessor",
+                     f"CUDA {cuda_version} needs MSVC's conforming preprocessor")
+    header_patch = torch_header_patch(env, target)
+    if not header_patch:
+        return []
+    draft.findings.append(
+        Finding(
+            header_patch,
+            "info" if options.patch_torch else "warning",
+            f"torch {env.torch.version}'s headers do not compile with nvcc + MSVC without "
+            f"the {header_patch} fix",
+            "mmbuild install --patch-torch applies it (mmbuild patch-torch --revert undoes it)",
+        )
+    )
+    return [header_patch]
 
 
 def fingerprint_inputs(
