@@ -1,4 +1,4 @@
-"""Where output goes: JSON documents on stdout, human text on stderr (or stdout)."""
+"""Where output goes: JSON documents on stdout, human text on stderr, for every command."""
 
 from __future__ import annotations
 
@@ -31,6 +31,20 @@ def paint(text: str, style: str, stream: TextIO) -> str:
     if not use_colour(stream) or style not in _COLOURS:
         return text
     return f"\033[{_COLOURS[style]}m{text}\033[0m"
+
+
+def render_findings(findings: list[Any], stream: TextIO) -> list[str]:
+    """Findings (objects or their dicts) as lines: ``  ERROR   [id] message`` and ``fix: ...`` below:
+    the one way every command shows them."""
+    lines = []
+    for finding in findings:
+        data = finding if isinstance(finding, dict) else vars(finding)
+        severity = data["severity"]
+        label = paint(severity.upper().ljust(7), severity, stream)
+        lines.append(f"  {label} [{data['id']}] {data['message']}")
+        if data.get("fix"):
+            lines.append(f"          fix: {data['fix']}")
+    return lines
 
 
 def table(rows: list[tuple[str, ...]], indent: str = "  ") -> str:

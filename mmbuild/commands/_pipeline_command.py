@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mmbuild.console import emit_json, paint, say, table
+from mmbuild.console import emit_json, paint, render_findings, say, table
 from mmbuild.environment import load_environment
 from mmbuild.errors import MmbuildError
 from mmbuild.options import options_from_args
@@ -41,9 +41,8 @@ def _show(report: PipelineReport, as_json: bool, failed: bool) -> None:
         if rows:
             say(paint("plan", "bold", stream))
             say(table(rows))
-        for finding in report.plan.get("findings", []):
-            style = finding["severity"] if finding["severity"] in ("error", "warning") else "info"
-            say(f"  {paint(finding['severity'], style, stream)} [{finding['id']}] {finding['message']}")
+        for line in render_findings(report.plan.get("findings", []), stream):
+            say(line)
     planned = [s for s in report.steps if s.status == "planned"]
     if planned:
         say(paint("steps it would take", "bold", stream))

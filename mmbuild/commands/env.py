@@ -6,7 +6,7 @@ import sys
 import time
 from typing import TextIO
 
-from mmbuild.console import emit_json, paint, table
+from mmbuild.console import emit_json, paint, render_findings, table
 from mmbuild.environment import Environment
 from mmbuild.findings import Finding
 from mmbuild.probe import probe_environment
@@ -41,7 +41,7 @@ def run(args) -> int:
     if args.json:
         emit_json(env.to_dict())
     else:
-        out = sys.stdout
+        out = sys.stderr
         out.write(render(env, out))
         out.write(paint(f"\nprobed in {time.monotonic() - started:.1f} s\n", "info", out))
     return 0
@@ -141,9 +141,4 @@ def _findings(findings: list[Finding], stream: TextIO) -> str:
     title = paint(f"Findings ({len(findings)})", "bold", stream)
     if not findings:
         return f"{title}\n  {paint('none', 'ok', stream)}\n"
-    lines = [title]
-    for f in findings:
-        lines.append(f"  {paint(f.severity.upper().ljust(7), f.severity, stream)} [{f.id}] {f.message}")
-        if f.fix:
-            lines.append(f"          fix: {f.fix}")
-    return "\n".join(lines) + "\n"
+    return "\n".join([title, *render_findings(findings, stream)]) + "\n"

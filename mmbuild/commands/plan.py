@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from mmbuild.buildplan import BuildPlan
-from mmbuild.console import emit_json, paint, table
+from mmbuild.console import emit_json, paint, render_findings, table
 from mmbuild.environment import Environment, load_environment
 from mmbuild.errors import EXIT_BLOCKED, EXIT_OK
 from mmbuild.options import BuildOptions, options_from_args
@@ -42,7 +42,7 @@ def run(args) -> int:
     if args.json:
         emit_json(plan.to_dict())
     else:
-        sys.stdout.write(render(plan, sys.stdout))
+        sys.stderr.write(render(plan, sys.stderr))
     return EXIT_OK if plan.ok else EXIT_BLOCKED
 
 
@@ -58,10 +58,7 @@ def render(plan: BuildPlan, stream: TextIO) -> str:
     parts.append(f"  fingerprint  {plan.fingerprint}\n")
     if plan.findings:
         parts.append(paint("Findings", "bold", stream))
-        for f in plan.findings:
-            parts.append(f"  {paint(f.severity.upper(), f.severity, stream)} [{f.id}] {f.message}")
-            if f.fix:
-                parts.append(f"      fix: {f.fix}")
+        parts += render_findings(plan.findings, stream)
         parts.append("")
     verdict = "ok: ready to build" if plan.ok else "blocked: fix the errors above first"
     parts.append(paint(verdict, "ok" if plan.ok else "error", stream))

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from mmbuild.console import emit_json, paint, say, table
+from mmbuild.console import emit_json, paint, render_findings, say, table
 from mmbuild.errors import EXIT_OK, EXIT_VERIFY_FAILED, UsageError
 from mmbuild.findings import Finding
 from mmbuild.verify.opchecks import select_checks
@@ -42,8 +42,8 @@ def _print_human(report: VerifyReport, seed: int) -> None:
     if report.no_cpu_kernel:
         say(f"{len(report.no_cpu_kernel)} _ext functions have no CPU kernel ({report.no_cpu_kernel_source}): "
             + ", ".join(report.no_cpu_kernel))
-    for f in report.findings:
-        say(paint(f"{f.severity}: [{f.id}] {f.message}", f.severity, out))
+    for line in render_findings(report.findings, out):
+        say(line)
 
 
 def run(args: argparse.Namespace) -> int:

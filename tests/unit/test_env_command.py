@@ -35,7 +35,8 @@ def test_env_json_is_one_schema_1_document_and_round_trips():
 def test_env_report_has_sections_and_findings_last():
     result = _run()
     assert result.returncode == 0, result.stderr
-    text = result.stdout
+    text = result.stderr                 # human text on stderr; stdout stays free for JSON
+    assert result.stdout == ""
     sections = ["System", "PyTorch", "CUDA toolkits", "GPUs", "Host compilers", "Findings"]
     positions = [text.index(s) for s in sections]
     assert positions == sorted(positions)

@@ -24,7 +24,8 @@ def test_blocked_plan_exits_3_and_still_prints(capsys) -> None:
     rc = main(["plan", "--from-env", str(ENVS / "k80-cuda-12.4.json")])
     captured = capsys.readouterr()
     assert rc == 3
-    assert "nvcc-arch-unsupported" in captured.out and "arch list" in captured.out
+    assert "nvcc-arch-unsupported" in captured.err and "arch list" in captured.err
+    assert captured.out == ""                       # human text on stderr, as for every command
 
 
 def test_bad_arch_exits_2_with_one_line(capsys) -> None:
