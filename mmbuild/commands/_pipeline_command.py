@@ -36,13 +36,7 @@ def _show(report: PipelineReport, as_json: bool, failed: bool) -> None:
     import sys
 
     stream = sys.stderr
-    if report.plan:
-        rows = [(d["name"], d["value"], d["reason"]) for d in report.plan.get("decisions", [])]
-        if rows:
-            say(paint("plan", "bold", stream))
-            say(table(rows))
-        for line in render_findings(report.plan.get("findings", []), stream):
-            say(line)
+    _show_plan(report, stream)
     planned = [s for s in report.steps if s.status == "planned"]
     if planned:
         say(paint("steps it would take", "bold", stream))
@@ -51,12 +45,26 @@ def _show(report: PipelineReport, as_json: bool, failed: bool) -> None:
         if report.log:
             say(f"build log: {report.log}")
         return
+    _show_outcome(report, stream)
+    if report.steps and not planned:
+        say(f"done in {sum(s.seconds for s in report.steps):.0f} s")
+
+
+def _show_plan(report: PipelineReport, stream) -> None:
+    if not report.plan:
+        return
+    rows = [(d["name"], d["value"], d["reason"]) for d in report.plan.get("decisions", [])]
+    if rows:
+        say(paint("plan", "bold", stream))
+        say(table(rows))
+    for line in render_findings(report.plan.get("findings", []), stream):
+        say(line)
+
+
+def _show_outcome(report: PipelineReport, stream) -> None:
     if report.wheel:
         say(paint("ok", "ok", stream) + f": {Path(report.wheel).name} ({report.cache})")
     if report.verify:
         statuses = [c.get("status") for c in report.verify.get("checks", [])]
         counts = ", ".join(f"{statuses.count(s)} {s}" for s in ("pass", "fail", "skip") if s in statuses)
         say(f"verify: {counts or 'no checks'}")
-    total = sum(s.seconds for s in report.steps)
-    if report.steps and not planned:
-        say(f"done in {total:.0f} s")

@@ -148,50 +148,64 @@ def _logical_lines(text: str) -> list[tuple[int, int]]:
         start = i = j + 1
 
 
-def preprocess(text: str, defined: frozenset[str] = frozenset()) -> CleanSource:
-    """Blank comments, literals, directives and the branches the macros in ``defined`` rule out."""
-    code = strip_comments_and_literals(text)
-    out = list(code)
-    macro_tokens: set[str] = set()
-    # Each frame: [parent_active, this_branch_active, a_decided_branch_was_taken, decidable]
-    stack: list[list[bool]] = []
+class _Branches:
+    """The ``#if`` stack. Each frame: [parent active, this branch active, a decided branch was taken,
+    decidable]."""
 
-    def active() -> bool:
-        return not stack or (stack[-1][0] and stack[-1][1])
+    def __init__(self, defined: frozenset[str]):
+        self.defined = defined
+        self.stack: list[list[bool]] = []
 
-    for start, end in _logical_lines(code):
-        line = code[start:end]
-        match = _DIRECTIVE.match(line.strip())
-        if match is None:
-            if not active():
-                out[start:end] = _blank(line)
-            continue
-        word, rest = match.group(1), match.group(2).replace("\\\n", " ")
+    def active(self) -> bool:
+        return not self.stack or (self.stack[-1][0] and self.stack[-1][1])
+
+    def directive(self, word: str, rest: str) -> None:
         if word in ("if", "ifdef", "ifndef"):
-            if word == "if":
-                value = _condition_value(rest, defined)
-            else:
-                name = rest.strip()
-                value = (name in defined) if _DECIDED_MACRO.fullmatch(name) else None
-                if value is not None and word == "ifndef":
-                    value = not value
-            stack.append([active(), value is not False, bool(value), value is not None])
-        elif word == "elif" and stack:
-            frame = stack[-1]
-            value = _condition_value(rest, defined) if frame[3] else None
+            self._open(word, rest)
+        elif word == "elif" and self.stack:
+            frame = self.stack[-1]
+            value = _condition_value(rest, self.defined) if frame[3] else None
             if value is None:
                 frame[3] = False
                 frame[1] = True
             else:
                 frame[1] = value and not frame[2]
                 frame[2] = frame[2] or value
-        elif word == "else" and stack:
-            frame = stack[-1]
+        elif word == "else" and self.stack:
+            frame = self.stack[-1]
             frame[1] = (not frame[2]) if frame[3] else True
-        elif word == "endif" and stack:
-            stack.pop()
-        elif word == "define" and active():
+        elif word == "endif" and self.stack:
+            self.stack.pop()
+
+    def _open(self, word: str, rest: str) -> None:
+        if word == "if":
+            value = _condition_value(rest, self.defined)
+        else:
+            name = rest.strip()
+            value = (name in self.defined) if _DECIDED_MACRO.fullmatch(name) else None
+            if value is not None and word == "ifndef":
+                value = not value
+        self.stack.append([self.active(), value is not False, bool(value), value is not None])
+
+
+def preprocess(text: str, defined: frozenset[str] = frozenset()) -> CleanSource:
+    """Blank comments, literals, directives and the branches the macros in ``defined`` rule out."""
+    code = strip_comments_and_literals(text)
+    out = list(code)
+    macro_tokens: set[str] = set()
+    branches = _Branches(defined)
+    for start, end in _logical_lines(code):
+        line = code[start:end]
+        match = _DIRECTIVE.match(line.strip())
+        if match is None:
+            if not branches.active():
+                out[start:end] = _blank(line)
+            continue
+        word, rest = match.group(1), match.group(2).replace("\\\n", " ")
+        if word == "define" and branches.active():
             macro_tokens.update(IDENTIFIER.findall(rest))
+        else:
+            branches.directive(word, rest)
         out[start:end] = _blank(line)
     return CleanSource("".join(out), frozenset(macro_tokens))
 
@@ -274,6 +288,27 @@ def _statement_end(code: str, i: int, end: int) -> int:
     return end
 
 
+def _braced(code: str, chunk_start: int, brace: int, end: int, anonymous: bool
+            ) -> tuple[list[Chunk], int, bool]:
+    """What a ``{`` at top level opens: (chunks, where to go on, whether the chunk ended)."""
+    head = code[chunk_start:brace]
+    close = matching_close(code, brace)
+    namespace = re.fullmatch(r"\s*(?:inline\s+)?namespace\s*([\w:]*)\s*", head)
+    if namespace or re.fullmatch(r'\s*extern\s+"\s*"\s*', head):
+        inner_anonymous = anonymous or (namespace is not None and not namespace.group(1))
+        return split_top_level(code, brace + 1, close, inner_anonymous), close + 1, True
+    if "=" in re.sub(r"\([^()]*\)", "", head.split("(")[0]) and not re.search(r"\boperator\b", head):
+        return [], close + 1, False        # a brace initialiser: the declaration ends at the next ';'
+    if "(" not in head and re.search(r"\b(typedef|struct|class|union|enum)\b", head):
+        chunk_end = _statement_end(code, close + 1, end)   # `struct S {...} s;`
+    else:
+        after = close + 1
+        while after < end and code[after].isspace():
+            after += 1
+        chunk_end = after + 1 if after < end and code[after] == ";" else close + 1
+    return [_classify(code, chunk_start, chunk_end, brace, anonymous)], chunk_end, True
+
+
 def split_top_level(code: str, start: int = 0, end: int | None = None,
                     anonymous: bool = False) -> list[Chunk]:
     """Top-level chunks of preprocessed code; namespace blocks are opened and looked through."""
@@ -295,28 +330,10 @@ def split_top_level(code: str, start: int = 0, end: int | None = None,
             chunks.append(_classify(code, chunk_start, i + 1, None, anonymous))
             chunk_start = None
         elif ch == "{":
-            head = code[chunk_start:i]
-            close = matching_close(code, i)
-            namespace = re.fullmatch(r"\s*(?:inline\s+)?namespace\s*([\w:]*)\s*", head)
-            if namespace or re.fullmatch(r'\s*extern\s+"\s*"\s*', head):
-                inner_anonymous = anonymous or (namespace is not None and not namespace.group(1))
-                chunks.extend(split_top_level(code, i + 1, close, inner_anonymous))
+            found, i, done = _braced(code, chunk_start, i, end, anonymous)
+            chunks.extend(found)
+            if done:
                 chunk_start = None
-                i = close + 1
-                continue
-            if "=" in re.sub(r"\([^()]*\)", "", head.split("(")[0]) and not re.search(r"\boperator\b", head):
-                i = close + 1        # a brace initialiser: the declaration ends at the next ';'
-                continue
-            if "(" not in head and re.search(r"\b(typedef|struct|class|union|enum)\b", head):
-                chunk_end = _statement_end(code, close + 1, end)   # `struct S {...} s;`
-            else:
-                after = close + 1
-                while after < end and code[after].isspace():
-                    after += 1
-                chunk_end = after + 1 if after < end and code[after] == ";" else close + 1
-            chunks.append(_classify(code, chunk_start, chunk_end, i, anonymous))
-            chunk_start = None
-            i = chunk_end
             continue
         i += 1
     if chunk_start is not None and code[chunk_start:end].strip():

@@ -49,6 +49,34 @@ def _exit_reason(returncode: int) -> str:
     return f"exited with status {returncode}"
 
 
+def _read_events(proc: subprocess.Popen, info: dict[str, Any], results: list[CheckResult],
+                 done: set[str]) -> tuple[dict[str, Any], tuple[str, str] | None]:
+    """Read one worker's events into ``results``/``done``; (info, the check it was running when it
+    stopped, or None)."""
+    assert proc.stdout is not None
+    in_flight: tuple[str, str] | None = None
+    started = time.monotonic()
+    for line in proc.stdout:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        kind = event.get("event")
+        if kind == "info":
+            info = info or event
+        elif kind == "start":
+            in_flight = (event["name"], event["device"])
+        elif kind == "result":
+            result = CheckResult.from_dict(event["check"])
+            results.append(result)
+            done.add(f"{result.name}@{result.device}")
+            in_flight = None
+        if time.monotonic() - started > WORKER_TIMEOUT_S:
+            proc.kill()
+            break
+    return info, in_flight
+
+
 def run_worker(device: str, ops: list[str], seed: int, python: str = sys.executable,
                env: dict[str, str] | None = None) -> tuple[dict[str, Any], list[CheckResult]]:
     """All worker results, restarting past each crash; returns (facts from the info event, results)."""
@@ -60,29 +88,9 @@ def run_worker(device: str, ops: list[str], seed: int, python: str = sys.executa
                 "--ops", ",".join(ops), "--skip", ",".join(sorted(done))]
         if attempt:
             argv.append("--no-load")
-        in_flight: tuple[str, str] | None = None
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=env, stdin=subprocess.DEVNULL)
-        assert proc.stdout is not None
-        started = time.monotonic()
-        for line in proc.stdout:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            kind = event.get("event")
-            if kind == "info":
-                info = info or event
-            elif kind == "start":
-                in_flight = (event["name"], event["device"])
-            elif kind == "result":
-                result = CheckResult.from_dict(event["check"])
-                results.append(result)
-                done.add(f"{result.name}@{result.device}")
-                in_flight = None
-            if time.monotonic() - started > WORKER_TIMEOUT_S:
-                proc.kill()
-                break
+        info, in_flight = _read_events(proc, info, results, done)
         stderr = proc.stderr.read() if proc.stderr else ""
         returncode = proc.wait()
         if in_flight is None:

@@ -110,6 +110,31 @@ def _no_gpu_reason(torch) -> str:
             f"{torch.version.cuda}); not run on a GPU")
 
 
+def _run_on_device(channel: Channel, device: str, checks: list, mm: SimpleNamespace, absent: str | None,
+                   skip: set[str], seed: int, ext, torch) -> None:
+    """Every check on one device; ``absent``: why the CUDA checks are skipped (no GPU visible)."""
+    from mmbuild.verify.numeric import run_backward, run_forward
+
+    if device != "cpu" and f"cuda ops compiled@{device}" not in skip:
+        if absent and device == "cuda":
+            channel.result(CheckResult("cuda ops compiled", "abi", device, "skip", message=absent))
+        else:
+            channel.send("start", name="cuda ops compiled", device=device)
+            channel.result(_gpu_ops_present(ext, torch, device))
+    for check in checks:
+        names = [check.name] + ([f"{check.name}:backward"] if check.grad_inputs else [])
+        for name in (n for n in names if f"{n}@{device}" not in skip):
+            if device.split(":")[0] not in check.devices:
+                channel.result(CheckResult(name, "numeric", device, "skip", seed=seed,
+                                           message="mmcv runs this op on the CPU only; checked on cpu"))
+            elif absent and device == "cuda":
+                channel.result(CheckResult(name, "numeric", device, "skip", seed=seed, message=absent))
+            else:
+                channel.send("start", name=name, device=device)
+                run = run_backward if name.endswith(":backward") else run_forward
+                channel.result(run(check, mm, device, seed))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mmbuild.verify.worker")
     parser.add_argument("--device", choices=("cpu", "cuda", "all"), default="all")
@@ -124,7 +149,6 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from mmbuild.verify.metadata import RuntimeTorch, check_build_vs_runtime, read_metadata
-    from mmbuild.verify.numeric import run_backward, run_forward
     from mmbuild.verify.opchecks import select_checks
 
     devices = []
@@ -164,29 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.device in ("cuda", "all") and no_gpu and _cuda_build(metadata, ext):
         absent = _no_gpu_reason(torch)
     for device in devices + (["cuda"] if absent else []):
-        if device != "cpu" and f"cuda ops compiled@{device}" not in skip:
-            if absent and device == "cuda":
-                channel.result(CheckResult("cuda ops compiled", "abi", device, "skip", message=absent))
-            else:
-                channel.send("start", name="cuda ops compiled", device=device)
-                channel.result(_gpu_ops_present(ext, torch, device))
-        for check in checks:
-            names = [check.name] + ([f"{check.name}:backward"] if check.grad_inputs else [])
-            for name in names:
-                if f"{name}@{device}" in skip:
-                    continue
-                if device.split(":")[0] not in check.devices:
-                    channel.result(CheckResult(name, "numeric", device, "skip", seed=args.seed,
-                                               message="mmcv runs this op on the CPU only; "
-                                                       "checked on cpu"))
-                    continue
-                if absent and device == "cuda":
-                    channel.result(CheckResult(name, "numeric", device, "skip", seed=args.seed,
-                                               message=absent))
-                    continue
-                channel.send("start", name=name, device=device)
-                run = run_backward if name.endswith(":backward") else run_forward
-                channel.result(run(check, mm, device, args.seed))
+        _run_on_device(channel, device, checks, mm, absent, skip, args.seed, ext, torch)
     return 0
 
 

@@ -253,6 +253,30 @@ def _plan(name: str, options: dict):
     return make_plan(load_environment(ENVS / f"{name}.json"), BuildOptions(**options))
 
 
+def _ids(plan) -> set[str]:
+    return {f.id for f in plan.findings}
+
+
+# What each key of a scenario's expectations checks in the plan.
+EXPECTATIONS = {
+    "mmcv": lambda plan, value: (plan.mmcv.package, plan.mmcv.version) == value,
+    "ok": lambda plan, value: plan.ok is value,
+    "ids": lambda plan, value: set(value) <= _ids(plan),
+    "no_ids": lambda plan, value: not set(value) & _ids(plan),
+    "env": lambda plan, value: {k: plan.env.get(k) for k in value} == value,
+    "env_contains": lambda plan, value: all(part in plan.env[k] for k, part in value.items()),
+    "no_env": lambda plan, value: not set(value) & set(plan.env),
+    "gencode_has": lambda plan, value: set(value) <= set(plan.gencode),
+    "no_gencode": lambda plan, value: not any(part in flag for part in value for flag in plan.gencode),
+    "patches_has": lambda plan, value: set(value) <= set(plan.patches),
+    "patches_lacks": lambda plan, value: not set(value) & set(plan.patches),
+    "message_has": lambda plan, value: value in " ".join(f.message for f in plan.findings),
+    "reason_has": lambda plan, value: value in plan.mmcv.reason,
+    "max_jobs_below": lambda plan, value: plan.max_jobs < value,
+    "max_jobs_above": lambda plan, value: plan.max_jobs > value,
+}
+
+
 @pytest.mark.parametrize(
     ("name", "options", "expected"),
     SCENARIOS,
@@ -260,42 +284,10 @@ def _plan(name: str, options: dict):
 )
 def test_scenario(name: str, options: dict, expected: dict) -> None:
     plan = _plan(name, options)
-    ids = {f.id for f in plan.findings}
-    messages = " ".join(f.message for f in plan.findings)
+    details = [f"{f.severity} {f.id}: {f.message}" for f in plan.findings] + [plan.gencode, plan.env]
     for key, value in expected.items():
-        if key == "mmcv":
-            assert (plan.mmcv.package, plan.mmcv.version) == value
-        elif key == "ok":
-            assert plan.ok is value, [f"{f.severity} {f.id}: {f.message}" for f in plan.findings]
-        elif key == "ids":
-            assert set(value) <= ids, ids
-        elif key == "no_ids":
-            assert not set(value) & ids, ids
-        elif key == "env":
-            assert {k: plan.env.get(k) for k in value} == value
-        elif key == "env_contains":
-            for k, part in value.items():
-                assert part in plan.env[k]
-        elif key == "no_env":
-            assert not set(value) & set(plan.env)
-        elif key == "gencode_has":
-            assert set(value) <= set(plan.gencode), plan.gencode
-        elif key == "no_gencode":
-            assert not any(part in flag for part in value for flag in plan.gencode), plan.gencode
-        elif key == "patches_has":
-            assert set(value) <= set(plan.patches)
-        elif key == "patches_lacks":
-            assert not set(value) & set(plan.patches)
-        elif key == "message_has":
-            assert value in messages
-        elif key == "reason_has":
-            assert value in plan.mmcv.reason
-        elif key == "max_jobs_below":
-            assert plan.max_jobs < value
-        elif key == "max_jobs_above":
-            assert plan.max_jobs > value
-        else:
-            assert getattr(plan, key) == value, key
+        check = EXPECTATIONS.get(key, lambda plan, value, key=key: getattr(plan, key) == value)
+        assert check(plan, value), (key, value, details)
 
 
 def test_at_least_25_saved_scenarios() -> None:
