@@ -192,6 +192,16 @@ def origin_file(gch: Path) -> Path:
     return gch.with_name(gch.name + ".origin")
 
 
+def describe_pch(tree: Path) -> str:
+    """What the precompiled header cost on disk and where it came from, while the tree still holds it."""
+    gch = pch_output(tree)
+    if not gch.is_file():
+        return "; precompiled header not built (no unit compiled, or see the log)"
+    origin = origin_file(gch)
+    how = origin.read_text(encoding="utf-8").split()[0] if origin.is_file() else "built"
+    return f"; precompiled header {gch.stat().st_size / 2**20:.0f} MiB ({how})"
+
+
 def ensure_pch(compiler: list[str], args: list[str], files: PchFiles, store_root: Path | None = None) -> bool:
     """Put the ``.gch`` in place once (locked): from the store when one is given, else built here.
     True when it is there to use."""

@@ -9,9 +9,9 @@ Nothing in the user's environment changes before a wheel exists: every stage up 
 build works in a private folder under the cache root. The fingerprint's lock is held from
 the cache lookup until the wheel is stored, so concurrent runs build it once.
 
-Automatic remedies after a failed build: ``compiler-oom`` retries once with half the jobs;
-``nvcc-arch-unsupported`` retries once with the unsupported arch replaced by the newest
-arch of the same major that the toolkit supports (SASS for X.Y runs on X.Z, Z >= Y).
+This module only sequences the stages (and is the longest for it); each stage's work lives in its
+own module. Automatic remedies after a failed build are the plan's policy (``plan/remedies.py``): each
+retries once with one option changed (fewer jobs, an older arch of the same major).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mmbuild.build import build_wheel, summarise_failure
+from mmbuild.build_tools import resolve_build_tools
 from mmbuild.buildplan import BuildPlan
 from mmbuild.cache import CacheEntry, WheelCache, Wheelhouse, user_cache_root
 from mmbuild.compiler_cache import choose_compiler_cache, compiler_cache_env, compiler_cache_run
@@ -35,7 +36,7 @@ from mmbuild.environment import Environment
 from mmbuild.errors import BlockedError, BuildFailedError, MmbuildError, VerifyFailedError
 from mmbuild.metadata import METADATA_MEMBER, build_metadata, embed_in_wheel
 from mmbuild.options import BuildOptions
-from mmbuild.process import run_command
+from mmbuild.run_report import PipelineReport, Step
 from mmbuild.source import (
     SourceArchive,
     SourceTree,
@@ -44,46 +45,7 @@ from mmbuild.source import (
     locate_user_source,
     prepare_tree,
 )
-
-VERIFY_FALLBACK = r"""
-import torch, mmcv.ops
-boxes = torch.tensor([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30]], dtype=torch.float32)
-scores = torch.tensor([0.9, 0.8, 0.7])
-dets, keep = mmcv.ops.nms(boxes, scores, 0.5)
-assert keep.tolist() == [0, 2], keep.tolist()
-print("nms ok")
-"""
-
-
-@dataclass
-class Step:
-    stage: str
-    status: str                 # done | skipped | planned | failed
-    detail: str = ""
-    seconds: float = 0.0
-
-
-@dataclass
-class PipelineReport:
-    command: str
-    steps: list[Step] = field(default_factory=list)
-    plan: dict | None = None
-    source: dict | None = None
-    wheel: str | None = None
-    cache: str | None = None          # hit | wheelhouse | built
-    log: str | None = None
-    install: dict | None = None
-    verify: dict | None = None
-    error: dict | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def to_dict(self) -> dict:
-        return {"ok": self.ok, "command": self.command, "plan": self.plan, "source": self.source,
-                "wheel": self.wheel, "cache": self.cache, "log": self.log, "install": self.install,
-                "verify": self.verify, "steps": [s.__dict__ for s in self.steps], "error": self.error}
+from mmbuild.verify.in_target import verify_in_target
 
 
 @dataclass
@@ -254,11 +216,12 @@ class Pipeline:
             self.subset = apply_subset(self.tree.root, self.plan.ops, target=self.plan.target).to_dict()
 
     def build_env(self) -> dict[str, str]:
+        """The plan's variables, the compilers of this attempt (build_tools.py) and the compiler cache."""
+        tools = resolve_build_tools(self.plan)
         env = dict(self.plan.env)
-        cxx = env.get("CXX") or os.environ.get("CXX") or self.plan.host_compiler or "c++"
-        nvcc = str(Path(self.plan.cuda_home) / "bin" / "nvcc") if self.plan.target == "cuda" and \
-            self.plan.cuda_home else None
-        env.update(compiler_cache_env(self.compiler_cache, cxx=cxx, nvcc=nvcc,
+        if tools.nvcc:
+            env["PYTORCH_NVCC"] = tools.nvcc       # torch runs this nvcc; the preflight probes the same
+        env.update(compiler_cache_env(self.compiler_cache, cxx=tools.cxx, nvcc=tools.nvcc,
                                       wrapper_dir=self.work_dir / "compiler-wrappers",
                                       source_root=self.tree.root))
         return env
@@ -271,23 +234,17 @@ class Pipeline:
         files = prepare_pch(self.tree.root) if self.plan.pch else None
         if files is None:
             return {}
-        cxx = self.plan.env.get("CXX") or os.environ.get("CXX") or self.plan.host_compiler or "c++"
         return pch_env(files, cache_kind=self.compiler_cache, cache_tool=find_tool(self.compiler_cache),
-                       cxx=find_tool(cxx) or cxx, wrapper_dir=self.work_dir / "compiler-wrappers",
+                       cxx=resolve_build_tools(self.plan).cxx,
+                       wrapper_dir=self.work_dir / "compiler-wrappers",
                        user_env={**os.environ, **env}, store=user_cache_root() / "pch")
 
     def pch_summary(self) -> str:
-        """What the precompiled header cost on disk, while the work folder still holds it."""
-        from mmbuild.pch import origin_file, pch_output
-
         if not self.plan.pch:
             return ""
-        gch = pch_output(self.tree.root)
-        if gch.is_file():
-            origin = origin_file(gch)
-            how = origin.read_text(encoding="utf-8").split()[0] if origin.is_file() else "built"
-            return f"; precompiled header {gch.stat().st_size / 2**20:.0f} MiB ({how})"
-        return "; precompiled header not built (no unit compiled, or see the log)"
+        from mmbuild.pch import describe_pch  # fcntl: not imported on Windows
+
+        return describe_pch(self.tree.root)
 
     def preflight(self, env: dict[str, str]) -> None:
         from mmbuild.preflight import run_preflight
@@ -329,21 +286,15 @@ class Pipeline:
                 tried.add(summary.problem_id)
 
     def remedy(self, problem_id: str | None, extracted: dict, tried: set[str]) -> str | None:
-        """Change the options for one retry; None when there is no remedy left."""
-        if problem_id in tried:
+        """Change the options for one retry (plan/remedies.py); None when there is no remedy left."""
+        from mmbuild.plan.remedies import remedy_for
+
+        found = None if problem_id in tried else remedy_for(problem_id, self.plan, self.env, extracted)
+        if found is None:
             return None
-        if problem_id == "compiler-oom" and self.plan.max_jobs > 1:
-            jobs = max(1, self.plan.max_jobs // 2)
-            self.options = replace(self.options, jobs=jobs)
-            self.final_plan()
-            return f"the compiler ran out of memory: halving the jobs to {jobs}"
-        if problem_id == "nvcc-arch-unsupported":
-            arches = fallback_arches(self.plan, self.env, extracted.get("arch", ""))
-            if arches:
-                self.options = replace(self.options, arch=",".join(arches))
-                self.final_plan()
-                return f"nvcc does not support {extracted.get('arch')}: building for {', '.join(arches)}"
-        return None
+        self.options = replace(self.options, **found.changes)
+        self.final_plan()
+        return found.message
 
     def embed_metadata(self, wheel: Path) -> None:
         document = build_metadata(self.plan, self.env, patches=self.plan.patches,
@@ -404,7 +355,7 @@ class Pipeline:
 
     def verify(self) -> None:
         with self.stage("verify", "the installed mmcv on every device present"):
-            self.report.verify = run_verify_stage(self.settings.python)
+            self.report.verify = verify_in_target(self.settings.python)
         if not self.report.verify.get("ok"):
             failed = [f"{c.get('name')} ({c.get('device')}): {c.get('message') or c.get('id') or 'failed'}"
                       for c in self.report.verify.get("checks", []) if c.get("status") == "fail"]
@@ -414,37 +365,16 @@ class Pipeline:
 
     def describe_steps(self) -> None:
         """The steps a real run would take (``--dry-run``)."""
-        plan = self.plan
-        sdists = user_cache_root() / "sdists"
-        source = self.options.source or f"download the {plan.mmcv.requirement} sdist into {sdists}"
-        self.planned("source", source)
-        where = f"{user_cache_root() / 'wheels'}" + (f" or {self.options.wheelhouse}"
-                                                      if self.options.wheelhouse else "")
-        if self.archive is not None:
-            self.planned("wheel", f"reuse the wheel of fingerprint {plan.fingerprint[:16]} from {where} "
-                                  "if present, else build it")
-        else:
-            self.planned("wheel", f"reuse a wheel from {where} if the fingerprint (known once the sdist "
-                                  "is downloaded) matches, else build it")
-        self.planned("patch", ", ".join(plan.patches) or "none")
-        if plan.ops:
-            self.planned("subset", "compile only " + ", ".join(plan.ops) + " and what they call into")
-        self.planned("preflight", f"compile csrc_tests probes with -std={plan.cxx_std}"
-                     + (f" and {' '.join(plan.gencode)}" if plan.target == "cuda" else ""))
-        env_text = " ".join(f"{k}={v}" for k, v in sorted(plan.env.items()))
-        self.planned("build", f"{env_text} pip wheel --no-build-isolation --no-deps (compiler cache: "
-                              f"{self.compiler_cache})")
-        if self.settings.install:
-            self.planned("install", "back up the installed mmcv, pip install the wheel with torch pinned, "
-                                    "import check, restore on failure")
-            if self.settings.verify:
-                self.planned("verify", "mmbuild verify")
-        else:
-            self.planned("wheelhouse", f"copy the wheel to {self.settings.out_dir}")
+        from mmbuild.dry_run import planned_steps
+
+        for name, detail in planned_steps(self.plan, self.options, self.settings, self.compiler_cache,
+                                          source_known=self.archive is not None):
+            self.planned(name, detail)
 
     # -- the whole run ----------------------------------------------------------------------
 
     def run(self) -> PipelineReport:
+        started = time.monotonic()
         try:
             self._run()
         except MmbuildError as exc:
@@ -454,6 +384,7 @@ class Pipeline:
         finally:
             if self.work_dir:
                 shutil.rmtree(self.work_dir, ignore_errors=True)
+            self.report.seconds = round(time.monotonic() - started, 2)
         return self.report
 
     def _run(self) -> None:
@@ -490,53 +421,3 @@ class Pipeline:
         if not self.settings.install:
             return
         self.install(wheel)   # verifies before it keeps the new mmcv
-
-
-def fallback_arches(plan: BuildPlan, env: Environment | None, bad: str) -> list[str]:
-    """The plan's arches with ``bad`` (``compute_86`` / ``sm_86``) replaced by a supported older minor."""
-    digits = "".join(ch for ch in bad if ch.isdigit())
-    if len(digits) < 2:
-        return []
-    major, minor = int(digits[:-1]), int(digits[-1])
-    supported: set[tuple[int, int]] = set()
-    for toolkit in (env.cuda_toolkits if env else []):
-        if plan.cuda_home and toolkit.home != plan.cuda_home:
-            continue
-        for arch in toolkit.arches:
-            d = "".join(ch for ch in arch if ch.isdigit())
-            if len(d) >= 2:
-                supported.add((int(d[:-1]), int(d[-1])))
-    older = sorted(m for (ma, m) in supported if ma == major and m < minor)
-    if not older:
-        return []
-    fallback = f"{major}.{older[-1]}"
-    out: list[str] = []
-    for entry in plan.arch_list:
-        base = entry.replace("+PTX", "")
-        keep = fallback if base.rstrip("a") == f"{major}.{minor}" else base
-        if keep not in out:
-            out.append(keep)
-    return out if out != [e.replace("+PTX", "") for e in plan.arch_list] else []
-
-
-def run_verify_stage(python: str = sys.executable) -> dict:
-    """``mmbuild verify --json`` in a child process of the target Python (import + numeric checks)."""
-    result = run_command([python, "-m", "mmbuild", "verify", "--json"], timeout=900)
-    try:
-        document = json.loads(result.stdout)
-        if isinstance(document, dict) and "ok" in document:
-            if not document["ok"]:
-                document["error"] = (result.error or result.stderr.strip()[-500:]) or None
-            return document
-    except ValueError:
-        pass
-    if "mmbuild.commands.verify" not in result.stderr + result.stdout:
-        text = result.error or (result.stderr or result.stdout).strip()[-500:]
-        return {"ok": False, "checks": [], "findings": [], "error": f"mmbuild verify did not report: {text}"}
-    # verify unavailable: import mmcv.ops and check nms against the expected answer.
-    check = run_command([python, "-c", VERIFY_FALLBACK], timeout=300)
-    text = (check.stdout + check.stderr).strip()
-    return {"ok": check.ok, "checks": [{"name": "nms", "kind": "numeric", "device": "cpu",
-                                        "status": "pass" if check.ok else "fail", "message": text[-300:]}],
-            "findings": []}
-

@@ -9,7 +9,8 @@ from mmbuild.console import emit_json, paint, render_findings, say, table
 from mmbuild.environment import load_environment
 from mmbuild.errors import MmbuildError
 from mmbuild.options import options_from_args
-from mmbuild.pipeline import Pipeline, PipelineReport, PipelineSettings
+from mmbuild.pipeline import Pipeline, PipelineSettings
+from mmbuild.run_report import PipelineReport
 
 
 def run_pipeline(args: argparse.Namespace, command: str, settings: PipelineSettings) -> int:
@@ -47,7 +48,7 @@ def _show(report: PipelineReport, as_json: bool, failed: bool) -> None:
         return
     _show_outcome(report, stream)
     if report.steps and not planned:
-        say(f"done in {sum(s.seconds for s in report.steps):.0f} s")
+        say(f"done in {report.seconds:.0f} s")
 
 
 def _show_plan(report: PipelineReport, stream) -> None:

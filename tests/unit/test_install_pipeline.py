@@ -23,7 +23,8 @@ from mmbuild.errors import EXIT_BUILD_FAILED, BuildFailedError
 from mmbuild.install import installed_mmcv
 from mmbuild.metadata import METADATA_MEMBER
 from mmbuild.options import BuildOptions
-from mmbuild.pipeline import Pipeline, PipelineSettings, fallback_arches
+from mmbuild.pipeline import Pipeline, PipelineSettings
+from mmbuild.plan.remedies import fallback_arches
 
 pytest.importorskip("torch")
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "build"

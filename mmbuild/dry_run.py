@@ -1,0 +1,37 @@
+"""The steps a real install or build would take, in words (``--dry-run``)."""
+
+from __future__ import annotations
+
+from mmbuild.buildplan import BuildPlan
+from mmbuild.cache import user_cache_root
+from mmbuild.options import BuildOptions
+
+
+def planned_steps(plan: BuildPlan, options: BuildOptions, settings, compiler_cache: str, *,
+                  source_known: bool) -> list[tuple[str, str]]:
+    """(stage, what it would do) for each stage; ``source_known``: the sdist is at hand."""
+    sdists = user_cache_root() / "sdists"
+    steps = [("source", options.source or f"download the {plan.mmcv.requirement} sdist into {sdists}")]
+    where = f"{user_cache_root() / 'wheels'}" + (f" or {options.wheelhouse}" if options.wheelhouse else "")
+    if source_known:
+        steps.append(("wheel", f"reuse the wheel of fingerprint {plan.fingerprint[:16]} from {where} "
+                               "if present, else build it"))
+    else:
+        steps.append(("wheel", f"reuse a wheel from {where} if the fingerprint (known once the sdist "
+                               "is downloaded) matches, else build it"))
+    steps.append(("patch", ", ".join(plan.patches) or "none"))
+    if plan.ops:
+        steps.append(("subset", "compile only " + ", ".join(plan.ops) + " and what they call into"))
+    steps.append(("preflight", f"compile csrc_tests probes with -std={plan.cxx_std}"
+                               + (f" and {' '.join(plan.gencode)}" if plan.target == "cuda" else "")))
+    env_text = " ".join(f"{k}={v}" for k, v in sorted(plan.env.items()))
+    steps.append(("build", f"{env_text} pip wheel --no-build-isolation --no-deps (compiler cache: "
+                           f"{compiler_cache})"))
+    if settings.install:
+        steps.append(("install", "back up the installed mmcv, pip install the wheel with torch pinned, "
+                                 "import check, restore on failure"))
+        if settings.verify:
+            steps.append(("verify", "mmbuild verify"))
+    else:
+        steps.append(("wheelhouse", f"copy the wheel to {settings.out_dir}"))
+    return steps
