@@ -55,6 +55,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmbuild.argv import drop_options
+
 COMMON = Path("mmcv/ops/csrc/common")
 HEADERS = ("pytorch_cpp_helper.hpp", "pytorch_device_registry.hpp")
 SOURCE_NAME = "mmbuild_pch.hpp"
@@ -124,19 +126,8 @@ def is_cxx_compile(args: list[str]) -> bool:
 
 def unit_flags(args: list[str]) -> list[str]:
     """A unit's arguments less those that name its source, object and dependency file."""
-    kept: list[str] = []
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-            continue
-        if arg in _WITH_VALUE:
-            skip = True
-            continue
-        if arg in _ALONE or arg.endswith(CXX_SUFFIXES) and not arg.startswith("-"):
-            continue
-        kept.append(arg)
-    return kept
+    return drop_options(args, _WITH_VALUE, _ALONE,
+                        also=lambda arg: arg.endswith(CXX_SUFFIXES) and not arg.startswith("-"))
 
 
 def pch_build_args(args: list[str], files: PchFiles, tmp_output: Path) -> list[str]:

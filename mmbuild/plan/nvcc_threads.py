@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mmbuild.argv import drop_options
 from mmbuild.knowledge.versions import parse_version
 
 FIRST_CUDA = (11, 2)
@@ -42,13 +43,4 @@ def choose_nvcc_threads(cpus: int, jobs: int, targets: int, cuda_version: str | 
 
 def without_nvcc_threads(tokens: list[str]) -> list[str]:
     """nvcc arguments less ``--threads N`` / ``-t N`` / ``--threads=N`` (for the fingerprint)."""
-    kept: list[str] = []
-    skip = False
-    for token in tokens:
-        if skip:
-            skip = False
-        elif token in FLAGS:
-            skip = True
-        elif token.split("=", 1)[0] not in FLAGS:
-            kept.append(token)
-    return kept
+    return drop_options(tokens, FLAGS)
