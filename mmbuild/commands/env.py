@@ -15,7 +15,7 @@ from mmbuild.probe import probe_environment
 def knowledge_findings(env: Environment) -> list[Finding]:
     """Findings that need the knowledge tables (compiler limits, driver minimums, ...)."""
     try:
-        from mmbuild.env_findings import environment_findings
+        from mmbuild.plan.environment_checks import environment_findings
     except ImportError:
         return []
     return list(environment_findings(env))

@@ -12,13 +12,13 @@ from __future__ import annotations
 import dataclasses
 
 from mmbuild.buildplan import BuildPlan, Decision
-from mmbuild.env_findings import driver_finding, environment_findings
 from mmbuild.environment import Environment
 from mmbuild.errors import UsageError
 from mmbuild.findings import Finding
 from mmbuild.options import BuildOptions
 from mmbuild.plan.arch_list import format_arch_list
 from mmbuild.plan.cuda_args import gpu_specs
+from mmbuild.plan.environment_checks import driver_finding, environment_findings
 from mmbuild.plan.make import make_plan
 from mmbuild.wheel_fit import NodeFacts, mismatches
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 
 from packaging.version import Version
 
-from mmbuild import env_findings
 from mmbuild.buildplan import BuildPlan, Decision
 from mmbuild.environment import Environment
 from mmbuild.findings import Finding
 from mmbuild.knowledge.versions import parse_version
 from mmbuild.options import BuildOptions
+from mmbuild.plan import environment_checks as env_findings
 from mmbuild.plan.arch_list import format_arch_list, parse_arch_list
 from mmbuild.plan.build_requires import check_build_requires
 from mmbuild.plan.compiler import choose_compiler

@@ -102,7 +102,7 @@ def mmcv_findings(versions: dict[str, str | None],
     """``mmcv-ops-missing`` (an mmcv without ``_ext``) and ``mmcv-dual-install`` (mmcv-lite beside mmcv).
 
     Two of mmcv, mmcv-full and onedl-mmcv installed together is reported from the versions alone
-    by :mod:`mmbuild.env_findings`.
+    by :mod:`mmbuild.plan.environment_checks`.
     """
     findings = []
     for name in MMCV_WITH_OPS:

@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from mmbuild.verify.metadata import RuntimeTorch, check_build_vs_runtime, read_metadata
+    from mmbuild.verify.build_vs_runtime import RuntimeTorch, check_build_vs_runtime, read_metadata
     from mmbuild.verify.opchecks import select_checks
 
     devices = []

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mmbuild.env_findings import driver_finding, environment_findings
 from mmbuild.environment import Compiler, load_environment
+from mmbuild.plan.environment_checks import driver_finding, environment_findings
 
 ENVS = Path(__file__).resolve().parents[1] / "fixtures" / "envs"
 

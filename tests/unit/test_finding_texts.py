@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from mmbuild.env_findings import environment_findings
 from mmbuild.environment import load_environment
 from mmbuild.errors import UsageError
 from mmbuild.findings import Finding
 from mmbuild.options import BuildOptions
 from mmbuild.plan import make_plan
+from mmbuild.plan.environment_checks import environment_findings
 
 ENVS = sorted((Path(__file__).resolve().parents[1] / "fixtures" / "envs").glob("*.json"))
 OPTIONS = [

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from mmbuild import env_findings, source
+from mmbuild import source
 from mmbuild.environment import MMCV_DISTRIBUTIONS, DownstreamConstraint, load_environment
 from mmbuild.errors import UsageError
 from mmbuild.knowledge import mmcv_versions
 from mmbuild.options import BuildOptions
+from mmbuild.plan import environment_checks as env_findings
 from mmbuild.plan import make_plan
 from mmbuild.plan.mmcv_version import parse_mmcv_request
 from mmbuild.probe import packages

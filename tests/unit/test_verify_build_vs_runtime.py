@@ -2,7 +2,7 @@
 
 import json
 
-from mmbuild.verify.metadata import RuntimeTorch, check_build_vs_runtime, read_metadata
+from mmbuild.verify.build_vs_runtime import RuntimeTorch, check_build_vs_runtime, read_metadata
 
 RUNTIME = RuntimeTorch("2.13.0+cpu", None, True)
 
