@@ -54,3 +54,17 @@ def test_every_log_has_its_origin_in_the_readme():
     on_disk = {f"{p.parent.name}/{p.name}" for p in LOGS.glob("*/*.log")}
     assert on_disk - listed == set(), "logs without an origin line in tests/fixtures/logs/README.md"
     assert listed - on_disk == set(), "origin lines for logs that do not exist"
+
+
+def test_the_readme_counts_real_and_written_logs_per_id():
+    text = (LOGS / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("## Real and written logs per id"):].split("\n## ", 1)[0]
+    counted = {cells[0]: (int(cells[1]), int(cells[2])) for cells in (
+        [c.strip() for c in line.strip("|").split("|")] for line in table.splitlines()
+        if line.startswith("| ") and not line.startswith("| id") and "---" not in line)}
+    on_disk = {}
+    for folder in (p for p in LOGS.iterdir() if p.is_dir()):
+        names = [p.name for p in folder.glob("*.log")]
+        on_disk[folder.name] = (sum(n.startswith(("captured-", "issue-")) for n in names),
+                                sum(n.startswith("sample-") for n in names))
+    assert counted == on_disk
