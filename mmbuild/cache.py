@@ -7,6 +7,8 @@ else ``~/.cache/mmbuild``)::
     wheels/<fingerprint>/entry.json       fingerprint, wheel name, plan, arches, sha256
     wheels/index.json                     {fingerprint: entry} for people and scripts
     locks/<fingerprint>.lock              held while one mmbuild builds that fingerprint
+    pch/<key>/                            precompiled torch headers kept between builds (pch_store.py;
+                                          ~0.5 GB each, the two most recently used are kept)
 
 A wheelhouse (``mmbuild build --out DIR``, ``mmbuild install --wheelhouse DIR``) is a flat
 folder of wheels, usable as ``pip install --find-links DIR``, plus ``mmbuild-index.json``

@@ -6,7 +6,8 @@ Run it with a Python that has mmbuild importable (the repository's venv):
     python scripts/bench/bench.py --quick --jobs 1 --out quick    # env, a 5-op subset build, verify
 
 Measurements (``--only`` picks some; each runs in a child whose peak memory is read from
-``getrusage(RUSAGE_CHILDREN).ru_maxrss``: the largest single process, e.g. one compiler):
+``getrusage(RUSAGE_CHILDREN).ru_maxrss``: the largest single process, e.g. one compiler; and the
+machine's memory the step held at once, from MemAvailable sampled twice a second):
 
   stock      ``pip install --no-build-isolation --no-cache-dir mmcv==X`` in a fresh venv with
              setuptools<82 (the only stock path that works today), no compiler cache
@@ -44,6 +45,7 @@ import statistics
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -71,6 +73,46 @@ class Run:
     seconds: float
     peak_rss_mib: float
     rc: int
+    peak_step_mib: float | None = None      # most of the machine's memory the step held at once
+    available_mib: float | None = None      # MemAvailable when the step started
+
+
+def _available_mib() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+class MemorySampler:
+    """The drop of MemAvailable below its value at the start, sampled twice a second: what all the
+    step's processes (parallel compilers included) held at once."""
+
+    def __init__(self, interval: float = 0.5):
+        self.interval = interval
+        self.available_mib = _available_mib()
+        self.peak_used_mib: float | None = 0.0 if self.available_mib is not None else None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            now = _available_mib()
+            if now is not None and self.available_mib is not None:
+                self.peak_used_mib = round(max(self.peak_used_mib or 0.0, self.available_mib - now), 1)
+
+    def __enter__(self) -> MemorySampler:
+        if self.available_mib is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
 
 
 @dataclass
@@ -88,6 +130,11 @@ class Measurement:
     @property
     def median_s(self) -> float | None:
         return round(statistics.median(r.seconds for r in self.runs), 2) if self.runs else None
+
+    @property
+    def peak_step_mib(self) -> float | None:
+        values = [r.peak_step_mib for r in self.runs if r.peak_step_mib is not None]
+        return max(values) if values else None
 
     @property
     def peak_rss_mib(self) -> float | None:
@@ -113,15 +160,18 @@ class Bench:
 
     def timed(self, name: str, argv: list[str], env: dict[str, str], cwd: Path | None = None) -> Run:
         """Run ``argv`` in a child that reports its time and peak memory; stdout and stderr go to
-        ``logs/<name>-<n>.out`` and ``.log``."""
+        ``logs/<name>-<n>.out`` and ``.log``. The machine's memory in use is sampled meanwhile."""
         stamp = self.logs / f"{name}-{len(list(self.logs.glob(name + '-*.log')))}"
         result_file = stamp.with_suffix(".json")
-        with open(stamp.with_suffix(".out"), "w") as out, open(stamp.with_suffix(".log"), "w") as log:
+        with open(stamp.with_suffix(".out"), "w") as out, open(stamp.with_suffix(".log"), "w") as log, \
+                MemorySampler() as memory:
             subprocess.run([sys.executable, "-c", CHILD, str(result_file), *argv], env=env, cwd=cwd,
                            stdout=out, stderr=log, check=False)
         data = json.loads(result_file.read_text())
-        run = Run(round(data["seconds"], 2), round(data["maxrss_kib"] / 1024, 1), data["rc"])
-        print(f"  {name}: {run.seconds:.1f} s, peak {run.peak_rss_mib:.0f} MiB, rc {run.rc}"
+        run = Run(round(data["seconds"], 2), round(data["maxrss_kib"] / 1024, 1), data["rc"],
+                  memory.peak_used_mib, memory.available_mib)
+        print(f"  {name}: {run.seconds:.1f} s, peak {run.peak_rss_mib:.0f} MiB, rc {run.rc}, machine "
+              f"memory used by the step {run.peak_step_mib} of {run.available_mib} MiB available"
               f" (log {stamp.with_suffix('.log')})", file=sys.stderr)
         return run
 
@@ -330,7 +380,8 @@ class Bench:
         rows = []
         for m in self.results.values():
             row = {"name": m.name, "ok": m.ok, "median_s": m.median_s, "runs": [asdict(r) for r in m.runs],
-                   "peak_rss_mib": m.peak_rss_mib, "command": m.command, "note": m.note, **m.extra}
+                   "peak_rss_mib": m.peak_rss_mib, "peak_step_mib": m.peak_step_mib, "command": m.command,
+                   "note": m.note, **m.extra}
             if stock and stock.median_s and m.median_s is not None:
                 row["vs_stock"] = round(m.median_s / stock.median_s, 3)
             rows.append(row)
@@ -391,14 +442,15 @@ def markdown(report: dict) -> str:
              "", f"Machine: {report['machine']['cpus']} CPUs, {report['machine']['memory']}, "
              f"{report['machine']['platform']}; jobs: {report['jobs'] or 'default'}; "
              f"total {report['total_s']} s.", "",
-             "| measurement | median s | runs | peak RSS MiB | vs stock | note |",
-             "| --- | ---: | ---: | ---: | ---: | --- |"]
+             "| measurement | median s | runs | peak RSS MiB | machine memory used MiB | vs stock | note |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for row in report["measurements"]:
         status = "" if row["ok"] else " (FAILED)"
         extra = "; ".join(f"{k} {row[k]}" for k in ("cache", "compile_units", "exports", "pch")
                           if row.get(k) is not None)
         lines.append(f"| {row['name']}{status} | {row['median_s']} | {len(row['runs'])} | "
-                     f"{row['peak_rss_mib']} | {row.get('vs_stock', '')} | {row['note']}"
+                     f"{row['peak_rss_mib']} | {row.get('peak_step_mib', '')} | {row.get('vs_stock', '')} | "
+                     f"{row['note']}"
                      f"{'; ' + extra if extra else ''} |")
     lines += ["", "| target | value s | limit s | met |", "| --- | ---: | ---: | --- |"]
     for t in report["targets"]:
