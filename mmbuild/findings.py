@@ -33,7 +33,8 @@ def finding(problem_id: str, severity: str | None = None, *, message_key: str = 
             **facts: object) -> Finding:
     """The finding ``problem_id`` with the catalogue's ``message_key`` wording filled from ``facts``.
 
-    The severity defaults to the entry's; a variant without a fix of its own gets the entry's fix.
+    The severity defaults to the entry's; a variant without a fix of its own gets the entry's fix
+    (its placeholders filled from the facts, else the entry's defaults).
     Variants of the catalogue's ``[shared]`` table serve every id. Unknown ids, variants and
     placeholders without a fact raise KeyError.
     """
@@ -45,7 +46,7 @@ def finding(problem_id: str, severity: str | None = None, *, message_key: str = 
         message, fix = shared.messages[message_key], shared.finding_fixes.get(message_key)
     else:
         raise KeyError(f"problem {problem_id!r} has no message {message_key!r}")
-    values = {**problem.defaults, **{name: str(value) for name, value in facts.items()}}
+    values = {name: str(value) for name, value in facts.items()}
     where = f"{problem_id} {message_key}"
     fix_text = problem.fill(problem.fix, values) if fix is None else fill(fix, values, where)
     return Finding(problem_id, severity or problem.severity, fill(message, values, where), fix_text)
