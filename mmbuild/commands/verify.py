@@ -8,7 +8,7 @@ import sys
 
 from mmbuild.console import emit_json, paint, render_findings, say, table
 from mmbuild.errors import EXIT_OK, EXIT_VERIFY_FAILED, UsageError
-from mmbuild.findings import Finding
+from mmbuild.findings import Finding, finding
 from mmbuild.verify.opchecks import select_checks
 from mmbuild.verify.report import VerifyReport
 from mmbuild.verify.supervisor import verify
@@ -20,7 +20,7 @@ def _findings(report: VerifyReport) -> list[Finding]:
     for check in report.checks:
         if check.status == "fail" and check.id:
             seen.setdefault(check.id, []).append(f"{check.name} ({check.device})")
-    return [Finding(pid, "error", f"{len(names)} checks failed: {', '.join(names[:8])}")
+    return [finding(pid, "error", message_key="checks_failed", count=len(names), names=", ".join(names[:8]))
             for pid, names in seen.items()]
 
 

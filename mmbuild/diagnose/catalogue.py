@@ -59,6 +59,8 @@ class Problem:
     signatures: tuple[Signature, ...]
     scope: str = "build"
     defaults: dict[str, str] = field(default_factory=dict)
+    messages: dict[str, str] = field(default_factory=dict)
+    finding_fixes: dict[str, str] = field(default_factory=dict)
 
     def placeholders(self) -> set[str]:
         """Names used as ``{name}`` in cause, fix and remedy."""
@@ -71,8 +73,23 @@ class Problem:
         return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
+@dataclass(frozen=True)
+class SharedTexts:
+    """Finding templates any problem may use: for findings whose id is decided at run time."""
+
+    messages: dict[str, str] = field(default_factory=dict)
+    finding_fixes: dict[str, str] = field(default_factory=dict)
+
+
 class CatalogueError(ValueError):
     """problems.toml is malformed (a packaging bug, not a user error)."""
+
+
+def _texts(raw: dict, key: str, where: str) -> dict[str, str]:
+    table = raw.get(key, {})
+    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        raise CatalogueError(f"{where}: {key} must map variant names to strings")
+    return dict(table)
 
 
 def _compile(pattern: str, where: str) -> re.Pattern[str]:
@@ -105,15 +122,20 @@ def _problem(raw: dict) -> Problem:
         signatures = tuple(_signature(pid, severity, s) for s in raw.get("signature", ()))
         return Problem(id=pid, title=raw["title"], cause=raw["cause"], fix=raw["fix"], remedy=raw["remedy"],
                        severity=severity, signatures=signatures, scope=raw.get("scope", "build"),
-                       defaults=dict(raw.get("defaults", {})))
+                       defaults=dict(raw.get("defaults", {})),
+                       messages=_texts(raw, "messages", pid), finding_fixes=_texts(raw, "finding_fixes", pid))
     except KeyError as exc:
         raise CatalogueError(f"problem {raw.get('id', '?')!r} lacks {exc}") from None
 
 
 def parse_catalogue(text: str) -> dict[str, Problem]:
     """Parse the TOML text of a catalogue into problems by id (ids must be unique)."""
+    return _problems(tomllib.loads(text))
+
+
+def _problems(data: dict) -> dict[str, Problem]:
     problems: dict[str, Problem] = {}
-    for raw in tomllib.loads(text).get("problem", []):
+    for raw in data.get("problem", []):
         problem = _problem(raw)
         if problem.id in problems:
             raise CatalogueError(f"duplicate problem id {problem.id!r}")
@@ -122,9 +144,21 @@ def parse_catalogue(text: str) -> dict[str, Problem]:
 
 
 @lru_cache(maxsize=1)
+def _shipped() -> dict:
+    return tomllib.loads(CATALOGUE_PATH.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
 def load_catalogue() -> dict[str, Problem]:
     """The shipped catalogue, by id, in file order."""
-    return parse_catalogue(CATALOGUE_PATH.read_text(encoding="utf-8"))
+    return _problems(_shipped())
+
+
+@lru_cache(maxsize=1)
+def shared_texts() -> SharedTexts:
+    """The shipped catalogue's ``[shared]`` finding templates."""
+    shared = _shipped().get("shared", {})
+    return SharedTexts(_texts(shared, "messages", "shared"), _texts(shared, "finding_fixes", "shared"))
 
 
 def get_problem(problem_id: str) -> Problem:

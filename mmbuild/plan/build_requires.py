@@ -14,7 +14,7 @@ from packaging.utils import canonicalize_name
 
 from mmbuild.buildplan import MmcvChoice
 from mmbuild.environment import Environment
-from mmbuild.findings import Finding
+from mmbuild.findings import Finding, finding
 from mmbuild.knowledge import mmcv_versions as facts
 from mmbuild.knowledge.versions import parse_version
 
@@ -34,12 +34,7 @@ def check_build_requires(env: Environment, mmcv: MmcvChoice) -> list[Finding]:
             continue
         have = f"{name} {installed} is installed" if installed else f"{name} is not installed"
         findings.append(
-            Finding(
-                "build-requirement-missing",
-                "error",
-                f"building {mmcv.package} {mmcv.version} needs {requirement} in this environment "
-                f"(mmbuild builds without build isolation); {have}",
-                f'pip install "{requirement}"',
-            )
+            finding("build-requirement-missing", package=mmcv.package, version=mmcv.version,
+                    requirement=requirement, have=have)
         )
     return findings

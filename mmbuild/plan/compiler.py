@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from packaging.version import Version
 
 from mmbuild.environment import Compiler, Environment
-from mmbuild.findings import Finding, has_errors
+from mmbuild.findings import Finding, finding, has_errors
 from mmbuild.knowledge import compilers as facts
 from mmbuild.knowledge import torch_facts
 from mmbuild.knowledge.versions import parse_version
@@ -54,23 +54,25 @@ def compiler_problems(compiler: Compiler, std: str, cuda_version: str | None) ->
     return problems
 
 
-def msvc_problems(msc_ver: int | None, std: str, cuda_version: str | None) -> list[str]:
+def msvc_problems(msc_ver: int | None, std: str, cuda_version: str | None) -> list[Finding]:
+    """Why MSVC ``msc_ver`` cannot build mmcv with ``std`` (and nvcc ``cuda_version`` when not None)."""
     if msc_ver is None:
         return []
-    problems: list[str] = []
-    if cuda_version:
-        accepted = facts.msvc_range(cuda_version)
-        if accepted and not accepted.msc_min <= msc_ver <= accepted.msc_max:
-            problems.append(
-                f"{facts.vs_name(msc_ver)} (MSVC {msc_ver}) is outside what CUDA {cuda_version} "
-                f"accepts (_MSC_VER {accepted.msc_min}-{accepted.msc_max}, {accepted.vs})"
-            )
-    need = torch_facts.std_requirement(std).msc_ver
-    if msc_ver < need:
+    problems: list[Finding] = []
+    have = facts.vs_name(msc_ver)
+    accepted = facts.msvc_range(cuda_version) if cuda_version else None
+    if accepted and not accepted.msc_min <= msc_ver <= accepted.msc_max:
         problems.append(
-            f"{facts.vs_name(msc_ver)} (MSVC {msc_ver}) cannot compile {std} "
-            f"(needs {facts.vs_name(need)} or newer)"
+            finding("msvc-unsupported", message_key="outside_cuda_range_plan", have=have, msc_ver=msc_ver,
+                    cuda=cuda_version, msc_min=accepted.msc_min, msc_max=accepted.msc_max, vs=accepted.vs)
         )
+    need = torch_facts.std_requirement(std).msc_ver
+    if msc_ver < need and accepted:
+        problems.append(finding("cxx-standard", message_key="msvc_too_old", have=have, msc_ver=msc_ver,
+                                std=std, need=facts.vs_name(need), vs=accepted.vs))
+    elif msc_ver < need:
+        problems.append(finding("cxx-standard", message_key="msvc_too_old_any_vs", have=have, msc_ver=msc_ver,
+                                std=std, need=facts.vs_name(need)))
     return problems
 
 
@@ -86,15 +88,9 @@ def choose_compiler(env: Environment, cuda_version: str | None, requested_cxx: s
     if untested:
         name = "GCC" if compiler.kind == "gcc" else "Clang"
         choice.findings.append(
-            Finding(
-                "untested-version",
-                "warning",
-                f"CUDA {cuda_version} is newer than mmbuild's host-compiler table, which knows up to "
-                f"CUDA {untested.known_up_to} ({name} {untested.major} at most); {_label(compiler)} is "
-                "tried, and nvcc's own check decides in the preflight",
-                f"if nvcc reports 'unsupported GNU version', pass --cxx with {name} {untested.major} "
-                "or older",
-            )
+            finding("untested-version", message_key="host_compiler_untested", cuda=cuda_version,
+                    known_up_to=untested.known_up_to, name=name, major=untested.major,
+                    compiler=_label(compiler))
         )
     return choice
 
@@ -108,16 +104,7 @@ def _choose(env: Environment, cuda_version: str | None, requested_cxx: str | Non
     first_failure: CompilerChoice | None = None
     for std in stds:
         choice = _choose_unix(env, std, cuda_version, requested_cxx)
-        nvcc_problem = _nvcc_problem(std, cuda_version)
-        if nvcc_problem:
-            choice.findings.append(
-                Finding(
-                    "cxx-standard",
-                    "error",
-                    nvcc_problem,
-                    f"use CUDA {torch_facts.std_requirement(std).nvcc} or newer",
-                )
-            )
+        choice.findings += _nvcc_problem(std, cuda_version)
         if not has_errors(choice.findings):
             choice.std_reason = f"torch {torch_version} needs {rule.std}"
             if std != rule.std:
@@ -125,31 +112,30 @@ def _choose(env: Environment, cuda_version: str | None, requested_cxx: str | Non
                 choice.std_reason = (
                     f"{rule.std} not possible here, torch {torch_version} still builds with {std}"
                 )
-                choice.findings.append(
-                    Finding(
-                        "cxx-standard",
-                        "warning",
-                        f"building with {std} instead of {rule.std} (torch {torch_version}'s default): {why}",
-                        f"install GCC >= {torch_facts.std_requirement(rule.std).gcc}"
-                        + (
-                            f" and CUDA >= {torch_facts.std_requirement(rule.std).nvcc}"
-                            if cuda_version
-                            else ""
-                        ),
-                    )
-                )
+                choice.findings.append(_std_fallback(std, rule.std, torch_version, why, cuda_version))
             return choice
         first_failure = first_failure or choice
     first_failure.std_reason = f"torch {torch_version} needs {rule.std}"
     return first_failure
 
 
-def _nvcc_problem(std: str, cuda_version: str | None) -> str | None:
+def _std_fallback(std: str, preferred: str, torch_version: str | None, why: str,
+                  cuda_version: str | None) -> Finding:
+    need = torch_facts.std_requirement(preferred)
+    if cuda_version:
+        return finding("cxx-standard", "warning", message_key="std_fallback", std=std, preferred=preferred,
+                       torch=torch_version, why=why, gcc=need.gcc, nvcc=need.nvcc)
+    return finding("cxx-standard", "warning", message_key="std_fallback_cpu", std=std, preferred=preferred,
+                   torch=torch_version, why=why, gcc=need.gcc)
+
+
+def _nvcc_problem(std: str, cuda_version: str | None) -> list[Finding]:
+    """The error when nvcc ``cuda_version`` cannot compile ``std`` (none when it can, or for CPU)."""
     version = parse_version(cuda_version)
     need = torch_facts.std_requirement(std).nvcc
     if version is not None and version < need:
-        return f"nvcc {cuda_version} cannot compile {std} (CUDA {need} or newer can)"
-    return None
+        return [finding("cxx-standard", message_key="nvcc_too_old", cuda=cuda_version, std=std, need=need)]
+    return []
 
 
 def _candidates(env: Environment) -> list[Compiler]:
@@ -169,9 +155,7 @@ def _choose_unix(
             compiler = _find(candidates, path)
             problems = compiler_problems(compiler, std, cuda_version)
             choice = CompilerChoice(std, compiler, f"{source}={path}", "", _cc_env(compiler, env))
-            choice.findings += [
-                _gcc_finding(p, "error", _fix(candidates, std, cuda_version)) for p in problems
-            ]
+            choice.findings += _gcc_findings(problems, std, cuda_version)
             return choice
     default = env.compilers.cxx
     if default is not None and not compiler_problems(default, std, cuda_version):
@@ -180,23 +164,19 @@ def _choose_unix(
     if usable:
         best = max(usable, key=lambda c: (c.kind == "gcc", parse_version(c.version) or Version("0")))
         why = "; ".join(compiler_problems(default, std, cuda_version)) if default else "no default compiler"
-        note = Finding(
-            "gcc-unsupported",
-            "info",
-            f"{why}; using {_label(best)} instead",
-            f"nothing to do: mmbuild sets CC/CXX (or pass --cxx {best.path})",
-        )
+        note = finding("gcc-unsupported", "info", message_key="other_compiler_used", why=why,
+                       compiler=_label(best), path=best.path)
         return CompilerChoice(std, best, f"{why}; {_label(best)} fits", "", _cc_env(best, env), [note])
     if default is None:
-        finding = _gcc_finding("no C++ compiler was found", "error", "install g++ (e.g. apt install g++)")
-        return CompilerChoice(std, None, "none found", "", findings=[finding])
+        missing = finding("gcc-unsupported", message_key="no_compiler")
+        return CompilerChoice(std, None, "none found", "", findings=[missing])
     problems = compiler_problems(default, std, cuda_version)
     return CompilerChoice(
         std,
         default,
         "the default compiler (unusable)",
         "",
-        findings=[_gcc_finding(p, "error", _fix(candidates, std, cuda_version)) for p in problems],
+        findings=_gcc_findings(problems, std, cuda_version),
     )
 
 
@@ -210,14 +190,7 @@ def _choose_msvc(
             None,
             "no MSVC found",
             f"torch {torch_version} needs {rule.std}",
-            findings=[
-                Finding(
-                    "msvc-unsupported",
-                    "error",
-                    "no Visual Studio C++ compiler (cl.exe) found",
-                    "install the Visual Studio Build Tools with the C++ workload",
-                )
-            ],
+            findings=[finding("msvc-unsupported", message_key="no_msvc")],
         )
     compiler = Compiler("msvc", msvc.version, msvc.path or "cl.exe")
     label = f"{facts.vs_name(msvc.msc_ver)} (MSVC {msvc.msc_ver})" if msvc.msc_ver else "MSVC"
@@ -228,38 +201,15 @@ def _choose_msvc(
         fallback_problems = msvc_problems(msvc.msc_ver, rule.fallback, cuda_version)
         if len(fallback_problems) < len(problems):
             findings.append(
-                Finding(
-                    "cxx-standard",
-                    "warning",
-                    f"building with {rule.fallback}: {problems[0]}",
-                    "install Visual Studio 2022 or newer",
-                )
+                finding("cxx-standard", "warning", message_key="msvc_std_fallback", std=rule.fallback,
+                        problem=problems[0].message)
             )
             std, problems = rule.fallback, fallback_problems
             std_reason = (
                 f"{rule.std} not possible with {label}, torch {torch_version} still builds with {std}"
             )
-    nvcc_problem = _nvcc_problem(std, cuda_version)
-    for problem in problems:
-        pid = "cxx-standard" if "cannot compile" in problem else "msvc-unsupported"
-        findings.append(Finding(pid, "error", problem, _msvc_fix(cuda_version)))
-    if nvcc_problem:
-        findings.append(
-            Finding(
-                "cxx-standard",
-                "error",
-                nvcc_problem,
-                f"use CUDA {torch_facts.std_requirement(std).nvcc} or newer",
-            )
-        )
+    findings += problems + _nvcc_problem(std, cuda_version)
     return CompilerChoice(std, compiler, label, std_reason, findings=findings)
-
-
-def _msvc_fix(cuda_version: str | None) -> str:
-    accepted = facts.msvc_range(cuda_version) if cuda_version else None
-    if accepted:
-        return f"install the build tools of {accepted.vs} and build from its developer prompt"
-    return "install Visual Studio 2022 Build Tools (C++ workload)"
 
 
 def _find(candidates: list[Compiler], path: str) -> Compiler:
@@ -293,15 +243,13 @@ def _label(compiler: Compiler) -> str:
     return f"{kind} {compiler.version or '?'} ({compiler.path})"
 
 
-def _gcc_finding(problem: str, severity: str, fix: str) -> Finding:
-    return Finding("gcc-unsupported", severity, problem, fix)
-
-
-def _fix(candidates: list[Compiler], std: str, cuda_version: str | None) -> str:
+def _gcc_findings(problems: list[str], std: str, cuda_version: str | None) -> list[Finding]:
+    """The errors for a compiler's ``problems``, each with the GCC to install (or why none fits)."""
     limit = facts.max_host_major("gcc", cuda_version) if cuda_version else None
     need = torch_facts.std_requirement(std).gcc
     major = limit if limit is not None else max(need, 12)
     if major < need:
-        return (f"no GCC fits both CUDA {cuda_version} (GCC <= {limit}) and {std} (GCC >= {need}): "
-                "use a newer CUDA")
-    return f"install g++-{major} (e.g. apt install g++-{major}) and pass --cxx /usr/bin/g++-{major}"
+        return [finding("gcc-unsupported", message_key="no_gcc_fits", problem=p, cuda=cuda_version,
+                        limit=limit, std=std, need=need) for p in problems]
+    return [finding("gcc-unsupported", message_key="compiler_problem", problem=p, major=major)
+            for p in problems]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from mmbuild.arch import dotted
 from mmbuild.environment import GPU, Environment
-from mmbuild.findings import Finding
+from mmbuild.findings import Finding, finding
 from mmbuild.knowledge.gpus import capability_for_name
 from mmbuild.plan.arch_list import ArchSpec, merge_specs, parse_arch_list
 
@@ -82,12 +82,8 @@ def gpu_specs(gpus: list[GPU]) -> tuple[list[ArchSpec], list[Finding]]:
         capability = gpu.capability or capability_for_name(gpu.name)
         if capability is None:
             findings.append(
-                Finding(
-                    "no-gpu-arch-list",
-                    "warning",
-                    f"the compute capability of GPU {gpu.index} ({gpu.name}) is unknown",
-                    "pass --arch with its compute capability (see https://developer.nvidia.com/cuda-gpus)",
-                )
+                finding("no-gpu-arch-list", "warning", message_key="unknown_capability", index=gpu.index,
+                        gpu=gpu.name)
             )
             continue
         arches.append(capability)
@@ -115,13 +111,6 @@ def requested_arches(env: Environment, arch_option: str | None) -> ArchRequest:
         names = ", ".join(sorted({g.name for g in env.gpus}))
         return ArchRequest(specs, f"the GPUs present ({names})", findings)
     findings.append(
-        Finding(
-            "no-gpu-arch-list",
-            "error",
-            "no GPU is visible and no arch list was given: torch's extension builder would crash with "
-            "'IndexError: list index out of range'",
-            "pass --arch with the compute capabilities of the GPUs that will run mmcv, e.g. --arch "
-            "8.0,8.6,9.0",
-        )
+        finding("no-gpu-arch-list")
     )
     return ArchRequest([], "none", findings)

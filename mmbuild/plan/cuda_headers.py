@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mmbuild.environment import CudaToolkit, Environment
-from mmbuild.findings import Finding
+from mmbuild.findings import Finding, finding
 from mmbuild.knowledge.torch_facts import cuda_header_packages, cuda_headers_needed
 
 
@@ -45,12 +45,8 @@ def resolve_cuda_headers(env: Environment, toolkit: CudaToolkit) -> CudaHeaders:
     if missing:
         cuda = env.torch.cuda if env.torch else toolkit.version
         packages = " ".join(cuda_header_packages(missing, cuda))
-        result.findings.append(Finding(
-            "cuda-header-missing", "error",
-            f"torch's CUDA headers include {', '.join(missing)}, which neither the CUDA toolkit at "
-            f"{toolkit.home} nor NVIDIA's wheels beside torch provide: every .cu unit would fail",
-            f"pip install {packages} (the CUDA {cuda} library headers), or use a full CUDA toolkit",
-        ))
+        result.findings.append(finding("cuda-header-missing", missing=", ".join(missing), home=toolkit.home,
+                                       packages=packages, cuda=cuda))
     return result
 
 

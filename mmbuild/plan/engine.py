@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from mmbuild.buildplan import MmcvChoice
 from mmbuild.environment import Environment
-from mmbuild.findings import Finding
+from mmbuild.findings import Finding, finding
 
 ENGINE_OF = {"mmcv": "mmengine", "onedl-mmcv": "onedl-mmengine"}
 
@@ -23,11 +23,6 @@ def check_engine(env: Environment, mmcv: MmcvChoice) -> list[Finding]:
     if other is None:
         return []
     return [
-        Finding(
-            "mmengine-dual-install",
-            "warning",
-            f"{mmcv.package} requires {needed}, which pip installs over the installed {other} "
-            f"{env.packages[other]}: both install the 'mmengine' package",
-            f"swap them before installing: pip uninstall -y {other} && pip install {needed}",
-        )
+        finding("mmengine-dual-install", package=mmcv.package, needed=needed, other=other,
+                other_version=env.packages[other])
     ]

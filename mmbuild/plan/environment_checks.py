@@ -10,7 +10,7 @@ from __future__ import annotations
 from packaging.version import Version
 
 from mmbuild.environment import MMCV_WITH_OPS, Compiler, Environment
-from mmbuild.findings import Finding
+from mmbuild.findings import Finding, finding
 from mmbuild.knowledge import compilers as compiler_facts
 from mmbuild.knowledge import cuda as cuda_facts
 from mmbuild.knowledge.versions import parse_version
@@ -39,34 +39,18 @@ def _torch_findings(env: Environment) -> list[Finding]:
     torch = env.torch
     if torch is None:
         return [
-            Finding(
-                "build-isolation-no-torch",
-                "error",
-                "torch is not installed in this Python, so mmcv's setup.py would skip every op",
-                "pip install torch (the version your projects need), then run mmbuild again",
-            )
+            finding("build-isolation-no-torch")
         ]
     if torch.cuda:
         return []
     findings = [
-        Finding(
-            "not-compiled-with-gpu",
-            "info",
-            f"torch {torch.version} is a CPU-only build: CUDA ops cannot be built against it, "
-            "so mmcv gets CPU ops only",
-            "install a CUDA build of torch (https://pytorch.org/get-started/locally/) to get CUDA ops",
-        )
+        finding("not-compiled-with-gpu", "info", message_key="cpu_torch", torch=torch.version)
     ]
     if env.gpus:
         names = ", ".join(sorted({g.name for g in env.gpus}))
         findings.append(
-            Finding(
-                "torch-cuda-unavailable",
-                "warning",
-                f"this machine has GPUs ({names}) but torch {torch.version} is the CPU-only wheel",
-                f"pip install torch=={torch.version.split('+')[0]} --index-url "
-                "https://download.pytorch.org/whl/<cuXYZ> (the CUDA build matching your driver)",
-            )
+            finding("torch-cuda-unavailable", "warning", message_key="cpu_wheel_with_gpus", gpus=names,
+                    torch=torch.version, torch_release=torch.version.split("+")[0])
         )
     return findings
 
@@ -78,12 +62,7 @@ def _toolkit_findings(env: Environment) -> list[Finding]:
     choice = choose_toolkit(env)
     if choice.requested_home:
         findings.append(
-            Finding(
-                "cuda-home-missing",
-                severity,
-                f"CUDA_HOME={cuda_home} has no nvcc",
-                "point CUDA_HOME at a CUDA toolkit folder (the one holding bin/nvcc), or unset it",
-            )
+            finding("cuda-home-missing", severity, message_key="cuda_home_no_nvcc", cuda_home=cuda_home)
         )
         return findings
     if not wants_cuda(env):
@@ -91,24 +70,14 @@ def _toolkit_findings(env: Environment) -> list[Finding]:
     torch_cuda = env.torch.cuda
     if not env.cuda_toolkits:
         findings.append(
-            Finding(
-                "cuda-home-missing",
-                "warning",
-                f"torch {env.torch.version} is built for CUDA {torch_cuda} but no CUDA toolkit (nvcc) was "
-                "found: only CPU ops can be built",
-                f"install the CUDA {torch_cuda} toolkit and set CUDA_HOME to it",
-            )
+            finding("cuda-home-missing", "warning", message_key="no_toolkit", torch=env.torch.version,
+                    cuda=torch_cuda)
         )
     elif choice.toolkit is None:
         found = ", ".join(f"{t.version} ({t.home})" for t in env.cuda_toolkits)
         findings.append(
-            Finding(
-                "cuda-version-mismatch",
-                "warning",
-                f"torch is built for CUDA {torch_cuda} but the installed toolkits are {found}: torch refuses "
-                "a toolkit of another major version, so only CPU ops can be built",
-                f"install the CUDA {torch_cuda} toolkit, or a torch built for your toolkit's CUDA version",
-            )
+            finding("cuda-version-mismatch", "warning", message_key="no_matching_toolkit", cuda=torch_cuda,
+                    found=found, toolkit=env.cuda_toolkits[0].version)
         )
     return findings
 
@@ -122,9 +91,9 @@ def _driver_findings(env: Environment) -> list[Finding]:
     if wants_cuda(env):
         cuda_versions.append(("torch's CUDA runtime", env.torch.cuda))
     for what, cuda_version in cuda_versions:
-        finding = driver_finding(env.driver.version, cuda_version, what)
-        if finding:
-            findings.append(finding)
+        driver = driver_finding(env.driver.version, cuda_version, what)
+        if driver:
+            findings.append(driver)
             break
     return findings
 
@@ -138,24 +107,13 @@ def driver_finding(driver_text: str, cuda_version: str | None, what: str) -> Fin
     minimum = cuda_facts.min_driver(cuda_version)
     if minimum and driver >= Version(minimum):
         return None
-    fix = f"update the NVIDIA driver to {minimum or floor} or newer (or use an older CUDA)"
     if floor and driver < Version(floor):
-        return Finding(
-            "driver-too-old",
-            "error",
-            f"driver {driver_text} is older than {floor}, the least any CUDA {cuda_version.split('.')[0]}.x "
-            f"code needs ({what} is CUDA {cuda_version})",
-            fix,
-        )
+        return finding("driver-too-old", message_key="below_floor", driver=driver_text, floor=floor,
+                       cuda_major=cuda_version.split(".")[0], what=what, cuda=cuda_version,
+                       needed=minimum or floor)
     if minimum:
-        return Finding(
-            "driver-too-old",
-            "warning",
-            f"driver {driver_text} is older than {minimum}, the driver of CUDA {cuda_version} "
-            f"({what}): compiled "
-            "kernels run, but PTX from this toolkit cannot be JIT-compiled",
-            fix,
-        )
+        return finding("driver-too-old", "warning", message_key="no_ptx_jit", driver=driver_text,
+                       minimum=minimum, cuda=cuda_version, what=what, needed=minimum)
     return None
 
 
@@ -181,7 +139,8 @@ def _gcc_findings(env: Environment) -> list[Finding]:
             ]
             findings.append(
                 _gcc_finding(
-                    f"GCC {cxx.version} is newer than CUDA {toolkit.version} accepts (GCC {limit} at most)",
+                    finding("gcc-unsupported", message_key="too_new_for_cuda", gcc=cxx.version,
+                            cuda=toolkit.version, limit=limit).message,
                     good,
                     f"g++-{limit}",
                 )
@@ -192,18 +151,9 @@ def _gcc_findings(env: Environment) -> list[Finding]:
 def _gcc_finding(problem: str, good: list[Compiler], package: str) -> Finding:
     if good:
         best = max(good, key=lambda c: parse_version(c.version) or Version("0"))
-        return Finding(
-            "gcc-unsupported",
-            "warning",
-            f"{problem}; {best.path} ({best.version}) is usable",
-            f"mmbuild selects {best.path} through CC/CXX (or pass --cxx {best.path})",
-        )
-    return Finding(
-        "gcc-unsupported",
-        "error",
-        problem,
-        f"install a supported GCC (e.g. apt install {package}) and pass --cxx /usr/bin/{package}",
-    )
+        return finding("gcc-unsupported", "warning", message_key="other_gcc_usable", problem=problem,
+                       path=best.path, version=best.version)
+    return finding("gcc-unsupported", message_key="no_gcc_usable", problem=problem, package=package)
 
 
 def _msvc_findings(env: Environment) -> list[Finding]:
@@ -218,15 +168,10 @@ def _msvc_findings(env: Environment) -> list[Finding]:
         return []
     have = compiler_facts.vs_name(msvc.msc_ver)
     return [
-        Finding(
-            "msvc-unsupported",
-            "error" if wants_cuda(env) else "warning",
-            f"{have} (MSVC {msvc.msc_ver}) is outside what CUDA {toolkit.version} accepts "
-            f"(_MSC_VER {accepted.msc_min}-{accepted.msc_max}, {accepted.vs})",
-            f"install the build tools of {accepted.vs.split('(')[0].strip()} and run from its "
-            "developer prompt, "
-            "or use a CUDA release that supports your Visual Studio",
-        )
+        finding("msvc-unsupported", "error" if wants_cuda(env) else "warning",
+                message_key="outside_cuda_range", have=have, msc_ver=msvc.msc_ver, cuda=toolkit.version,
+                msc_min=accepted.msc_min,
+                msc_max=accepted.msc_max, vs=accepted.vs, vs_short=accepted.vs.split("(")[0].strip())
     ]
 
 
@@ -234,16 +179,7 @@ def _long_path_findings(env: Environment) -> list[Finding]:
     if env.os.system != "Windows" or env.os.long_paths is not False:
         return []
     return [
-        Finding(
-            "windows-long-paths",
-            "warning",
-            "long paths are disabled on this Windows: mmcv's deep source and build folders can exceed "
-            "260 characters and fail with 'No such file or directory' or 'The filename or extension is "
-            "too long'",
-            "enable them (as administrator: reg add HKLM\\SYSTEM\\CurrentControlSet\\Control\\FileSystem "
-            "/v LongPathsEnabled /t REG_DWORD /d 1 /f) or set MMBUILD_CACHE_DIR to a short folder "
-            "such as C:\\mmb",
-        )
+        finding("windows-long-paths")
     ]
 
 
@@ -255,21 +191,11 @@ def _package_findings(env: Environment) -> list[Finding]:
         labels = [f"{name} {env.packages[name]}" for name in with_ops]
         listed = ", ".join(labels[:-1]) + f" and {labels[-1]}"
         findings.append(
-            Finding(
-                "mmcv-dual-install",
-                "warning",
-                f"{'both ' if len(labels) == 2 else ''}{listed} are installed: they share the 'mmcv' "
-                "package folder and break each other",
-                f"pip uninstall -y {' '.join(with_ops)}, then install the one you need (mmbuild install)",
-            )
+            finding("mmcv-dual-install", "warning", both="both " if len(labels) == 2 else "", listed=listed,
+                    with_ops=" ".join(with_ops))
         )
     if "mmcv-lite" in installed:
         findings.append(
-            Finding(
-                "mmcv-ops-missing",
-                "info",
-                f"mmcv-lite {env.packages['mmcv-lite']} is installed: it has no compiled ops (mmcv.ops)",
-                "pip uninstall -y mmcv-lite, then mmbuild install",
-            )
+            finding("mmcv-ops-missing", "info", message_key="mmcv_lite", version=env.packages["mmcv-lite"])
         )
     return findings

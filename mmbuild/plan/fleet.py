@@ -14,7 +14,7 @@ import dataclasses
 from mmbuild.buildplan import BuildPlan, Decision
 from mmbuild.environment import Environment
 from mmbuild.errors import UsageError
-from mmbuild.findings import Finding
+from mmbuild.findings import Finding, finding
 from mmbuild.options import BuildOptions
 from mmbuild.plan.arch_list import format_arch_list
 from mmbuild.plan.cuda_args import gpu_specs
@@ -59,20 +59,17 @@ def _node_findings(name: str, env: Environment, build_env: Environment, plan: Bu
     ]
     wheel = planned_wheel(build_env, plan)
     for mismatch in mismatches(wheel, NodeFacts.from_environment(env)):
-        findings.append(
-            Finding(
-                mismatch.problem_id,
-                "error",
-                f"{name}: {mismatch.text}: the wheel will not run there",
-                f"give {name} the build node's {mismatch.what}, or plan a separate build for it"
-                if mismatch.what != "arches" else f"add {name}'s GPUs to --arch",
-            )
-        )
+        if mismatch.what == "arches":
+            findings.append(finding(mismatch.problem_id, "error", message_key="node_arches", name=name,
+                                    text=mismatch.text))
+        else:
+            findings.append(finding(mismatch.problem_id, "error", message_key="node_mismatch", name=name,
+                                    text=mismatch.text, what=mismatch.what))
     if plan.target == "cuda" and env.driver and env.gpus:
         toolkit_version = next((t.version for t in build_env.cuda_toolkits if t.home == plan.cuda_home), None)
-        finding = driver_finding(env.driver.version, toolkit_version, "the build toolkit")
-        if finding:
-            findings.append(dataclasses.replace(finding, message=f"{name}: {finding.message}"))
+        driver = driver_finding(env.driver.version, toolkit_version, "the build toolkit")
+        if driver:
+            findings.append(dataclasses.replace(driver, message=f"{name}: {driver.message}"))
     return findings
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from mmbuild.arch import Arch
 from mmbuild.environment import CudaToolkit
-from mmbuild.findings import Finding
+from mmbuild.findings import Finding, finding
 from mmbuild.knowledge import cuda as cuda_facts
 from mmbuild.plan.arch_list import ArchSpec, merge_specs
 
@@ -43,12 +43,9 @@ def _fit_one(spec: ArchSpec, toolkit: CudaToolkit, keys: dict, fitted: FittedArc
         if spec.arch.endswith("a") and not _has_variant_a(spec.arch, toolkit):
             fitted.notes.append(f"{spec.arch} -> {spec.base}")
             fitted.findings.append(
-                Finding(
-                    "nvcc-arch-unsupported",
-                    "warning",
-                    f"CUDA {cuda} has no sm_{_num(spec.arch)} target; building sm_{_num(spec.base)} instead",
-                    f"use CUDA {cuda_facts.arch_info(spec.arch).variant_a_first} or newer for {spec.arch}",
-                )
+                finding("nvcc-arch-unsupported", "warning", message_key="no_variant_a", cuda=cuda,
+                        arch_num=_num(spec.arch), base_num=_num(spec.base), arch=spec.arch,
+                        first=cuda_facts.arch_info(spec.arch).variant_a_first)
             )
             return [ArchSpec(spec.base, spec.ptx)]
         return [spec]
@@ -56,46 +53,39 @@ def _fit_one(spec: ArchSpec, toolkit: CudaToolkit, keys: dict, fitted: FittedArc
     gpus = cuda_facts.gpus_for(spec.base)
     if spec.key < oldest:
         last = cuda_facts.last_toolkit_for(spec.base)
+        base_num, oldest_num = _num(spec.base), _num(keys[oldest])
         fitted.findings.append(
-            Finding(
-                "nvcc-arch-unsupported",
-                "error",
-                f"CUDA {cuda} cannot build for sm_{_num(spec.base)} ({gpus}): its oldest target is "
-                f"sm_{_num(keys[oldest])}"
-                + (f"; CUDA {last} is the last toolkit that supports it" if last else ""),
-                (
-                    f"build with CUDA {last} (and a torch built for CUDA {last.major}.x)"
-                    if last
-                    else "use an older CUDA"
-                )
-                + f", or drop {spec.base} from the arch list",
-            )
+            finding("nvcc-arch-unsupported", message_key="too_old_last", cuda=cuda, base_num=base_num,
+                    gpus=gpus, oldest_num=oldest_num, base=spec.base, last=last, last_major=last.major)
+            if last else
+            finding("nvcc-arch-unsupported", message_key="too_old", cuda=cuda, base_num=base_num, gpus=gpus,
+                    oldest_num=oldest_num, base=spec.base)
         )
         return []
     lower_same_major = [k for k in keys if k[0] == spec.key[0] and k < spec.key]
     if lower_same_major:
         chosen = keys[max(lower_same_major)]
         fitted.notes.append(f"{spec} -> {chosen} (SASS)")
+        base_num, chosen_num = _num(spec.base), _num(chosen)
+        first = cuda_facts.first_toolkit_for(spec.base)
         fitted.findings.append(
-            Finding(
-                "nvcc-arch-unsupported",
-                "warning",
-                f"CUDA {cuda} cannot target sm_{_num(spec.base)} ({gpus}); building sm_{_num(chosen)} code, "
-                f"which runs on {spec.base} (maybe not at full speed)",
-                _newer_toolkit_fix(spec.base),
-            )
+            finding("nvcc-arch-unsupported", "warning", message_key="sass_fallback_newer", cuda=cuda,
+                    base_num=base_num, gpus=gpus, chosen_num=chosen_num, base=spec.base, first=first)
+            if first else
+            finding("nvcc-arch-unsupported", "warning", message_key="sass_fallback", cuda=cuda,
+                    base_num=base_num, gpus=gpus, chosen_num=chosen_num, base=spec.base)
         )
         return [ArchSpec(chosen, spec.ptx)]
     chosen = keys[newest]
     fitted.notes.append(f"{spec} -> {chosen}+PTX (JIT)")
+    base_num, chosen_num = _num(spec.base), _num(chosen)
+    first = cuda_facts.first_toolkit_for(spec.base)
     fitted.findings.append(
-        Finding(
-            "nvcc-arch-unsupported",
-            "warning",
-            f"CUDA {cuda} cannot target sm_{_num(spec.base)} ({gpus}); embedding PTX of sm_{_num(chosen)}, "
-            "which the driver compiles at first use (slow start, maybe slower kernels)",
-            _newer_toolkit_fix(spec.base),
-        )
+        finding("nvcc-arch-unsupported", "warning", message_key="ptx_fallback_newer", cuda=cuda,
+                base_num=base_num, gpus=gpus, chosen_num=chosen_num, base=spec.base, first=first)
+        if first else
+        finding("nvcc-arch-unsupported", "warning", message_key="ptx_fallback", cuda=cuda,
+                base_num=base_num, gpus=gpus, chosen_num=chosen_num)
     )
     return [ArchSpec(chosen, True)]
 
@@ -109,11 +99,6 @@ def gencode_flags(specs: list[ArchSpec]) -> list[str]:
         if spec.ptx:
             flags.append(f"-gencode=arch=compute_{num},code=compute_{num}")
     return flags
-
-
-def _newer_toolkit_fix(arch: str) -> str:
-    first = cuda_facts.first_toolkit_for(arch)
-    return f"install CUDA {first} or newer (with a matching torch) for native {arch} code" if first else ""
 
 
 def _has_variant_a(arch: str, toolkit: CudaToolkit) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mmbuild.environment import Environment
-from mmbuild.findings import Finding
+from mmbuild.findings import Finding, finding
 from mmbuild.knowledge import build_resources
 
 
@@ -42,24 +42,14 @@ def choose_jobs(env: Environment, target: str, n_arches: int, requested: int | N
         text = str(value).strip()
         if not text.isdigit() or int(text) < 1:
             findings.append(
-                Finding(
-                    "compiler-oom",
-                    "warning",
-                    f"MAX_JOBS={value!r} is not a whole number; ignored",
-                    "set MAX_JOBS to a number such as 2, or unset it",
-                )
+                finding("compiler-oom", "warning", message_key="max_jobs_not_a_number", value=repr(value))
             )
             continue
         jobs = int(text)
         if mem_limit is not None and jobs > mem_limit:
             findings.append(
-                Finding(
-                    "compiler-oom",
-                    "warning",
-                    f"{source}={jobs} may exhaust memory: {free} MiB available allows about {mem_limit} jobs "
-                    f"of ~{per_job} MiB",
-                    f"use --jobs {mem_limit} if compilers get killed",
-                )
+                finding("compiler-oom", "warning", message_key="too_many_jobs", source=source, jobs=jobs,
+                        free=free, limit=mem_limit, per_job=per_job)
             )
         return JobsChoice(jobs, f"{source}={jobs}", findings)
     if mem_limit is None:

@@ -13,7 +13,7 @@ from packaging.version import Version
 
 from mmbuild.buildplan import BuildPlan, Decision
 from mmbuild.environment import Environment
-from mmbuild.findings import Finding
+from mmbuild.findings import Finding, finding
 from mmbuild.knowledge.versions import parse_version
 from mmbuild.options import BuildOptions
 from mmbuild.plan import environment_checks as env_findings
@@ -202,13 +202,8 @@ def _windows_step(draft: _Draft, env: Environment, options: BuildOptions, target
     if not header_patch:
         return []
     draft.findings.append(
-        Finding(
-            header_patch,
-            "info" if options.patch_torch else "warning",
-            f"torch {env.torch.version}'s headers do not compile with nvcc + MSVC without "
-            f"the {header_patch} fix",
-            "mmbuild install --patch-torch applies it (mmbuild patch-torch --revert undoes it)",
-        )
+        finding(header_patch, "info" if options.patch_torch else "warning", message_key="torch_header_patch",
+                torch=env.torch.version, patch=header_patch)
     )
     return [header_patch]
 

@@ -18,7 +18,7 @@ from packaging.version import InvalidVersion, Version
 from mmbuild.buildplan import MmcvChoice
 from mmbuild.environment import Environment
 from mmbuild.errors import UsageError
-from mmbuild.findings import Finding
+from mmbuild.findings import Finding, finding
 from mmbuild.knowledge import mmcv_versions as facts
 from mmbuild.knowledge.bounds import Judgement
 
@@ -88,23 +88,17 @@ def choose_mmcv(env: Environment, request: str | None) -> tuple[MmcvChoice, list
     releases = _preferred(env)
     fits = [r for r in releases if all(q.admits(r) for q in requirements)]
     if not fits:
-        message = "no mmcv release satisfies every installed package: " + "; ".join(
-            str(q) for q in requirements
-        )
-        fix = "upgrade or remove the conflicting downstream packages, or pass --mmcv explicitly"
+        conflict = finding("mmcv-version-incompatible", message_key="no_release_fits",
+                           requirements="; ".join(str(q) for q in requirements))
         choice = MmcvChoice(releases[0].package, str(releases[0].version), "no release fits (see findings)")
-        return choice, [Finding("mmcv-version-incompatible", "error", message, fix)]
+        return choice, [conflict]
     judged = [(r, _judge(r, torch_version, env.python.version)) for r in fits]
     usable = [(r, j) for r, j in judged if not j.blocks]
     if not usable:
         release, judgement = judged[0]
-        wanted = "; ".join(str(q) for q in requirements)
-        message = judgement.reason + (f" (and {wanted})" if wanted else "")
-        fix = "install a torch that release builds with, or upgrade the downstream packages"
         choice = MmcvChoice(release.package, str(release.version), "no release fits (see findings)")
-        if release.python_blocks(env.python.version):
-            return choice, [_python_finding(message)]
-        return choice, [Finding("mmcv-version-incompatible", "error", message, fix)]
+        blocks_python = bool(release.python_blocks(env.python.version))
+        return choice, [_blocked(judgement.reason, "; ".join(str(q) for q in requirements), blocks_python)]
     release, judgement = usable[0]
     accepted = "; ".join(str(q) for q in requirements)
     why = f"the newest release {accepted}" if accepted else "the newest release"
@@ -130,10 +124,17 @@ def _judge(release: facts.MmcvRelease, torch_version: str | None, python_version
     return Judgement("fails", python) if python else release.judge_torch(torch_version)
 
 
-def _python_finding(message: str) -> Finding:
-    return Finding("python-unsupported", "error", message,
-                   "use a Python the release supports (a new virtual environment), or another mmcv "
-                   "(e.g. --mmcv 2.2.0)")
+def _blocked(reason: str, wanted: str, blocks_python: bool) -> Finding:
+    """The error when no release that the downstream packages accept (``wanted``) can be built."""
+    if blocks_python and wanted:
+        return finding("python-unsupported", message_key="release_python_downstream", reason=reason,
+                       wanted=wanted)
+    if blocks_python:
+        return finding("python-unsupported", message_key="release_python", reason=reason)
+    if wanted:
+        return finding("mmcv-version-incompatible", message_key="no_release_builds_downstream", reason=reason,
+                       wanted=wanted)
+    return finding("mmcv-version-incompatible", message_key="no_release_builds", reason=reason)
 
 
 def _untested(release: facts.MmcvRelease, judgement: Judgement) -> list[Finding]:
@@ -141,13 +142,8 @@ def _untested(release: facts.MmcvRelease, judgement: Judgement) -> list[Finding]
     if judgement.status != "untested":
         return []
     return [
-        Finding(
-            "untested-version",
-            "warning",
-            f"{judgement.reason}: building it anyway; the preflight and verify judge the result",
-            f"if the build or verify fails, run 'mmbuild diagnose' on its log, or use a torch up to "
-            f"{release.torch.tested_up_to}",
-        )
+        finding("untested-version", message_key="torch_newer_than_tested", reason=judgement.reason,
+                tested_up_to=release.torch.tested_up_to)
     ]
 
 
@@ -166,43 +162,26 @@ def _explicit(
     needs = facts.needs_of(package, str(version))
     python = needs.python_blocks(python_version) if needs else None
     if python:
-        findings.append(_python_finding(python))
+        findings.append(finding("python-unsupported", message_key="release_python", reason=python))
     if release is None:
-        findings.append(
-            Finding(
-                "untested-version",
-                "warning",
-                f"{package} {version} is not in mmbuild's table of releases: building it anyway; the "
-                "preflight and verify judge the result",
-                "if the build fails, use a release mmbuild has tested (e.g. 2.2.0, 2.1.0, "
-                "mmcv-full==1.7.2 or onedl-mmcv==2.3.6)",
-            )
-        )
+        findings.append(finding("untested-version", message_key="release_not_in_table", package=package,
+                                version=version))
     else:
         judgement = release.judge_torch(torch_version)
         if judgement.blocks:
-            findings.append(
-                Finding(
-                    "mmcv-version-incompatible",
-                    "error",
-                    judgement.reason,
-                    "choose another mmcv (e.g. --mmcv 2.2.0), or a torch this release builds with",
-                )
-            )
+            findings.append(finding("mmcv-version-incompatible", message_key="requested_blocked",
+                                    reason=judgement.reason))
         findings.extend(_untested(release, judgement))
-        for q in requirements:
-            if not q.admits(release):
-                consequence = (
-                    f"it will fail with 'MMCV=={version} is used but incompatible'"
-                    if q.package == package
-                    else f"{package} replaces {q.package} (both install the 'mmcv' package)"
-                )
-                findings.append(
-                    Finding(
-                        "mmcv-version-incompatible",
-                        "warning",
-                        f"{package} {version} does not satisfy {q}: {consequence}",
-                        f"drop --mmcv to let mmbuild pick a release that fits, or upgrade {q.downstream}",
-                    )
-                )
+        findings += [_outside(package, version, q) for q in requirements if not q.admits(release)]
     return MmcvChoice(package, str(version), "requested with --mmcv"), findings
+
+
+def _outside(package: str, version: Version, requirement: facts.MmcvRequirement) -> Finding:
+    """The warning for a requested mmcv that an installed downstream package does not accept."""
+    if requirement.package == package:
+        return finding("mmcv-version-incompatible", "warning", message_key="requested_outside_range",
+                       package=package, version=version, requirement=requirement,
+                       downstream=requirement.downstream)
+    return finding("mmcv-version-incompatible", "warning", message_key="requested_replaces", package=package,
+                   version=version, requirement=requirement, other=requirement.package,
+                   downstream=requirement.downstream)

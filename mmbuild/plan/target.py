@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mmbuild.environment import CudaToolkit, Environment
-from mmbuild.findings import Finding
+from mmbuild.findings import Finding, finding
 from mmbuild.knowledge.versions import release
 from mmbuild.options import BuildOptions
 from mmbuild.plan.toolkit import choose_toolkit
@@ -38,13 +38,7 @@ def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
         findings = []
         if asked_for_cuda:
             findings.append(
-                Finding(
-                    "torch-cuda-unavailable",
-                    "error",
-                    f"CUDA ops were asked for (--arch/--cuda-home) but torch {torch.version} is a "
-                    "CPU-only build",
-                    "install a CUDA build of torch, or drop --arch/--cuda-home (or pass --cpu-only)",
-                )
+                finding("torch-cuda-unavailable", message_key="cuda_asked_for", torch=torch.version)
             )
         return TargetChoice("cpu", None, f"torch {torch.version} has no CUDA", findings)
     choice = choose_toolkit(env, options.cuda_home)
@@ -54,12 +48,7 @@ def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
             None,
             choice.reason,
             [
-                Finding(
-                    "cuda-home-missing",
-                    "error",
-                    f"{choice.reason}: the CUDA toolkit there cannot be used",
-                    "point --cuda-home/CUDA_HOME at a folder holding bin/nvcc, or unset CUDA_HOME",
-                )
+                finding("cuda-home-missing", message_key="requested_home", reason=choice.reason)
             ],
         )
     toolkit = choice.toolkit
@@ -70,14 +59,8 @@ def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
                 None,
                 "no CUDA toolkit (nvcc) found",
                 [
-                    Finding(
-                        "cuda-home-missing",
-                        severity,
-                        f"torch is built for CUDA {torch.cuda} but no CUDA toolkit (nvcc) was "
-                        "found: " + _consequence(severity, bool(env.gpus)),
-                        f"install the CUDA {torch.cuda} toolkit and set CUDA_HOME (or pass --cuda-home)"
-                        + cpu_way_out,
-                    )
+                    finding("cuda-home-missing", severity, message_key="no_toolkit_plan", cuda=torch.cuda,
+                            consequence=_consequence(severity, bool(env.gpus)), way_out=cpu_way_out)
                 ],
             )
         found = ", ".join(f"{t.version} ({t.home})" for t in env.cuda_toolkits)
@@ -86,14 +69,9 @@ def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
             None,
             "no toolkit matches torch's CUDA",
             [
-                Finding(
-                    "cuda-version-mismatch",
-                    severity,
-                    f"torch is built for CUDA {torch.cuda} but the toolkits are {found}: torch "
-                    "refuses another major version: " + _consequence(severity, bool(env.gpus)),
-                    f"install the CUDA {torch.cuda} toolkit, or a torch built for CUDA "
-                    f"{env.cuda_toolkits[0].version}" + cpu_way_out,
-                )
+                finding("cuda-version-mismatch", severity, message_key="no_matching_toolkit_plan",
+                        cuda=torch.cuda, found=found, consequence=_consequence(severity, bool(env.gpus)),
+                        toolkit=env.cuda_toolkits[0].version, way_out=cpu_way_out)
             ],
         )
     if (release(toolkit.version) or (0,))[0] != (release(torch.cuda) or (0,))[0]:
@@ -102,15 +80,8 @@ def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
             None,
             choice.reason,
             [
-                Finding(
-                    "cuda-version-mismatch",
-                    "error",
-                    f"{choice.reason} is CUDA {toolkit.version}, but torch is built for CUDA "
-                    f"{torch.cuda}: torch's "
-                    "extension builder refuses a different major version",
-                    f"use a CUDA {release(torch.cuda)[0]}.x toolkit, or a torch built for CUDA "
-                    f"{toolkit.version}",
-                )
+                finding("cuda-version-mismatch", message_key="chosen_toolkit", reason=choice.reason,
+                        toolkit=toolkit.version, cuda=torch.cuda, cuda_major=release(torch.cuda)[0])
             ],
         )
     return TargetChoice(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mmbuild.environment import GPU
-from mmbuild.findings import Finding
+from mmbuild.findings import Finding, finding
 from mmbuild.knowledge import build_resources
 
 
@@ -42,14 +42,8 @@ def choose_threads_per_block(gpus: list[GPU], requested: int | None) -> ThreadsC
         findings = []
         if tightest and requested > tightest[0]:
             findings.append(
-                Finding(
-                    "invalid-configuration-argument",
-                    "warning",
-                    f"--threads-per-block {requested} exceeds what {tightest[1].name} allows for "
-                    "mmcv's kernels "
-                    f"({tightest[0]}): launches may fail with 'too many resources requested for launch'",
-                    f"use --threads-per-block {tightest[0]}",
-                )
+                finding("invalid-configuration-argument", "warning", message_key="threads_per_block",
+                        requested=requested, gpu=tightest[1].name, limit=tightest[0])
             )
         return ThreadsChoice(requested, f"--threads-per-block {requested}", findings)
     if tightest and tightest[0] < default:

@@ -24,7 +24,7 @@ from packaging.version import InvalidVersion, Version
 
 from mmbuild.buildplan import Decision, MmcvChoice
 from mmbuild.environment import Environment
-from mmbuild.findings import Finding
+from mmbuild.findings import Finding, finding
 from mmbuild.knowledge import torchvision_pairs as facts
 from mmbuild.knowledge.versions import parse_version, release
 
@@ -64,25 +64,30 @@ def _known_torch(env: Environment, mmcv: MmcvChoice, pair: facts.TorchvisionPair
             want += " (expected pairing, not yet confirmed on the package index)"
         requirement = f'"torchvision=={pair.torchvision_label}.*" "torch=={_public(torch)}"'
         fix = install_command(requirement, env, "pinning torch keeps pip from replacing it")
-    needs = f"torch {torch} needs torchvision {want}"
-    imports = _imports(mmcv)
     if not installed:
-        message = f"{imports}, which is not installed: {needs}"
-        return _result(Finding("torchvision-missing", "error", message, fix), f"missing (needs {want})")
+        missing = finding("torchvision-missing", message_key="missing", mmcv=mmcv.version, torch=torch,
+                          want=want, command=fix)
+        return _result(missing, f"missing (needs {want})")
     if release(installed) != pair.torchvision:
-        other = facts.pair_for_torchvision(installed)
-        goes_with = (f"it goes with torch {other.torch_label}" if other
-                     else "it is not in mmbuild's torch/torchvision table")
-        fails = "fails" if pair.checked else "may fail"
-        message = (f"{imports}, but torchvision {installed} does not match torch {torch} ({goes_with}; "
-                   f"{needs}): importing it {fails} (e.g. 'operator torchvision::nms does not exist')")
-        return _result(Finding("torchvision-missing", "error" if pair.checked else "warning", message, fix),
-                       f"{installed} (needs {want})")
+        mismatch = _mismatch(mmcv, installed, torch, want, pair.checked, fix)
+        return _result(mismatch, f"{installed} (needs {want})")
     variant = _variant_finding(env, installed, wanted)
     if variant is not None:
         return _result(variant, f"{installed} (needs the {_local(torch)} build)")
-    reason = f"mmcv-full imports torchvision; {needs} (installed)"
+    reason = f"mmcv-full imports torchvision; torch {torch} needs torchvision {want} (installed)"
     return TorchvisionCheck(decisions=[Decision("torchvision", installed, reason)])
+
+
+def _mismatch(mmcv: MmcvChoice, installed: str, torch: str, want: str, checked: bool, fix: str) -> Finding:
+    """torchvision of another release than this torch's: an error where the table's pairing is checked."""
+    severity, fails = ("error", "fails") if checked else ("warning", "may fail")
+    other = facts.pair_for_torchvision(installed)
+    if other:
+        return finding("torchvision-missing", severity, message_key="other_release", mmcv=mmcv.version,
+                       installed=installed, torch=torch, other=other.torch_label, want=want, fails=fails,
+                       command=fix)
+    return finding("torchvision-missing", severity, message_key="unknown_release", mmcv=mmcv.version,
+                   installed=installed, torch=torch, want=want, fails=fails, command=fix)
 
 
 def _unknown_torch(env: Environment, mmcv: MmcvChoice) -> TorchvisionCheck:
@@ -103,18 +108,16 @@ def _unknown_torch(env: Environment, mmcv: MmcvChoice) -> TorchvisionCheck:
         f"pip then picks {released_with}, whose torch pin admits it; pinning torch keeps pip from "
         f"replacing it; see {VISION_README}",
     )
-    imports = _imports(mmcv)
     if not installed:
-        message = (f"{imports}, which is not installed; torch {torch} is {where}, so the matching "
-                   f"torchvision version is unknown to mmbuild: install {released_with}")
-        finding = Finding("torchvision-missing", "error", message, fix)
-        return _result(finding, f"missing (needs {released_with})")
+        missing = finding("torchvision-missing", message_key="missing_unknown_torch", mmcv=mmcv.version,
+                          torch=torch, where=where, public=_public(torch), command=fix)
+        return _result(missing, f"missing (needs {released_with})")
     other = facts.pair_for_torchvision(installed)
     if other is not None and have is not None and other.torch != have:
-        message = (f"{imports}; torchvision {installed} goes with torch {other.torch_label}, but torch "
-                   f"{torch} is {where}: it most likely needs {released_with}")
-        finding = Finding("torchvision-missing", "warning", message, fix)
-        return _result(finding, f"{installed} (probably needs {released_with})")
+        mismatch = finding("torchvision-missing", "warning", message_key="other_release_unknown_torch",
+                           mmcv=mmcv.version, installed=installed, other=other.torch_label, torch=torch,
+                           where=where, public=_public(torch), command=fix)
+        return _result(mismatch, f"{installed} (probably needs {released_with})")
     reason = f"mmcv-full imports torchvision; its pairing with torch {torch} is unknown to mmbuild"
     return TorchvisionCheck(decisions=[Decision("torchvision", installed, reason)])
 
@@ -153,17 +156,10 @@ def _variant_finding(
         fix = install_command(requirement, env)
     cuda_mine, cuda_theirs = _CUDA_VARIANT.match(mine), _CUDA_VARIANT.match(theirs)
     if cuda_mine and cuda_theirs and cuda_mine.group(1) != cuda_theirs.group(1):
-        message = (f"torchvision {installed} is built for CUDA {cuda_theirs.group(1)} but torch {torch} for "
-                   f"CUDA {cuda_mine.group(1)}: torchvision refuses to import ('compiled with different CUDA "
-                   "major versions'), and mmcv-full imports it")
-        return Finding("torchvision-missing", "error", message, fix)
-    message = (f"torchvision {installed} is another build (+{theirs}) than torch {torch} (+{mine}): its "
-               "compiled ops may not load (\"Couldn't load custom C++ ops\")")
-    return Finding("torchvision-missing", "warning", message, fix)
-
-
-def _imports(mmcv: MmcvChoice) -> str:
-    return f"mmcv-full {mmcv.version} imports torchvision (import mmcv.ops -> mmcv.runner -> torchvision)"
+        return finding("torchvision-missing", message_key="other_cuda_major", installed=installed,
+                       cuda=cuda_theirs.group(1), torch=torch, torch_cuda=cuda_mine.group(1), command=fix)
+    return finding("torchvision-missing", "warning", message_key="other_build", installed=installed,
+                   theirs=theirs, torch=torch, mine=mine, command=fix)
 
 
 def _result(finding: Finding, value: str) -> TorchvisionCheck:

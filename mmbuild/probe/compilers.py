@@ -20,8 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from mmbuild.environment import Compiler, Compilers
-from mmbuild.findings import Finding
-from mmbuild.probe.problems import incomplete
+from mmbuild.findings import Finding, finding
 from mmbuild.process import run_command
 
 TIMEOUT_S = 10.0
@@ -74,12 +73,13 @@ def probe_compiler(path: str, timeout: float = TIMEOUT_S) -> tuple[Compiler | No
     """Kind and version of one compiler executable."""
     banner = run_command([path, "--version"], timeout=timeout)
     if banner.error and banner.returncode is None:
-        return None, incomplete(f"the version of {path}", banner.error)
+        return None, finding("probe-incomplete", message_key="version", program=path, why=banner.error)
     parsed = parse_version_banner(banner.stdout + banner.stderr)
     if parsed is None:
         first = (banner.stdout or banner.stderr).strip().splitlines()
-        return Compiler("unknown", None, path), Finding(
-            "probe-incomplete", "info", f"{path} is not GCC or Clang: {first[0] if first else 'no banner'}")
+        return Compiler("unknown", None, path), finding(
+            "probe-incomplete", "info", message_key="not_gcc_or_clang", path=path,
+            banner=first[0] if first else "no banner")
     kind, version = parsed
     if kind == "gcc":
         dump = run_command([path, "-dumpfullversion", "-dumpversion"], timeout=timeout)
@@ -128,9 +128,8 @@ def probe_compilers(environ: dict[str, str] | None = None,
             exe = value[0] if var == "CXX" else cxx_for_cc(value[0])
             resolved = _resolve(exe, path_env)
             if resolved is None:
-                findings.append(Finding("probe-incomplete", "warning",
-                                        f"{var}={environ[var]} does not name a program on PATH",
-                                        f"unset {var} or point it at an installed compiler"))
+                findings.append(finding("probe-incomplete", message_key="compiler_variable",
+                                        var=var, value=environ[var]))
             else:
                 wanted.append(resolved)
                 user_set.add(resolved)

@@ -22,9 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from mmbuild.environment import CudaToolkit
-from mmbuild.findings import Finding
+from mmbuild.findings import Finding, finding
 from mmbuild.probe.cuda_headers import locate_headers, toolkit_include_dirs
-from mmbuild.probe.problems import incomplete
 from mmbuild.process import run_command
 
 TIMEOUT_S = 10.0
@@ -122,15 +121,13 @@ def probe_toolkit(home: str, nvcc: str, timeout: float = TIMEOUT_S) -> tuple[Cud
     if version is None:
         lines = version_run.stderr.strip().splitlines() or ["no version in its output"]
         why = version_run.error or lines[-1]
-        findings.append(incomplete(f"the CUDA version of {nvcc}", why,
-                                   "check that this nvcc runs: " + f"'{nvcc} --version'"))
+        findings.append(finding("probe-incomplete", message_key="cuda_version", nvcc=nvcc, why=why))
         return CudaToolkit(home, nvcc, None, []), findings
     arch_run = run_command([nvcc, "--list-gpu-arch"], timeout=timeout)
     arches = parse_gpu_arch_list(arch_run.stdout) if arch_run.ok else []
     if not arches:
         why = arch_run.error or "no architectures in its output (nvcc older than 11.0?)"
-        findings.append(Finding("probe-incomplete", "info",
-                                f"{nvcc} did not list its GPU architectures: {why}"))
+        findings.append(finding("probe-incomplete", "info", message_key="gpu_arch_list", nvcc=nvcc, why=why))
     headers = locate_headers(toolkit_include_dirs(home))
     return CudaToolkit(home, nvcc, version, arches, library_headers=headers), findings
 

@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmbuild.environment import GPU, DriverInfo
-from mmbuild.findings import Finding
+from mmbuild.findings import Finding, finding
 from mmbuild.probe.files import read_text
-from mmbuild.probe.problems import incomplete
 from mmbuild.process import run_command
 
 SMI_FIELDS = ("index", "name", "compute_cap", "memory.total", "driver_version")
@@ -176,7 +175,7 @@ def read_nvidia_smi(executable: str = "nvidia-smi", timeout: float = SMI_TIMEOUT
             fields.remove("compute_cap")
             continue
         why = result.error or (output.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
-        return [], None, incomplete("GPUs from nvidia-smi", why)
+        return [], None, finding("probe-incomplete", message_key="gpus", why=why)
     return [], None, None
 
 

@@ -16,8 +16,7 @@ import re
 import shutil
 
 from mmbuild.environment import MSVC
-from mmbuild.findings import Finding
-from mmbuild.probe.problems import incomplete
+from mmbuild.findings import Finding, finding
 from mmbuild.process import run_command
 
 VC_TOOLS = "Microsoft.VisualStudio.Component.VC.Tools.x86.x64"
@@ -78,7 +77,8 @@ def probe_msvc(environ: dict[str, str], timeout: float = 15.0) -> tuple[MSVC | N
             msvc.version, msvc.msc_ver = parsed
             msvc.path = cl
         else:
-            findings.append(incomplete(f"the version of {cl}", banner.error or "no version in its banner"))
+            findings.append(finding("probe-incomplete", message_key="version", program=cl,
+                                    why=banner.error or "no version in its banner"))
     vswhere = vswhere_path(environ)
     if vswhere:
         result = run_command([vswhere, "-latest", "-products", "*", "-requires", VC_TOOLS, "-format", "json"],

@@ -24,7 +24,7 @@ from mmbuild.environment import (
     TRACKED_PACKAGES,
     DownstreamConstraint,
 )
-from mmbuild.findings import Finding
+from mmbuild.findings import Finding, finding
 from mmbuild.probe.files import read_text
 
 # Distribution -> its import package, for the downstream packages that pin mmcv.
@@ -111,14 +111,10 @@ def mmcv_findings(versions: dict[str, str | None],
             continue
         files = files_of(name)
         if files and not has_ext_module(files):
-            findings.append(Finding(
-                "mmcv-ops-missing", "warning",
-                f"{name} {version} is installed without its compiled ops (no mmcv/_ext module)",
-                "rebuild it with ops: mmbuild install"))
+            findings.append(finding("mmcv-ops-missing", "warning", message_key="no_ext_module",
+                                    name=name, version=version))
     beside = [name for name in MMCV_WITH_OPS if versions.get(name)]
     if versions.get("mmcv-lite") and beside:
-        findings.append(Finding(
-            "mmcv-dual-install", "error",
-            f"mmcv-lite is installed together with {'/'.join(beside)}; they share the 'mmcv' package",
-            "pip uninstall -y mmcv-lite"))
+        findings.append(finding("mmcv-dual-install", "error", message_key="lite_beside_ops",
+                                others="/".join(beside)))
     return findings

@@ -26,9 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from mmbuild.environment import MemoryInfo, OSInfo, PythonInfo
-from mmbuild.findings import Finding
+from mmbuild.findings import Finding, finding
 from mmbuild.probe.files import read_text
-from mmbuild.probe.problems import incomplete
 
 # cgroup v1 reports "no limit" as a huge page-aligned number (e.g. 9223372036854771712).
 _UNLIMITED_BYTES = 1 << 60
@@ -274,8 +273,7 @@ def probe_memory(meminfo_path: str | Path = "/proc/meminfo",
     if text is None:
         meminfo: dict[str, int] = {}
         if sys.platform.startswith("linux"):
-            findings.append(incomplete(str(meminfo_path), "missing or unreadable",
-                                       "memory is unknown; set MAX_JOBS or --jobs yourself"))
+            findings.append(finding("probe-incomplete", message_key="meminfo", path=meminfo_path))
     else:
         meminfo = parse_meminfo(text)
     limit, usage = memory_limit(view or CgroupView())

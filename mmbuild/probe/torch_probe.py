@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass, field
 
 from mmbuild.environment import GPU, TorchInfo
-from mmbuild.findings import Finding
+from mmbuild.findings import Finding, finding
 from mmbuild.process import run_command
 
 TIMEOUT_S = 30.0
@@ -112,15 +112,13 @@ def classify_import_error(text: str) -> Finding:
     line = last_error_line(text)
     lowered = text.lower()
     if "no module named 'torch'" in lowered or 'no module named "torch"' in lowered:
-        return Finding("torch-missing", "error", "torch is not installed in this Python",
-                       "install the torch build for your CUDA first, e.g. pip install torch==<version>")
+        return finding("torch-missing", "error")
     from mmbuild.diagnose import classify
 
     problem = classify(text)
     if problem is not None:
-        return Finding(problem.id, "error", f"torch cannot be imported: {line}", problem.fix)
-    return Finding("torch-import-failed", "error", f"torch cannot be imported: {line}",
-                   "fix or reinstall torch in this environment, then run 'mmbuild env' again")
+        return finding(problem.id, "error", message_key="torch_import", line=line)
+    return finding("torch-import-failed", "error", line=line)
 
 
 def probe_torch(python: str | None = None, timeout: float = TIMEOUT_S,
@@ -128,9 +126,8 @@ def probe_torch(python: str | None = None, timeout: float = TIMEOUT_S,
     """Import torch in ``python`` (this interpreter by default) and read its report."""
     result = run_command([python or sys.executable, "-c", CHILD_SCRIPT], timeout=timeout, env=env)
     if result.error is not None:
-        return TorchReport(findings=[Finding("torch-import-failed", "error",
-                                             f"torch could not be probed: {result.error}",
-                                             "check that 'python -c \"import torch\"' works")])
+        return TorchReport(findings=[finding("torch-import-failed", "error", message_key="not_probed",
+                                             error=result.error)])
     data = parse_child_output(result.stdout)
     if data is None:
         text = result.stderr or result.stdout or f"exit status {result.returncode}"
@@ -140,9 +137,9 @@ def probe_torch(python: str | None = None, timeout: float = TIMEOUT_S,
     try:
         report = TorchReport(torch_info_from_report(data), gpus_from_report(data))
     except (KeyError, TypeError, ValueError) as exc:
-        return TorchReport(findings=[Finding("torch-import-failed", "error",
-                                             f"torch's report could not be read: {exc}")])
+        return TorchReport(findings=[finding("torch-import-failed", "error", message_key="unreadable_report",
+                                             error=exc)])
     if data.get("cuda_error"):
-        report.findings.append(Finding("probe-incomplete", "warning",
-                                       f"torch.cuda could not be queried: {data['cuda_error']}"))
+        report.findings.append(finding("probe-incomplete", message_key="torch_cuda",
+                                       error=data["cuda_error"]))
     return report

@@ -67,3 +67,8 @@ def test_malformed_catalogues_are_rejected():
         parse_catalogue(entry + '[[problem.signature]]\nkeywords = []\npattern = "a"\n')
     with pytest.raises(CatalogueError, match="lacks"):
         parse_catalogue('[[problem]]\nid = "y"\nseverity = "error"\n')
+    with pytest.raises(CatalogueError, match="messages"):
+        parse_catalogue(entry + '[problem.messages]\ndefault = 1\n')
+    texts = parse_catalogue(entry + '[problem.messages]\ndefault = "m {a}"\n'
+                            '[problem.finding_fixes]\ndefault = ""\n')
+    assert texts["x"].messages == {"default": "m {a}"} and texts["x"].finding_fixes == {"default": ""}
