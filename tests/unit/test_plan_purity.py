@@ -57,7 +57,8 @@ def test_plan_runs_no_subprocess_imports_no_torch_and_reads_only_knowledge(monke
     assert all(p.parent == KNOWLEDGE and p.suffix == ".toml" for p in opened), opened
 
 
-@pytest.mark.parametrize("module", ["mmbuild.plan.make", "mmbuild.plan.fleet", "mmbuild.plan.environment_checks"])
+@pytest.mark.parametrize("module", ["mmbuild.plan.make", "mmbuild.plan.fleet",
+                                    "mmbuild.plan.environment_checks"])
 def test_plan_modules_do_not_import_io_modules(module: str) -> None:
     source = Path(importlib.import_module(module).__file__).read_text(encoding="utf-8")
     for forbidden in ("import subprocess", "import torch", "mmbuild.process", "mmbuild.probe"):
