@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mmbuild.build import build_wheel, summarise_failure
-from mmbuild.build_tools import resolve_build_tools
+from mmbuild.build_tools import BuildTools, resolve_build_tools
 from mmbuild.buildplan import BuildPlan
 from mmbuild.cache import CacheEntry, WheelCache, Wheelhouse, user_cache_root
 from mmbuild.compiler_cache import choose_compiler_cache, compiler_cache_env, compiler_cache_run
@@ -215,9 +215,9 @@ class Pipeline:
         with self.stage("subset", ", ".join(self.plan.ops)):
             self.subset = apply_subset(self.tree.root, self.plan.ops, target=self.plan.target).to_dict()
 
-    def build_env(self) -> dict[str, str]:
+    def build_env(self, tools: BuildTools | None = None) -> dict[str, str]:
         """The plan's variables, the compilers of this attempt (build_tools.py) and the compiler cache."""
-        tools = resolve_build_tools(self.plan)
+        tools = tools or resolve_build_tools(self.plan)
         env = dict(self.plan.env)
         if tools.nvcc:
             env["PYTORCH_NVCC"] = tools.nvcc       # torch runs this nvcc; the preflight probes the same
@@ -226,7 +226,7 @@ class Pipeline:
                                       source_root=self.tree.root))
         return env
 
-    def pch_env(self, env: dict[str, str]) -> dict[str, str]:
+    def pch_env(self, env: dict[str, str], tools: BuildTools) -> dict[str, str]:
         """The precompiled-header wrapper's variables on top of ``env`` (the build's, not the preflight's)."""
         from mmbuild.compiler_cache import find_tool
         from mmbuild.pch import pch_env, prepare_pch
@@ -235,7 +235,7 @@ class Pipeline:
         if files is None:
             return {}
         return pch_env(files, cache_kind=self.compiler_cache, cache_tool=find_tool(self.compiler_cache),
-                       cxx=resolve_build_tools(self.plan).cxx,
+                       cxx=tools.cxx,
                        wrapper_dir=self.work_dir / "compiler-wrappers",
                        user_env={**os.environ, **env}, store=user_cache_root() / "pch")
 
@@ -259,8 +259,9 @@ class Pipeline:
         logs = user_cache_root() / "logs"
         tried: set[str] = set()
         while True:
-            env = self.build_env()
-            env.update(self.pch_env(env))
+            tools = resolve_build_tools(self.plan)          # once per attempt: a remedy may change the plan
+            env = self.build_env(tools)
+            env.update(self.pch_env(env, tools))
             log = logs / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{self.plan.fingerprint[:12]}.log"
             self.report.log = str(log)
             say(f"    full build log: {log}")
