@@ -46,6 +46,8 @@ class BuildPlan:
     fingerprint: str = ""
     decisions: list[Decision] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    # What the fingerprint is the sha256 of (plan/fingerprint.py); not part of the JSON.
+    fingerprint_inputs: dict = field(default_factory=dict, metadata={"json": False}, repr=False)
 
     @property
     def ok(self) -> bool:

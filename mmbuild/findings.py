@@ -72,3 +72,14 @@ def placeholders(template: str) -> set[str]:
 def has_errors(findings: list[Finding]) -> bool:
     """True when any finding is error-level."""
     return any(f.severity == "error" for f in findings)
+
+
+def merge_findings(*groups: list[Finding]) -> list[Finding]:
+    """All findings of ``groups``, errors first, without repeating one (same id and message)."""
+    seen: set[tuple[str, str]] = set()
+    merged = []
+    for item in (f for group in groups for f in group):
+        if (item.id, item.message) not in seen:
+            seen.add((item.id, item.message))
+            merged.append(item)
+    return sorted(merged, key=lambda f: SEVERITIES.index(f.severity))

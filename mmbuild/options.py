@@ -11,7 +11,6 @@ class BuildOptions:
 
     mmcv: str | None = None              # "2.1.0", "mmcv==2.1.0", "mmcv-full==1.7.2", "onedl-mmcv==2.3.6"
     source: str | None = None            # a checkout directory or an sdist
-    source_sha256: str | None = None     # filled in once the source is known
     arch: str | None = None              # "8.6", "7.0,8.0,9.0", "Ampere", "sm_86"
     cpu_only: bool = False
     jobs: int | None = None

@@ -1,6 +1,6 @@
 """The install and build pipelines: the stages in order, each recorded in a report.
 
-    probe -> plan -> (blocked: exit 3) -> source -> final plan (fingerprint)
+    probe -> plan -> (blocked: exit 3) -> source (the fingerprint covers its sha256)
           -> wheel from the wheelhouse or the cache, else:
              extract -> patch -> preflight -> build -> embed metadata -> store in the cache
           -> install -> verify                     (``mmbuild build`` stops after the wheel)
@@ -10,8 +10,10 @@ build works in a private folder under the cache root. The fingerprint's lock is 
 the cache lookup until the wheel is stored, so concurrent runs build it once.
 
 This module only sequences the stages (and is the longest for it); each stage's work lives in its
-own module. Automatic remedies after a failed build are the plan's policy (``plan/remedies.py``): each
-retries once with one option changed (fewer jobs, an older arch of the same major).
+own module. The plan is made once per attempt: the first from the user's options (with ``--source``,
+for the version of that source), and one more for each automatic remedy after a failed build. The
+remedies are the plan's policy (``plan/remedies.py``): each retries once with one option changed
+(fewer jobs, an older arch of the same major). The user's options are never changed.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from mmbuild.environment import Environment
 from mmbuild.errors import BlockedError, BuildFailedError, MmbuildError, VerifyFailedError
 from mmbuild.metadata import METADATA_MEMBER, build_metadata, embed_in_wheel
 from mmbuild.options import BuildOptions
+from mmbuild.plan.fingerprint import with_source
 from mmbuild.run_report import PipelineReport, Step
 from mmbuild.source import (
     SourceArchive,
@@ -70,7 +73,8 @@ class Pipeline:
     """One run of install or build; ``report`` is filled as stages complete."""
 
     def __init__(self, options: BuildOptions, settings: PipelineSettings, command: str = "install"):
-        self.options = options
+        self.options = options                # what the user asked for
+        self.attempt_options = options        # what the current attempt was planned with
         self.settings = settings
         self.report = PipelineReport(command)
         self.cache = WheelCache()
@@ -82,6 +86,7 @@ class Pipeline:
         self.work_dir: Path | None = None
         self.patch_report: dict | None = None
         self.subset: dict | None = None
+        self.patch_digests: dict[str, str] = {}
 
     # -- bookkeeping ------------------------------------------------------------------------
 
@@ -121,20 +126,23 @@ class Pipeline:
             return self.settings.from_envs or [self.env]
         return [self.env, *(self.settings.from_envs or [])]
 
-    def make_plan(self, patch_digests: dict[str, str] | None = None) -> BuildPlan:
+    def plan_attempt(self, options: BuildOptions) -> BuildPlan:
+        """The plan of one attempt, made once; its fingerprint covers the source once that is known."""
         envs = self.nodes()
+        digests = self.patch_digests
         if self.settings.planner is not None:
-            self.plan = self.settings.planner(envs[0], self.options, patch_digests=patch_digests)
+            plan = self.settings.planner(envs[0], options, patch_digests=digests)
         elif len(envs) > 1:
             from mmbuild.plan import make_fleet_plan
 
             names = ["this machine", *self.settings.from_env_names]
-            self.plan = make_fleet_plan(envs, self.options, names=names[:len(envs)],
-                                        patch_digests=patch_digests)
+            plan = make_fleet_plan(envs, options, names=names[:len(envs)], patch_digests=digests)
         else:
             from mmbuild.plan import make_plan
 
-            self.plan = make_plan(envs[0], self.options, patch_digests=patch_digests)
+            plan = make_plan(envs[0], options, patch_digests=digests)
+        self.attempt_options = options
+        self.plan = with_source(plan, self.archive.sha256) if self.archive else plan
         self.report.plan = self.plan.to_dict()
         return self.plan
 
@@ -154,9 +162,16 @@ class Pipeline:
             mmcv = self.plan.mmcv
             with self.stage("source", f"sdist of {mmcv.requirement}"):
                 self.archive = download_sdist(mmcv.package, mmcv.version, python=self.settings.python)
+        self.source_known()
+        return self.archive
+
+    def source_known(self) -> None:
+        """Record the source; the plan made before it was known gets its fingerprint."""
         self.report.source = {"path": str(self.archive.path), "sha256": self.archive.sha256,
                               "kind": self.archive.kind, "origin": self.archive.origin}
-        return self.archive
+        if self.plan is not None:
+            self.plan = with_source(self.plan, self.archive.sha256)
+            self.report.plan = self.plan.to_dict()
 
     def new_work_dir(self) -> Path:
         base = user_cache_root() / "work"
@@ -176,22 +191,6 @@ class Pipeline:
             self.report.source.update(package=self.tree.package, version=self.tree.version,
                                       tree=str(self.tree.root))
         return self.tree
-
-    def final_plan(self) -> BuildPlan:
-        """Plan again with the source's sha256 and the patch specs' digests: the fingerprint."""
-        from mmbuild.patching import spec_digest
-
-        # The plan is a pure function of its inputs: the same options choose the same mmcv,
-        # for the same reason; only the source's digest is new.
-        self.options = replace(self.options, source_sha256=self.archive.sha256)
-        specs = self.settings.specs_dir
-        digests = {pid: spec_digest(pid, specs) for pid in self.plan.patches}
-        plan = self.make_plan(digests)
-        if plan.patches != list(digests):
-            plan = self.make_plan({pid: spec_digest(pid, specs) for pid in plan.patches})
-        self.report.plan = plan.to_dict()
-        self.check_blocked()
-        return plan
 
     def patch(self) -> None:
         from mmbuild.patching import apply_patches, current_platform
@@ -293,8 +292,8 @@ class Pipeline:
         found = None if problem_id in tried else remedy_for(problem_id, self.plan, self.env, extracted)
         if found is None:
             return None
-        self.options = replace(self.options, **found.changes)
-        self.final_plan()
+        self.plan_attempt(replace(self.attempt_options, **found.changes))
+        self.check_blocked()
         return found.message
 
     def embed_metadata(self, wheel: Path) -> None:
@@ -393,25 +392,28 @@ class Pipeline:
         if not self.settings.dry_run:
             self.cache.check_writable()
         self.probe()
-        if self.options.source:
+        options = self.options
+        if options.source:
             # The version to plan for is the one of the given source.
             self.locate_source()
             self.new_work_dir()
             self.extract()
-            self.options = replace(self.options, mmcv=f"{self.tree.package}=={self.tree.version}")
+            options = replace(options, mmcv=f"{self.tree.package}=={self.tree.version}")
+        from mmbuild.patching import spec_digests
+
+        self.patch_digests = spec_digests(self.settings.specs_dir)
         with self.stage("plan", "deciding every build setting"):
-            self.make_plan()
+            self.plan_attempt(options)
         self.check_blocked()
         if self.settings.dry_run:
             if self.archive is None:
                 self.archive = cached_sdist(self.plan.mmcv.package, self.plan.mmcv.version)
-            if self.archive is not None:
-                self.final_plan()
+                if self.archive is not None:
+                    self.source_known()
             self.describe_steps()
             return
         if self.archive is None:
             self.locate_source()
-        self.final_plan()
         say(f"    fingerprint {self.plan.fingerprint[:16]}")
         wheel = self.obtain_wheel()
         self.report.wheel = str(wheel)

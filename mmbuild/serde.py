@@ -16,9 +16,13 @@ _UNIONS = (typing.Union, getattr(types, "UnionType", typing.Union))
 
 
 def to_dict(obj: Any) -> Any:
-    """Turn dataclasses (nested, in lists and dicts) into JSON-ready data."""
+    """Turn dataclasses (nested, in lists and dicts) into JSON-ready data.
+
+    A field whose metadata has ``json=False`` stays out (working state, not part of the document).
+    """
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+                if f.metadata.get("json", True)}
     if isinstance(obj, (list, tuple)):
         return [to_dict(v) for v in obj]
     if isinstance(obj, dict):

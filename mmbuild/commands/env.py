@@ -8,36 +8,22 @@ from typing import TextIO
 
 from mmbuild.console import emit_json, paint, render_findings, table
 from mmbuild.environment import Environment
-from mmbuild.findings import Finding
+from mmbuild.findings import Finding, merge_findings
 from mmbuild.probe import probe_environment
 
 
-def knowledge_findings(env: Environment) -> list[Finding]:
-    """Findings that need the knowledge tables (compiler limits, driver minimums, ...)."""
-    try:
-        from mmbuild.plan.environment_checks import environment_findings
-    except ImportError:
-        return []
-    return list(environment_findings(env))
+def plan_findings(env: Environment) -> list[Finding]:
+    """The findings of the plan for default options: the checks ``mmbuild plan`` makes, same words."""
+    from mmbuild.options import BuildOptions
+    from mmbuild.plan import make_plan
 
-
-def merge_findings(*groups: list[Finding]) -> list[Finding]:
-    """All findings, errors first, without repeating one (same id and message)."""
-    seen: set[tuple[str, str]] = set()
-    merged = []
-    for finding in (f for group in groups for f in group):
-        key = (finding.id, finding.message)
-        if key not in seen:
-            seen.add(key)
-            merged.append(finding)
-    order = {"error": 0, "warning": 1, "info": 2}
-    return sorted(merged, key=lambda f: order.get(f.severity, 3))
+    return make_plan(env, BuildOptions()).findings
 
 
 def run(args) -> int:
     started = time.monotonic()
     env = probe_environment()
-    env.findings = merge_findings(env.findings, knowledge_findings(env))
+    env.findings = merge_findings(env.findings, plan_findings(env))
     if args.json:
         emit_json(env.to_dict())
     else:

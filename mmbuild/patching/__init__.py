@@ -22,11 +22,19 @@ from mmbuild.patching.engine import (
     revert_patches,
 )
 from mmbuild.patching.files import ReadOnlyTreeError
-from mmbuild.patching.spec import Hunk, PatchSpec, current_platform, index_specs, load_spec, spec_digest
+from mmbuild.patching.spec import (
+    Hunk,
+    PatchSpec,
+    current_platform,
+    index_specs,
+    load_spec,
+    spec_digest,
+    spec_digests,
+)
 
 __all__ = [
     "ALREADY_APPLIED", "APPLIED", "CONFLICT", "NEEDED", "NOT_APPLICABLE", "REVERTED",
     "FileChange", "Hunk", "HunkResult", "PatchReport", "PatchSpec", "ReadOnlyTreeError",
     "apply_patches", "check_patches", "current_platform", "index_specs", "load_spec",
-    "revert_patches", "spec_digest",
+    "revert_patches", "spec_digest", "spec_digests",
 ]

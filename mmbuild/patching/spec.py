@@ -192,3 +192,9 @@ def load_spec(patch_id: str, specs_dir: Path | None = None) -> PatchSpec:
 def spec_digest(patch_id: str, specs_dir: Path | None = None) -> str:
     """sha256 of the spec file's bytes (part of a build plan's fingerprint)."""
     return hashlib.sha256(load_spec(patch_id, specs_dir).path.read_bytes()).hexdigest()
+
+
+def spec_digests(specs_dir: Path | None = None) -> dict[str, str]:
+    """:func:`spec_digest` of every spec, by id: what a plan picks its patches' digests from."""
+    return {pid: hashlib.sha256(spec.path.read_bytes()).hexdigest()
+            for pid, spec in index_specs(specs_dir).specs.items()}

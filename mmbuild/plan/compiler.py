@@ -63,7 +63,7 @@ def msvc_problems(msc_ver: int | None, std: str, cuda_version: str | None) -> li
     accepted = facts.msvc_range(cuda_version) if cuda_version else None
     if accepted and not accepted.msc_min <= msc_ver <= accepted.msc_max:
         problems.append(
-            finding("msvc-unsupported", message_key="outside_cuda_range_plan", have=have, msc_ver=msc_ver,
+            finding("msvc-unsupported", message_key="outside_cuda_range", have=have, msc_ver=msc_ver,
                     cuda=cuda_version, msc_min=accepted.msc_min, msc_max=accepted.msc_max, vs=accepted.vs)
         )
     need = torch_facts.std_requirement(std).msc_ver

@@ -6,9 +6,13 @@ the compiled code (job count, paths, findings) stays out.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import hashlib
 import json
 from typing import Any
+
+from mmbuild.buildplan import BuildPlan
 
 
 def canonical_json(data: Any) -> str:
@@ -18,3 +22,10 @@ def canonical_json(data: Any) -> str:
 
 def fingerprint(inputs: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(inputs).encode("utf-8")).hexdigest()
+
+
+def with_source(plan: BuildPlan, source_sha256: str) -> BuildPlan:
+    """``plan`` for the source whose sha256 is ``source_sha256``: only the fingerprint changes."""
+    inputs = copy.deepcopy(plan.fingerprint_inputs)
+    inputs.setdefault("mmcv", {})["source_sha256"] = source_sha256
+    return dataclasses.replace(plan, fingerprint=fingerprint(inputs), fingerprint_inputs=inputs)

@@ -18,7 +18,7 @@ from mmbuild.findings import Finding, finding
 from mmbuild.options import BuildOptions
 from mmbuild.plan.arch_list import format_arch_list
 from mmbuild.plan.cuda_args import gpu_specs
-from mmbuild.plan.environment_checks import driver_finding, environment_findings
+from mmbuild.plan.environment_checks import driver_findings, environment_findings
 from mmbuild.plan.make import make_plan
 from mmbuild.wheel_fit import NodeFacts, mismatches
 
@@ -55,7 +55,7 @@ def _node_findings(name: str, env: Environment, build_env: Environment, plan: Bu
     findings = [
         dataclasses.replace(f, message=f"{name}: {f.message}")
         for f in environment_findings(env)
-        if f.severity != "info" and f.id not in ("gcc-unsupported", "msvc-unsupported", "cuda-home-missing")
+        if f.severity != "info"
     ]
     wheel = planned_wheel(build_env, plan)
     for mismatch in mismatches(wheel, NodeFacts.from_environment(env)):
@@ -65,11 +65,9 @@ def _node_findings(name: str, env: Environment, build_env: Environment, plan: Bu
         else:
             findings.append(finding(mismatch.problem_id, "error", message_key="node_mismatch", name=name,
                                     text=mismatch.text, what=mismatch.what))
-    if plan.target == "cuda" and env.driver and env.gpus:
-        toolkit_version = next((t.version for t in build_env.cuda_toolkits if t.home == plan.cuda_home), None)
-        driver = driver_finding(env.driver.version, toolkit_version, "the build toolkit")
-        if driver:
-            findings.append(dataclasses.replace(driver, message=f"{name}: {driver.message}"))
+    toolkit_version = next((t.version for t in build_env.cuda_toolkits if t.home == plan.cuda_home), None)
+    findings += [dataclasses.replace(driver, message=f"{name}: {driver.message}")
+                 for driver in driver_findings(env, toolkit_version if plan.target == "cuda" else None)]
     return findings
 
 

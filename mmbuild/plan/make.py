@@ -13,16 +13,16 @@ from packaging.version import Version
 
 from mmbuild.buildplan import BuildPlan, Decision
 from mmbuild.environment import Environment
-from mmbuild.findings import Finding, finding
+from mmbuild.findings import Finding, finding, merge_findings
 from mmbuild.knowledge.versions import parse_version
 from mmbuild.options import BuildOptions
-from mmbuild.plan import environment_checks as env_findings
 from mmbuild.plan.arch_list import format_arch_list, parse_arch_list
 from mmbuild.plan.build_requires import check_build_requires
 from mmbuild.plan.compiler import choose_compiler
 from mmbuild.plan.cuda_args import cuda_arg_tokens, join_cuda_args, requested_arches, split_cuda_args
 from mmbuild.plan.cuda_headers import cpath_value, resolve_cuda_headers
 from mmbuild.plan.engine import check_engine
+from mmbuild.plan.environment_checks import driver_findings, environment_findings
 from mmbuild.plan.fingerprint import fingerprint
 from mmbuild.plan.gencode import fit_to_toolkit, gencode_flags
 from mmbuild.plan.jobs import choose_jobs
@@ -34,16 +34,6 @@ from mmbuild.plan.target import choose_target
 from mmbuild.plan.threads import choose_threads_per_block
 from mmbuild.plan.torchvision import check_torchvision
 
-# Findings the plan decides itself, for the toolchain it actually chooses.
-PLAN_DECIDED_IDS = frozenset(
-    {
-        "gcc-unsupported",
-        "msvc-unsupported",
-        "cuda-version-mismatch",
-        "cuda-home-missing",
-        "driver-too-old",
-    }
-)
 # CUDA >= this on Windows needs MSVC's conforming preprocessor.
 MSVC_PREPROCESSOR_CUDA = Version("13.2")
 
@@ -125,13 +115,12 @@ def make_plan(
         draft.decisions.insert(
             3, Decision("gencode", " ".join(cuda.gencode) or "-", "what nvcc gets (via MMCV_CUDA_ARGS)")
         )
-        draft.findings += _driver_check(env, cuda_version)
 
     torchvision = check_torchvision(env, mmcv)  # mmcv-full imports torchvision: it must be there first
     draft.findings += torchvision.findings
     draft.decisions += torchvision.decisions
 
-    env_level = [f for f in env_findings.environment_findings(env) if f.id not in PLAN_DECIDED_IDS]
+    draft.findings += driver_findings(env, cuda_version if target.target == "cuda" else None)
 
     plan = BuildPlan(
         mmcv=mmcv,
@@ -148,9 +137,10 @@ def make_plan(
         ops=sorted(options.ops),
         pch=pch.enabled,
         decisions=draft.decisions,
-        findings=_dedupe(env_level + draft.findings),
+        findings=merge_findings(environment_findings(env), draft.findings),
     )
-    plan.fingerprint = fingerprint(fingerprint_inputs(env, options, plan, cuda_version, patch_digests))
+    plan.fingerprint_inputs = fingerprint_inputs(env, options, plan, cuda_version, patch_digests)
+    plan.fingerprint = fingerprint(plan.fingerprint_inputs)
     return plan
 
 
@@ -232,7 +222,7 @@ def fingerprint_inputs(
         "mmcv": {
             "package": plan.mmcv.package,
             "version": plan.mmcv.version,
-            "source_sha256": options.source_sha256,
+            "source_sha256": None,  # plan/fingerprint.py with_source() fills it in
         },
         "torch": (
             {"version": env.torch.version, "cuda": env.torch.cuda, "cxx11_abi": env.torch.cxx11_abi}
@@ -259,20 +249,3 @@ def _args_for_fingerprint(cuda_args: str | None, system: str) -> str | None:
     if cuda_args is None:
         return None
     return join_cuda_args(without_nvcc_threads(cuda_arg_tokens(cuda_args, system)), system)
-
-
-def _driver_check(env: Environment, cuda_version: str | None) -> list[Finding]:
-    if env.driver is None or not env.gpus:
-        return []
-    finding = env_findings.driver_finding(env.driver.version, cuda_version, "the CUDA toolkit")
-    return [finding] if finding else []
-
-
-def _dedupe(findings: list[Finding]) -> list[Finding]:
-    seen: set[tuple[str, str]] = set()
-    unique = []
-    for f in findings:
-        if (f.id, f.message) not in seen:
-            seen.add((f.id, f.message))
-            unique.append(f)
-    return unique

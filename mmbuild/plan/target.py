@@ -59,7 +59,7 @@ def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
                 None,
                 "no CUDA toolkit (nvcc) found",
                 [
-                    finding("cuda-home-missing", severity, message_key="no_toolkit_plan", cuda=torch.cuda,
+                    finding("cuda-home-missing", severity, message_key="no_toolkit", cuda=torch.cuda,
                             consequence=_consequence(severity, bool(env.gpus)), way_out=cpu_way_out)
                 ],
             )
@@ -69,7 +69,7 @@ def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
             None,
             "no toolkit matches torch's CUDA",
             [
-                finding("cuda-version-mismatch", severity, message_key="no_matching_toolkit_plan",
+                finding("cuda-version-mismatch", severity, message_key="no_matching_toolkit",
                         cuda=torch.cuda, found=found, consequence=_consequence(severity, bool(env.gpus)),
                         toolkit=env.cuda_toolkits[0].version, way_out=cpu_way_out)
             ],

@@ -1,4 +1,7 @@
-"""environment_findings on saved reports and small variations of them."""
+"""What ``mmbuild env`` finds on saved reports and small variations of them.
+
+``env`` reports the findings of the plan for default options, so ``env`` and ``plan`` agree.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from mmbuild.commands.env import plan_findings
 from mmbuild.environment import Compiler, load_environment
-from mmbuild.plan.environment_checks import driver_finding, environment_findings
+from mmbuild.plan.environment_checks import driver_finding
 
 ENVS = Path(__file__).resolve().parents[1] / "fixtures" / "envs"
 
@@ -18,7 +22,7 @@ def _env(name: str):
 
 
 def _by_id(env) -> dict:
-    return {f.id: f for f in environment_findings(env)}
+    return {f.id: f for f in plan_findings(env)}
 
 
 @pytest.mark.parametrize(
@@ -27,10 +31,11 @@ def _by_id(env) -> dict:
         ("this-machine-cpu-torch-2.13", {"not-compiled-with-gpu": "info"}),
         ("cpu-torch-on-gpu-machine", {"not-compiled-with-gpu": "info", "torch-cuda-unavailable": "warning"}),
         ("gcc-5.5-only", {"gcc-unsupported": "error"}),
-        ("gcc-5.5-with-gcc-9", {"gcc-unsupported": "warning"}),
-        ("gcc-13-cuda-12.1-with-gcc-11", {"gcc-unsupported": "warning"}),
-        ("win-vs2019-cuda-9.2", {"msvc-unsupported": "error"}),
-        ("torch-cu130-only-cuda-12.8", {"cuda-version-mismatch": "warning"}),
+        ("gcc-5.5-with-gcc-9", {"gcc-unsupported": "info"}),  # the plan takes GCC 9
+        ("gcc-13-cuda-12.1-with-gcc-11", {"gcc-unsupported": "info"}),  # the plan takes GCC 11
+        ("win-vs2019-cuda-9.2",
+         {"msvc-unsupported": "error", "torchvision-missing": "error", "torch15-all-slots": "warning"}),
+        ("torch-cu130-only-cuda-12.8", {"cuda-version-mismatch": "error"}),  # the machine has a GPU
         ("torch-cuda-no-toolkit", {"cuda-home-missing": "warning"}),
         ("cuda-home-points-nowhere", {"cuda-home-missing": "error"}),
         ("driver-565-with-cuda-13.0", {"driver-too-old": "error"}),
@@ -40,13 +45,13 @@ def _by_id(env) -> dict:
     ],
 )
 def test_findings_of_saved_reports(name: str, expected: dict) -> None:
-    found = {f.id: f.severity for f in environment_findings(_env(name))}
+    found = {f.id: f.severity for f in plan_findings(_env(name))}
     assert found == expected
 
 
 def test_every_finding_has_a_one_line_fix() -> None:
     for path in ENVS.glob("*.json"):
-        for f in environment_findings(load_environment(path)):
+        for f in plan_findings(load_environment(path)):
             assert f.fix and "\n" not in f.fix and "\n" not in f.message, f
 
 
@@ -56,7 +61,7 @@ def test_finding_ids_are_in_the_catalogue() -> None:
     catalogue = load_table("problems")
     known = {p["id"] for p in catalogue.get("problem", [])} or set(catalogue)
     for path in ENVS.glob("*.json"):
-        for f in environment_findings(load_environment(path)):
+        for f in plan_findings(load_environment(path)):
             assert f.id in known, f.id
 
 
@@ -102,3 +107,8 @@ def test_windows_with_long_paths_disabled_is_warned_and_enabled_or_unknown_is_no
     assert finding.severity == "warning" and "LongPathsEnabled" in finding.fix
     env.os.long_paths = True
     assert "windows-long-paths" not in _by_id(env)
+
+
+def test_gcc_other_compiler_is_named_in_the_finding() -> None:
+    [gcc] = [f for f in plan_findings(_env("gcc-5.5-with-gcc-9")) if f.id == "gcc-unsupported"]
+    assert "GCC 5.5.0" in gcc.message and "/usr/bin/g++-9" in gcc.message

@@ -5,7 +5,6 @@ Each fault checks the documented exit code and that the Python environment is un
 
 from __future__ import annotations
 
-import hashlib
 import json
 import multiprocessing
 import os
@@ -24,6 +23,7 @@ from mmbuild.install import installed_mmcv
 from mmbuild.metadata import METADATA_MEMBER
 from mmbuild.options import BuildOptions
 from mmbuild.pipeline import Pipeline, PipelineSettings
+from mmbuild.plan.fingerprint import fingerprint
 from mmbuild.plan.remedies import fallback_arches
 
 pytest.importorskip("torch")
@@ -35,10 +35,12 @@ def fake_planner(env, options, patch_digests=None):
     """A fixed CPU plan for the fake tree; the fingerprint covers what the real one would."""
     package, version = (options.mmcv or "mmcv==2.2.0").split("==")
     patches = ["test-break-source"] if os.environ.get("TEST_BREAK_SOURCE") else []
-    key = json.dumps([options.source_sha256, patches, patch_digests or {}], sort_keys=True)
-    return BuildPlan(mmcv=MmcvChoice(package, version, "test"), target="cpu", cxx_std="c++17", max_jobs=1,
-                     patches=patches, env={"MMCV_WITH_OPS": "1", "MAX_JOBS": "1", "MMBUILD_CXX_STD": "c++17"},
-                     fingerprint=hashlib.sha256(key.encode()).hexdigest())
+    inputs = {"mmcv": {"source_sha256": None}, "patches": {p: (patch_digests or {}).get(p) for p in patches}}
+    jobs = options.jobs or 1
+    return BuildPlan(mmcv=MmcvChoice(package, version, "test"), target="cpu", cxx_std="c++17", max_jobs=jobs,
+                     patches=patches,
+                     env={"MMCV_WITH_OPS": "1", "MAX_JOBS": str(jobs), "MMBUILD_CXX_STD": "c++17"},
+                     fingerprint=fingerprint(inputs), fingerprint_inputs=inputs)
 
 
 def node_env() -> Environment:
@@ -220,3 +222,48 @@ def test_bad_sdists_are_exit_2_and_change_nothing(tmp_path, fault):
     assert "Traceback" not in result.stderr
     assert not list(tmp_path.rglob("escaped.py"))
     assert _freeze() == before
+
+
+def test_the_plan_is_made_once_per_attempt_and_the_options_stay_the_users(cache, monkeypatch):
+    """One plan for a build; one more for the remedy after a compiler OOM; the user's options unchanged."""
+    import mmbuild.pipeline as pipeline_module
+
+    calls = []
+
+    def counting_planner(env, opts, patch_digests=None):
+        calls.append(opts)
+        return fake_planner(env, opts, patch_digests)
+
+    oom_log = (Path(__file__).resolve().parents[1] / "fixtures" / "logs" / "compiler-oom"
+               / "captured-cc1plus-sigkill.log").read_text()
+    real_build = pipeline_module.build_wheel
+    failures = []
+
+    def build_once_out_of_memory(source, out_dir, *, env, log_path, **kw):
+        if not failures:
+            failures.append(env["MAX_JOBS"])
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            log_path.write_text(oom_log)
+            raise BuildFailedError("the build failed")
+        return real_build(source, out_dir, env=env, log_path=log_path, **kw)
+
+    monkeypatch.setattr(pipeline_module, "build_wheel", build_once_out_of_memory)
+    user_options = options(jobs=4)
+    pipeline = Pipeline(user_options, settings(planner=counting_planner), command="build")
+    report = pipeline.run()
+    assert report.cache == "built" and failures == ["4"]
+    assert [c.jobs for c in calls] == [4, 2]
+    assert pipeline.options == user_options and pipeline.options.jobs == 4
+    assert report.plan["max_jobs"] == 2
+
+
+def test_a_cache_hit_plans_once(cache):
+    calls = []
+
+    def counting_planner(env, opts, patch_digests=None):
+        calls.append(opts)
+        return fake_planner(env, opts, patch_digests)
+
+    Pipeline(options(), settings(), command="build").run()
+    hit = Pipeline(options(), settings(planner=counting_planner), command="build").run()
+    assert hit.cache == "hit" and len(calls) == 1

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from mmbuild import source
+from mmbuild.commands.env import plan_findings
 from mmbuild.environment import MMCV_DISTRIBUTIONS, DownstreamConstraint, load_environment
 from mmbuild.errors import UsageError
 from mmbuild.knowledge import mmcv_versions
 from mmbuild.options import BuildOptions
-from mmbuild.plan import environment_checks as env_findings
 from mmbuild.plan import make_plan
 from mmbuild.plan.mmcv_version import parse_mmcv_request
 from mmbuild.probe import packages
@@ -228,7 +228,7 @@ def test_onedl_mmcv_is_one_of_the_distributions_an_install_replaces():
 
 def test_mmcv_and_onedl_mmcv_installed_together_is_a_dual_install():
     env = _env(mmcv="2.2.0", onedl_mmcv="2.3.6")
-    [finding] = [f for f in env_findings.environment_findings(env) if f.id == "mmcv-dual-install"]
+    [finding] = [f for f in plan_findings(env) if f.id == "mmcv-dual-install"]
     assert "both mmcv 2.2.0 and onedl-mmcv 2.3.6" in finding.message
     assert finding.fix.startswith("pip uninstall -y mmcv onedl-mmcv")
 
