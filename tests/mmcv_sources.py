@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mmbuild.errors import MmbuildError
-from mmbuild.source import download_sdist
+from mmbuild.source.sdist import download_sdist
 
 
 def configured_sdist(package: str, version: str) -> Path | None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mmbuild.console import emit_json, paint, render_findings, say, table
-from mmbuild.environment import load_environment
 from mmbuild.errors import MmbuildError
-from mmbuild.options import options_from_args
-from mmbuild.pipeline import Pipeline, PipelineSettings
-from mmbuild.run_report import PipelineReport
+from mmbuild.model.environment import load_environment
+from mmbuild.model.options import options_from_args
+from mmbuild.pipeline.report import PipelineReport
+from mmbuild.pipeline.run import Pipeline, PipelineSettings
+from mmbuild.util.console import emit_json, paint, render_findings, say, table
 
 
 def run_pipeline(args: argparse.Namespace, command: str, settings: PipelineSettings) -> int:

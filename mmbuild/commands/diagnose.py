@@ -8,10 +8,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mmbuild.console import emit_json, say
 from mmbuild.diagnose import diagnose_file, diagnose_stream
 from mmbuild.diagnose.report import render
 from mmbuild.errors import UsageError
+from mmbuild.util.console import emit_json, say
+
+HELP = "explain a log: known problems found, causes, fixes"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", nargs="?", default="-", help="a log file, or - for stdin")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from typing import TextIO
 
-from mmbuild.console import emit_json, paint, render_findings, table
-from mmbuild.environment import Environment
-from mmbuild.findings import Finding, merge_findings
+from mmbuild.model.environment import Environment
+from mmbuild.model.findings import Finding, merge_findings
 from mmbuild.probe import probe_environment
+from mmbuild.util.console import emit_json, paint, render_findings, table
 
 
 def plan_findings(env: Environment) -> list[Finding]:
     """The findings of the plan for default options: the checks ``mmbuild plan`` makes, same words."""
-    from mmbuild.options import BuildOptions
+    from mmbuild.model.options import BuildOptions
     from mmbuild.plan import make_plan
 
     return make_plan(env, BuildOptions()).findings
+
+
+HELP = "probe this machine and print the Environment with findings"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``env`` takes only the common options (--json, --debug)."""
 
 
 def run(args) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 
-from mmbuild.console import emit_json, say, table
 from mmbuild.errors import EXIT_OK, EXIT_PATCH_CONFLICT, PatchConflictError
 from mmbuild.patching import (
     CONFLICT,
@@ -23,6 +22,7 @@ from mmbuild.patching import (
 )
 from mmbuild.patching.torch_headers import torch_patch_ids
 from mmbuild.patching.torch_tree import locate_torch_tree
+from mmbuild.util.console import emit_json, say, table
 
 
 def _print(report: PatchReport, as_json: bool, extra: dict) -> None:
@@ -39,6 +39,18 @@ def _print(report: PatchReport, as_json: bool, extra: dict) -> None:
         say(f"  changed {f.file}" + (f" (backup {f.backup})" if f.backup else ""))
     if not report.hunks:
         say("  nothing to do")
+
+
+HELP = "check, apply or revert the Windows PyTorch header patches"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_const", const="check", dest="mode")
+    mode.add_argument("--apply", action="store_const", const="apply", dest="mode")
+    mode.add_argument("--revert", action="store_const", const="revert", dest="mode")
+    parser.set_defaults(mode="check")
+    parser.add_argument("--torch-root", metavar="DIR", help="torch package dir or its include dir")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,15 +7,17 @@ still printed), 2 for bad input.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import TextIO
 
-from mmbuild.buildplan import BuildPlan
-from mmbuild.console import emit_json, paint, render_findings, table
-from mmbuild.environment import Environment, load_environment
+from mmbuild.commands.build_options import FROM_ENV_HELP, add_build_options
 from mmbuild.errors import EXIT_BLOCKED, EXIT_OK
-from mmbuild.options import BuildOptions, options_from_args
+from mmbuild.model.build_plan import BuildPlan
+from mmbuild.model.environment import Environment, load_environment
+from mmbuild.model.options import BuildOptions, options_from_args
+from mmbuild.util.console import emit_json, paint, render_findings, table
 
 
 def load_environments(paths: list[str] | None) -> list[Environment]:
@@ -32,6 +34,13 @@ def build_plan(envs: list[Environment], options: BuildOptions, names: list[str] 
     if len(envs) > 1:
         return make_fleet_plan(envs, options, names=names)
     return make_plan(envs[0], options)
+
+
+HELP = "print the BuildPlan, changing nothing"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_build_options(parser, from_env_help=FROM_ENV_HELP)
 
 
 def run(args) -> int:

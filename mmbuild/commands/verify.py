@@ -6,12 +6,10 @@ import argparse
 import os
 import sys
 
-from mmbuild.console import emit_json, paint, render_findings, say, table
 from mmbuild.errors import EXIT_OK, EXIT_VERIFY_FAILED, UsageError
-from mmbuild.findings import Finding, finding
-from mmbuild.verify.opchecks import select_checks
+from mmbuild.model.findings import Finding, finding
+from mmbuild.util.console import emit_json, paint, render_findings, say, table
 from mmbuild.verify.report import VerifyReport
-from mmbuild.verify.supervisor import verify
 
 
 def _findings(report: VerifyReport) -> list[Finding]:
@@ -46,7 +44,19 @@ def _print_human(report: VerifyReport, seed: int) -> None:
         say(line)
 
 
+HELP = "verify the installed mmcv"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", choices=("cpu", "cuda", "all"), default="all")
+    parser.add_argument("--ops", metavar="LIST", help="check only these ops")
+    parser.add_argument("--seed", type=int, help="replay a run with this seed")
+
+
 def run(args: argparse.Namespace) -> int:
+    from mmbuild.verify.opchecks import select_checks  # imports torch: only when verify runs
+    from mmbuild.verify.supervisor import verify
+
     ops = [o.strip() for o in (args.ops or "").split(",") if o.strip()]
     try:
         select_checks(ops)

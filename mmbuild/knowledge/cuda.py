@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from packaging.version import Version
 
-from mmbuild.arch import Arch
 from mmbuild.knowledge import load_table
 from mmbuild.knowledge.versions import last_at_or_below, optional_version, parse_version
+from mmbuild.model.arch import Arch
 
 
 @dataclass(frozen=True)

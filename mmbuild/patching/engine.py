@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from mmbuild.errors import PatchConflictError
-from mmbuild.fileio import atomic_write
 from mmbuild.patching import hunks as hunk_state
 from mmbuild.patching.files import decode, encode, ensure_writable, sha256_bytes
 from mmbuild.patching.manifest import (
@@ -25,6 +24,7 @@ from mmbuild.patching.manifest import (
     write_manifest,
 )
 from mmbuild.patching.spec import PatchSpec, index_specs, normalise_platform
+from mmbuild.util.fileio import atomic_write
 
 # Per-hunk statuses in a report.
 APPLIED = "applied"                  # changed by this run

@@ -1,4 +1,4 @@
-"""File I/O for patching: exact-byte reads, writability checks (writes: ``mmbuild.fileio``)."""
+"""File I/O for patching: exact-byte reads, writability checks (writes: ``mmbuild.util.fileio``)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from mmbuild.errors import UsageError
-from mmbuild.fileio import atomic_write
+from mmbuild.util.fileio import atomic_write
 
 SCHEMA = 1
 

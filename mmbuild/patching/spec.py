@@ -19,7 +19,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from mmbuild.errors import UsageError
-from mmbuild.resources import patches_dir
+from mmbuild.util.shipped_data import patches_dir
 
 if sys.version_info >= (3, 11):
     import tomllib

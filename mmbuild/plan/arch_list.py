@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mmbuild.arch import Arch
 from mmbuild.errors import UsageError
 from mmbuild.knowledge import cuda as cuda_facts
 from mmbuild.knowledge import torch_facts
+from mmbuild.model.arch import Arch
 
 
 @dataclass(frozen=True)

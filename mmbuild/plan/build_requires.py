@@ -12,11 +12,11 @@ from __future__ import annotations
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from mmbuild.buildplan import MmcvChoice
-from mmbuild.environment import Environment
-from mmbuild.findings import Finding, finding
 from mmbuild.knowledge import mmcv_versions as facts
 from mmbuild.knowledge.versions import parse_version
+from mmbuild.model.build_plan import MmcvChoice
+from mmbuild.model.environment import Environment
+from mmbuild.model.findings import Finding, finding
 
 
 def check_build_requires(env: Environment, mmcv: MmcvChoice) -> list[Finding]:

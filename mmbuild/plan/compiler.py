@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 from packaging.version import Version
 
-from mmbuild.environment import Compiler, Environment
-from mmbuild.findings import Finding, finding, has_errors
 from mmbuild.knowledge import compilers as facts
 from mmbuild.knowledge import torch_facts
 from mmbuild.knowledge.versions import parse_version
+from mmbuild.model.environment import Compiler, Environment
+from mmbuild.model.findings import Finding, finding, has_errors
 
 
 @dataclass

@@ -16,10 +16,10 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 
-from mmbuild.arch import dotted
-from mmbuild.environment import GPU, Environment
-from mmbuild.findings import Finding, finding
 from mmbuild.knowledge.gpus import capability_for_name
+from mmbuild.model.arch import dotted
+from mmbuild.model.environment import GPU, Environment
+from mmbuild.model.findings import Finding, finding
 from mmbuild.plan.arch_list import ArchSpec, merge_specs, parse_arch_list
 
 _ARCH_FLAGS = ("-gencode", "--generate-code", "-arch", "--gpu-architecture", "-code", "--gpu-code")

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mmbuild.environment import CudaToolkit, Environment
-from mmbuild.findings import Finding, finding
 from mmbuild.knowledge.torch_facts import cuda_header_packages, cuda_headers_needed
+from mmbuild.model.environment import CudaToolkit, Environment
+from mmbuild.model.findings import Finding, finding
 
 
 @dataclass

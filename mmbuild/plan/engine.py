@@ -7,9 +7,9 @@ uninstall of either then breaks the other).
 
 from __future__ import annotations
 
-from mmbuild.buildplan import MmcvChoice
-from mmbuild.environment import Environment
-from mmbuild.findings import Finding, finding
+from mmbuild.model.build_plan import MmcvChoice
+from mmbuild.model.environment import Environment
+from mmbuild.model.findings import Finding, finding
 
 ENGINE_OF = {"mmcv": "mmengine", "onedl-mmcv": "onedl-mmengine"}
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from packaging.version import Version
 
-from mmbuild.environment import MMCV_WITH_OPS, Environment
-from mmbuild.findings import Finding, finding
 from mmbuild.knowledge import cuda as cuda_facts
 from mmbuild.knowledge.versions import parse_version
+from mmbuild.model.environment import MMCV_WITH_OPS, Environment
+from mmbuild.model.findings import Finding, finding
 
 
 def environment_findings(env: Environment) -> list[Finding]:

@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any
 
-from mmbuild.buildplan import BuildPlan
+from mmbuild.model.build_plan import BuildPlan
 
 
 def canonical_json(data: Any) -> str:

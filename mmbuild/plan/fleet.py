@@ -3,7 +3,7 @@
 The arch list is the union of every node's GPUs (unless ``--arch`` or the build node's
 TORCH_CUDA_ARCH_LIST says otherwise) and THREADS_PER_BLOCK fits the tightest device. Each node's own
 problems are checked too, and every such finding names its node: a node the planned wheel does not
-fit (mmbuild/wheel_fit.py: torch, Python, platform, C++ ABI, arches) cannot use it; a node whose
+fit (mmbuild/wheels/fit.py: torch, Python, platform, C++ ABI, arches) cannot use it; a node whose
 driver is older than the build toolkit needs cannot run its kernels.
 """
 
@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 
-from mmbuild.buildplan import BuildPlan, Decision
-from mmbuild.environment import Environment
 from mmbuild.errors import UsageError
-from mmbuild.findings import Finding, finding
-from mmbuild.options import BuildOptions
+from mmbuild.model.build_plan import BuildPlan, Decision
+from mmbuild.model.environment import Environment
+from mmbuild.model.findings import Finding, finding
+from mmbuild.model.options import BuildOptions
 from mmbuild.plan.arch_list import format_arch_list
 from mmbuild.plan.cuda_args import gpu_specs
 from mmbuild.plan.environment_checks import driver_findings, environment_findings
 from mmbuild.plan.make import make_plan
-from mmbuild.wheel_fit import NodeFacts, mismatches
+from mmbuild.wheels.fit import NodeFacts, mismatches
 
 
 def make_fleet_plan(

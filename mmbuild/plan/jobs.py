@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mmbuild.environment import Environment
-from mmbuild.findings import Finding, finding
 from mmbuild.knowledge import build_resources
+from mmbuild.model.environment import Environment
+from mmbuild.model.findings import Finding, finding
 
 
 @dataclass

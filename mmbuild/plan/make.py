@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 
 from packaging.version import Version
 
-from mmbuild.buildplan import BuildPlan, Decision
-from mmbuild.environment import Environment
-from mmbuild.findings import Finding, finding, merge_findings
 from mmbuild.knowledge.versions import parse_version
-from mmbuild.options import BuildOptions
+from mmbuild.model.build_plan import BuildPlan, Decision
+from mmbuild.model.environment import Environment
+from mmbuild.model.findings import Finding, finding, merge_findings
+from mmbuild.model.options import BuildOptions
 from mmbuild.plan.arch_list import format_arch_list, parse_arch_list
 from mmbuild.plan.build_requires import check_build_requires
 from mmbuild.plan.compiler import choose_compiler

@@ -15,12 +15,12 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from mmbuild.buildplan import MmcvChoice
-from mmbuild.environment import Environment
 from mmbuild.errors import UsageError
-from mmbuild.findings import Finding, finding
 from mmbuild.knowledge import mmcv_versions as facts
 from mmbuild.knowledge.bounds import Judgement
+from mmbuild.model.build_plan import MmcvChoice
+from mmbuild.model.environment import Environment
+from mmbuild.model.findings import Finding, finding
 
 _REQUEST = re.compile(
     r"^\s*(?:(onedl[-_.]mmcv|mmcv[-_.]full|mmcv)\s*(?:==\s*)?)?([0-9][0-9A-Za-z.]*)?\s*$", re.IGNORECASE

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mmbuild.argv import drop_options
 from mmbuild.knowledge.versions import parse_version
+from mmbuild.util.argv import drop_options
 
 FIRST_CUDA = (11, 2)
 FLAGS = ("--threads", "-t")

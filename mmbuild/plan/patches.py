@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from packaging.version import Version
 
-from mmbuild.environment import Environment
 from mmbuild.knowledge.mmcv_versions import FORK
 from mmbuild.knowledge.versions import parse_version
+from mmbuild.model.environment import Environment
 
 # torch releases whose headers nvcc + MSVC cannot compile, and the header patch for each (mmcv FAQ).
 TORCH_WINDOWS_PATCHES = {

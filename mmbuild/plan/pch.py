@@ -1,4 +1,4 @@
-"""Whether the C++ units compile torch's headers once, as a precompiled header (mmbuild/pch.py).
+"""Whether the C++ units compile torch's headers once, as a precompiled header (mmbuild/build/pch.py).
 
 On by default where it is known to work: GCC on Linux or macOS (GCC finds ``<header>.gch``
 beside the header an ``#include`` names). Clang reads GCC-style ``.gch`` files only through
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mmbuild.environment import Compiler, Environment
+from mmbuild.model.environment import Compiler, Environment
 
 
 @dataclass

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mmbuild.arch import Arch
-from mmbuild.buildplan import BuildPlan
-from mmbuild.environment import Environment
+from mmbuild.model.arch import Arch
+from mmbuild.model.build_plan import BuildPlan
+from mmbuild.model.environment import Environment
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mmbuild.environment import CudaToolkit, Environment
-from mmbuild.findings import Finding, finding
 from mmbuild.knowledge.versions import release
-from mmbuild.options import BuildOptions
+from mmbuild.model.environment import CudaToolkit, Environment
+from mmbuild.model.findings import Finding, finding
+from mmbuild.model.options import BuildOptions
 from mmbuild.plan.toolkit import choose_toolkit
 
 

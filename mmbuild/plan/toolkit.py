@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mmbuild.environment import CudaToolkit, Environment
 from mmbuild.knowledge.versions import parse_version, release
+from mmbuild.model.environment import CudaToolkit, Environment
 
 
 @dataclass

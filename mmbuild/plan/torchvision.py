@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 
 from packaging.version import InvalidVersion, Version
 
-from mmbuild.buildplan import Decision, MmcvChoice
-from mmbuild.environment import Environment
-from mmbuild.findings import Finding, finding
 from mmbuild.knowledge import torchvision_pairs as facts
 from mmbuild.knowledge.versions import parse_version, release
+from mmbuild.model.build_plan import Decision, MmcvChoice
+from mmbuild.model.environment import Environment
+from mmbuild.model.findings import Finding, finding
 
 PYTORCH_INDEX = "https://download.pytorch.org/whl/"
 # Local version tags of torch builds whose torchvision download.pytorch.org serves under whl/<tag>.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from mmbuild.environment import BUILD_ENV_VARS, Environment
+from mmbuild.model.environment import BUILD_ENV_VARS, Environment
 from mmbuild.probe import compilers, cuda, gpus, packages, system, tools, torch_probe
 from mmbuild.probe.cuda_headers import locate_headers, wheel_include_dirs
 

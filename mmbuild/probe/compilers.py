@@ -19,9 +19,9 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from mmbuild.environment import Compiler, Compilers
-from mmbuild.findings import Finding, finding
-from mmbuild.process import run_command
+from mmbuild.model.environment import Compiler, Compilers
+from mmbuild.model.findings import Finding, finding
+from mmbuild.util.process import run_command
 
 TIMEOUT_S = 10.0
 DEFAULT_NAMES = ("c++", "g++", "clang++")

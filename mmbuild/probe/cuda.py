@@ -21,10 +21,10 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from mmbuild.environment import CudaToolkit
-from mmbuild.findings import Finding, finding
+from mmbuild.model.environment import CudaToolkit
+from mmbuild.model.findings import Finding, finding
 from mmbuild.probe.cuda_headers import locate_headers, toolkit_include_dirs
-from mmbuild.process import run_command
+from mmbuild.util.process import run_command
 
 TIMEOUT_S = 10.0
 NVCC = "nvcc.exe" if sys.platform == "win32" else "nvcc"

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from mmbuild.knowledge.torch_facts import cuda_headers_needed
-from mmbuild.nvidia_wheels import nvidia_wheel_paths
+from mmbuild.probe.nvidia_wheels import nvidia_wheel_paths
 
 
 def toolkit_include_dirs(home: str) -> list[str]:

@@ -20,10 +20,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmbuild.environment import GPU, DriverInfo
-from mmbuild.findings import Finding, finding
+from mmbuild.model.environment import GPU, DriverInfo
+from mmbuild.model.findings import Finding, finding
 from mmbuild.probe.files import read_text
-from mmbuild.process import run_command
+from mmbuild.util.process import run_command
 
 SMI_FIELDS = ("index", "name", "compute_cap", "memory.total", "driver_version")
 SMI_TIMEOUT_S = 10.0

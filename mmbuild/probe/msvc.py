@@ -15,9 +15,9 @@ import os
 import re
 import shutil
 
-from mmbuild.environment import MSVC
-from mmbuild.findings import Finding, finding
-from mmbuild.process import run_command
+from mmbuild.model.environment import MSVC
+from mmbuild.model.findings import Finding, finding
+from mmbuild.util.process import run_command
 
 VC_TOOLS = "Microsoft.VisualStudio.Component.VC.Tools.x86.x64"
 # The banner is localised ("... Version 19.29.30133 for x64", "... 19.29.30133 版"),

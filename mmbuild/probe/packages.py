@@ -18,13 +18,13 @@ import re
 from importlib import metadata
 from pathlib import Path
 
-from mmbuild.environment import (
+from mmbuild.model.environment import (
     DOWNSTREAM_PACKAGES,
     MMCV_WITH_OPS,
     TRACKED_PACKAGES,
     DownstreamConstraint,
 )
-from mmbuild.findings import Finding, finding
+from mmbuild.model.findings import Finding, finding
 from mmbuild.probe.files import read_text
 
 # Distribution -> its import package, for the downstream packages that pin mmcv.

@@ -25,8 +25,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from mmbuild.environment import MemoryInfo, OSInfo, PythonInfo
-from mmbuild.findings import Finding, finding
+from mmbuild.model.environment import MemoryInfo, OSInfo, PythonInfo
+from mmbuild.model.findings import Finding, finding
 from mmbuild.probe.files import read_text
 
 # cgroup v1 reports "no limit" as a huge page-aligned number (e.g. 9223372036854771712).

@@ -11,8 +11,8 @@ import re
 import shutil
 import sysconfig
 
-from mmbuild.environment import NinjaInfo
-from mmbuild.process import run_command
+from mmbuild.model.environment import NinjaInfo
+from mmbuild.util.process import run_command
 
 _VERSION = re.compile(r"^\s*(\d+(?:\.\d+)+)")
 

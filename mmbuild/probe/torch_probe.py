@@ -16,9 +16,9 @@ import json
 import sys
 from dataclasses import dataclass, field
 
-from mmbuild.environment import GPU, TorchInfo
-from mmbuild.findings import Finding, finding
-from mmbuild.process import run_command
+from mmbuild.model.environment import GPU, TorchInfo
+from mmbuild.model.findings import Finding, finding
+from mmbuild.util.process import run_command
 
 TIMEOUT_S = 30.0
 MARKER = "MMBUILD-TORCH-PROBE:"

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from mmbuild.errors import UsageError
-from mmbuild.options import normalise_ops
+from mmbuild.model.options import normalise_ops
 from mmbuild.subset.bindings import GENERATED_MARK, not_built_message, rewrite_cudabind, rewrite_pybind
 from mmbuild.subset.index import (
     CSRC,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mmbuild.verify.report import CheckResult
-from mmbuild.wheel_fit import NodeFacts, mismatches
+from mmbuild.wheels.fit import NodeFacts, mismatches
 
 METADATA_FILE = "_mmbuild.json"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from mmbuild.process import run_command
+from mmbuild.util.process import run_command
 
 
 def verify_in_target(python: str = sys.executable) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from mmbuild.findings import Finding
+from mmbuild.model.findings import Finding
 
 KINDS = ("numeric", "load", "abi", "arch", "resources")
 STATUSES = ("pass", "fail", "skip")

@@ -20,10 +20,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mmbuild.arch import Arch
-from mmbuild.nvidia_wheels import nvidia_wheel_paths
-from mmbuild.process import run_command
-from mmbuild.verify import arch as arch_rules
+from mmbuild.model.arch import Arch
+from mmbuild.probe.nvidia_wheels import nvidia_wheel_paths
+from mmbuild.util.process import run_command
+from mmbuild.verify import embedded_code
 from mmbuild.verify.cpu_coverage import CpuCoverage, cpu_coverage
 from mmbuild.verify.fatbin import EmbeddedCode, NotAnElfFile, read_embedded_code
 from mmbuild.verify.report import CheckResult, VerifyReport
@@ -170,19 +170,19 @@ def arch_checks(ext_path: str | None, gpus: list[dict[str, Any]], code: Embedded
         if code is None:
             return [CheckResult("arches in _ext", "arch", "-", "skip", message=why)]
     if not gpus:
-        return [CheckResult("arches in _ext", "arch", "-", "skip", data=arch_rules.code_names(code),
+        return [CheckResult("arches in _ext", "arch", "-", "skip", data=embedded_code.code_names(code),
                             message=f"{no_gpu_reason}: not checked against a device; _ext holds "
-                                    f"{arch_rules.describe(code)}"
-                                    + (f" ({arch_rules.describe_reach(code)})" if not code.empty else ""))]
+                                    f"{embedded_code.describe(code)}"
+                                    + (f" ({embedded_code.describe_reach(code)})" if not code.empty else ""))]
     return [arch_check_for_device(code, gpu) for gpu in gpus]
 
 
 def arch_check_for_device(code: EmbeddedCode, gpu: dict[str, Any]) -> CheckResult:
     device = f"cuda:{gpu.get('index', 0)}"
     capability = gpu.get("capability") or "0.0"
-    sass, ptx = arch_rules.runnable_code(code, capability)
-    held = arch_rules.describe(code)
-    data = {**arch_rules.code_names(code), "capability": capability}
+    sass, ptx = embedded_code.runnable_code(code, capability)
+    held = embedded_code.describe(code)
+    data = {**embedded_code.code_names(code), "capability": capability}
     if sass:
         return CheckResult("arches in _ext", "arch", device, "pass", data=data,
                            message=f"sm_{max(sass)} runs on capability {capability}; _ext holds {held}")
@@ -193,7 +193,7 @@ def arch_check_for_device(code: EmbeddedCode, gpu: dict[str, Any]) -> CheckResul
     return CheckResult("arches in _ext", "arch", device, "fail", id="no-kernel-image", data=data,
                        message=f"{gpu.get('name', 'GPU')} (capability {capability}) can run none of "
                                f"{held}: rebuild with --arch {capability} "
-                               f"({arch_rules.device_arch(capability).sm})")
+                               f"({embedded_code.device_arch(capability).sm})")
 
 
 def resource_checks(ext_path: str | None, gpus: list[dict[str, Any]], threads_per_block: int | None,
@@ -213,7 +213,7 @@ def resource_checks(ext_path: str | None, gpus: list[dict[str, Any]], threads_pe
         if code.empty and not gpus:
             return []
         return [CheckResult("registers per block", "resources", "-", "skip",
-                            message=(f"_ext holds only PTX ({arch_rules.describe(code)}): registers are "
+                            message=(f"_ext holds only PTX ({embedded_code.describe(code)}): registers are "
                                      "allocated when the driver compiles it; not checked") if code.ptx
                             else "_ext holds no GPU code: no kernel registers to check")]
     if cuobjdump_output is None:
@@ -286,7 +286,7 @@ def resource_check_for_device(kernels: list[KernelRegisters], gpu: dict[str, Any
                               threads: int) -> CheckResult:
     device = f"cuda:{gpu.get('index', 0)}"
     capability = gpu.get("capability") or "0.0"
-    device_arch = arch_rules.device_arch(capability)
+    device_arch = embedded_code.device_arch(capability)
     runnable = [k for k in kernels if (Arch.parse(k.arch) or Arch(0, 0)).sass_runs_on(device_arch)]
     regs_per_block = gpu.get("regs_per_block") or DEFAULT_REGS_PER_BLOCK
     checked = runnable or kernels

@@ -191,7 +191,7 @@ class Bench:
 
     def sdist(self) -> Path:
         if self._sdist is None:
-            from mmbuild.source import download_sdist
+            from mmbuild.source.sdist import download_sdist
 
             self._sdist = download_sdist("mmcv", self.args.mmcv, folder=self.work / "sdists").path
         return self._sdist

@@ -28,8 +28,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from mmbuild.nvidia_wheels import nvidia_wheel_paths  # noqa: E402
-from mmbuild.preflight import torch_build_info  # noqa: E402
+from mmbuild.build.preflight import torch_build_info  # noqa: E402
+from mmbuild.probe.nvidia_wheels import nvidia_wheel_paths  # noqa: E402
 
 UNITS = ["nms_cuda.cu", "roi_align_cuda.cu", "deform_conv_cuda.cu"]
 ARCH_SETS = {"1 arch (9.0)": ["90"], "5 arches (7.5-12.0)": ["75", "80", "86", "90", "120"]}

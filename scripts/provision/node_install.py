@@ -5,7 +5,7 @@ Run with the node's target Python (the one with torch and mmbuild installed):
     python node_install.py --wheelhouse /shared/wheelhouse [--report FILE] [--save-env DIR]
 
 The wheels in the wheelhouse carry their build metadata (``mmcv/_mmbuild.json``). Whether
-a wheel fits this node is mmbuild's own check (``mmbuild/wheel_fit.py``, the one fleet
+a wheel fits this node is mmbuild's own check (``mmbuild/wheels/fit.py``, the one fleet
 plans and ``mmbuild verify`` use). Of the fitting wheels the newest build is installed
 with mmbuild's installer (torch pinned, the previous mmcv restored on failure), then
 ``mmbuild verify`` runs.
@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mmbuild.wheel_fit import NodeFacts, rejection_reasons
+from mmbuild.wheels.fit import NodeFacts, rejection_reasons
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_WHEEL, EXIT_VERIFY = 0, 1, 2, 3, 5
 
@@ -51,7 +51,7 @@ def wheelhouse_wheels(folder: Path) -> list[Path]:
 
 
 def _verify(python: str) -> dict:
-    from mmbuild.process import run_command
+    from mmbuild.util.process import run_command
 
     result = run_command([python, "-m", "mmbuild", "verify", "--json"], timeout=1800)
     try:
@@ -63,8 +63,8 @@ def _verify(python: str) -> dict:
 
 
 def run(args: argparse.Namespace, report: dict) -> int:
-    from mmbuild.metadata import read_wheel_metadata
     from mmbuild.probe import probe_environment
+    from mmbuild.wheels.metadata import read_wheel_metadata
 
     folder = Path(args.wheelhouse)
     if not folder.is_dir():
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace, report: dict) -> int:
     report["wheel"] = str(wheel)
     report["built_for"] = {k: meta.get(k) for k in ("fingerprint", "version", "target", "arch_list", "ops")}
     from mmbuild.errors import MmbuildError
-    from mmbuild.install import install_wheel
+    from mmbuild.install.wheel import install_wheel
 
     with tempfile.TemporaryDirectory(prefix="mmbuild-node-") as work:
         try:

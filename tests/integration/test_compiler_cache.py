@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from mmbuild.build import build_wheel
-from mmbuild.compiler_cache import CacheRun, compiler_cache_env, compiler_cache_run, find_tool
+from mmbuild.build.compiler_cache import CacheRun, compiler_cache_env, compiler_cache_run, find_tool
+from mmbuild.build.wheel import build_wheel
 from mmbuild.patching.engine import apply_patches
 
 pytestmark = pytest.mark.integration

@@ -118,9 +118,9 @@ def test_every_flag_reaches_nvcc_as_its_own_argument(subset_install):
 def test_preflight_stops_a_missing_cuda_header_in_seconds(cuda_venv, tmp_path):
     """The plan's CPATH (torch's NVIDIA wheels) is what makes torch's CUDA headers compile here:
     without it the preflight fails on cusparse.h, with its catalogue id, instead of the first .cu."""
-    from mmbuild.buildplan import BuildPlan
+    from mmbuild.build.preflight import run_preflight
     from mmbuild.errors import BuildFailedError
-    from mmbuild.preflight import run_preflight
+    from mmbuild.model.build_plan import BuildPlan
 
     planned = run([cuda_venv["python"], "-m", "mmbuild", "plan", "--json", "--arch", "9.0"], cuda_venv["env"],
                   timeout=300)

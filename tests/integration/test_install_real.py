@@ -21,9 +21,9 @@ import pytest
 from real_install import run as _run
 from real_install import sdist_arg as _sdist_arg
 
-from mmbuild.buildplan import BuildPlan
+from mmbuild.model.build_plan import BuildPlan
 from mmbuild.patching import apply_patches, current_platform
-from mmbuild.source import download_sdist, locate_user_source, prepare_tree
+from mmbuild.source.sdist import download_sdist, locate_user_source, prepare_tree
 
 pytestmark = pytest.mark.integration
 def test_cold_install_builds_installs_and_verifies(venv, first_install):

@@ -16,7 +16,7 @@ import pytest
 from mmcv_sources import extract_sdist
 
 from mmbuild.patching import apply_patches
-from mmbuild.source import identify_tree
+from mmbuild.source.sdist import identify_tree
 
 pytestmark = pytest.mark.integration
 

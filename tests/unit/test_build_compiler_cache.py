@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mmbuild.compiler_cache import (
+from mmbuild.build.compiler_cache import (
     CacheRun,
     choose_compiler_cache,
     compiler_cache_env,
@@ -56,7 +56,7 @@ def test_sccache_wraps_compilers_and_nvcc(tmp_path, monkeypatch):
 
 
 def test_ccache_uses_masquerade_links_only_for_the_compiler_on_path(tmp_path, monkeypatch):
-    monkeypatch.setattr("mmbuild.compiler_cache._masquerade",
+    monkeypatch.setattr("mmbuild.build.compiler_cache._masquerade",
                         lambda path: f"/usr/lib/ccache/{os.path.basename(path)}")
     which = _which({"ccache": "/usr/bin/ccache", "g++": "/usr/bin/g++"})
     monkeypatch.delenv("CCACHE_BASEDIR", raising=False)

@@ -9,9 +9,9 @@ import io
 import json
 import zipfile
 
-from mmbuild.buildplan import BuildPlan, MmcvChoice
-from mmbuild.environment import Compiler, Compilers, Environment, OSInfo, PythonInfo, TorchInfo
-from mmbuild.metadata import METADATA_MEMBER, build_metadata, embed_in_wheel, read_wheel_metadata
+from mmbuild.model.build_plan import BuildPlan, MmcvChoice
+from mmbuild.model.environment import Compiler, Compilers, Environment, OSInfo, PythonInfo, TorchInfo
+from mmbuild.wheels.metadata import METADATA_MEMBER, build_metadata, embed_in_wheel, read_wheel_metadata
 
 
 def _plan() -> BuildPlan:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from mmbuild.progress import NinjaProgress, estimate_remaining, format_duration, parse_status
+from mmbuild.build.progress import NinjaProgress, estimate_remaining, format_duration, parse_status
 
 REAL_LOG = Path(__file__).resolve().parents[1] / "fixtures" / "build" / "ninja_status.log"
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mmbuild.build_tools import resolve_build_tools
-from mmbuild.buildplan import BuildPlan, MmcvChoice
+from mmbuild.build.tools import resolve_build_tools
+from mmbuild.model.build_plan import BuildPlan, MmcvChoice
 
 
 def _plan(**kw) -> BuildPlan:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from mmbuild.build import BuildInterrupted, build_wheel, summarise_failure
+from mmbuild.build.progress import NinjaProgress
+from mmbuild.build.wheel import BuildInterrupted, build_wheel, summarise_failure
 from mmbuild.errors import EXIT_BUILD_FAILED, BuildFailedError
-from mmbuild.progress import NinjaProgress
 
 pytest.importorskip("torch")
 FAKE_TREE = Path(__file__).resolve().parents[1] / "fixtures" / "build" / "fake_mmcv"
@@ -67,8 +67,8 @@ def test_a_compile_error_fails_with_exit_4_and_the_error_line(tree, tmp_path):
 DRIVER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from mmbuild.build import build_wheel, BuildInterrupted
-    from mmbuild.progress import NinjaProgress
+    from mmbuild.build.wheel import build_wheel, BuildInterrupted
+    from mmbuild.build.progress import NinjaProgress
     tree, out, log, cxx = map(Path, sys.argv[1:5])
     env = {"MMCV_WITH_OPS": "1", "MAX_JOBS": "1", "TORCH_NO_COMPILER_WRAPPER": "1", "CXX": str(cxx)}
     try:

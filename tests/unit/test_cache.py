@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from fs_helpers import read_only_dir
 
-from mmbuild.cache import CacheEntry, WheelCache, Wheelhouse, user_cache_root
 from mmbuild.errors import EXIT_USAGE, UsageError
-from mmbuild.fileio import sha256_file
+from mmbuild.util.cache_dirs import cache_root
+from mmbuild.util.fileio import sha256_file
+from mmbuild.wheels.store import CacheEntry, Wheelhouse, WheelStore
 
 FP = "ab" * 32
 
@@ -30,14 +31,14 @@ def _wheel(folder: Path, name: str = WHEEL_NAME, data: bytes = b"wheel") -> Path
 
 def test_cache_root_honours_the_override(tmp_path, monkeypatch):
     monkeypatch.setenv("MMBUILD_CACHE_DIR", str(tmp_path / "c"))
-    assert user_cache_root() == tmp_path / "c"
+    assert cache_root() == tmp_path / "c"
     monkeypatch.delenv("MMBUILD_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert user_cache_root() == tmp_path / "xdg" / "mmbuild"
+    assert cache_root() == tmp_path / "xdg" / "mmbuild"
 
 
 def test_store_then_lookup(tmp_path):
-    cache = WheelCache(tmp_path / "cache")
+    cache = WheelStore(tmp_path / "cache")
     cache.check_writable()
     assert cache.lookup(FP) is None
     stored = cache.store(_wheel(tmp_path / "dist"), CacheEntry(FP, "", "", package="mmcv", version="2.2.0"))
@@ -53,7 +54,7 @@ def test_store_then_lookup(tmp_path):
 
 
 def test_a_damaged_cached_wheel_is_a_miss(tmp_path):
-    cache = WheelCache(tmp_path / "cache")
+    cache = WheelStore(tmp_path / "cache")
     cache.check_writable()
     stored = cache.store(_wheel(tmp_path / "dist"), CacheEntry(FP, "", ""))
     stored.write_bytes(b"truncat")
@@ -65,7 +66,7 @@ def test_read_only_cache_is_a_usage_error(tmp_path):
     root = read_only_dir(tmp_path)
     try:
         with pytest.raises(UsageError, match="not writable") as err:
-            WheelCache(root).check_writable()
+            WheelStore(root).check_writable()
         assert err.value.exit_code == EXIT_USAGE
         assert "MMBUILD_CACHE_DIR" in err.value.one_line()
         assert not root.exists() or list(root.iterdir()) == []
@@ -76,7 +77,7 @@ def test_read_only_cache_is_a_usage_error(tmp_path):
 
 def _racer(root: str, marker: str, results: str) -> None:
     """One 'install': lock, look up, build (slowly) on a miss, store."""
-    cache = WheelCache(Path(root))
+    cache = WheelStore(Path(root))
     with cache.locked(FP):
         found = cache.lookup(FP)
         if found is None:
@@ -91,7 +92,7 @@ def _racer(root: str, marker: str, results: str) -> None:
 
 def test_two_installs_racing_build_once(tmp_path):
     root, marker, results = tmp_path / "cache", tmp_path / "built.txt", tmp_path / "results.txt"
-    WheelCache(root).check_writable()
+    WheelStore(root).check_writable()
     context = multiprocessing.get_context("fork")
     procs = [context.Process(target=_racer, args=(str(root), str(marker), str(results))) for _ in range(2)]
     for proc in procs:
@@ -106,7 +107,7 @@ def test_two_installs_racing_build_once(tmp_path):
 
 
 def test_lock_reports_waiting(tmp_path):
-    cache = WheelCache(tmp_path / "cache")
+    cache = WheelStore(tmp_path / "cache")
     cache.check_writable()
     waited = []
     context = multiprocessing.get_context("fork")

@@ -9,8 +9,8 @@ import sys
 import time
 
 from mmbuild.commands import env as env_command
-from mmbuild.environment import Environment, MemoryInfo, OSInfo, PythonInfo
-from mmbuild.findings import Finding
+from mmbuild.model.environment import Environment, MemoryInfo, OSInfo, PythonInfo
+from mmbuild.model.findings import Finding
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mmbuild.commands.env import plan_findings
-from mmbuild.environment import Compiler, load_environment
+from mmbuild.model.environment import Compiler, load_environment
 from mmbuild.plan.environment_checks import driver_finding
 
 ENVS = Path(__file__).resolve().parents[1] / "fixtures" / "envs"

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from mmbuild.diagnose.catalogue import get_problem, load_catalogue, shared_texts
-from mmbuild.environment import load_environment
 from mmbuild.errors import UsageError
-from mmbuild.findings import Finding, finding, placeholders
-from mmbuild.options import BuildOptions
+from mmbuild.model.environment import load_environment
+from mmbuild.model.findings import Finding, finding, placeholders
+from mmbuild.model.options import BuildOptions
 from mmbuild.plan import make_plan
 from mmbuild.plan.environment_checks import environment_findings
 

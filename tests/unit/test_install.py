@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mmbuild.errors import EXIT_VERIFY_FAILED, MmbuildError, VerifyFailedError
-from mmbuild.install import InstallFailedError, install_wheel, installed_mmcv, pip_install_argv
+from mmbuild.install.wheel import InstallFailedError, install_wheel, installed_mmcv, pip_install_argv
 
 
 def make_wheel(folder: Path, name: str, version: str, files: dict[str, str],

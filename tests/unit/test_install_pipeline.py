@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 from fs_helpers import read_only_dir
 
-from mmbuild.buildplan import BuildPlan, MmcvChoice
-from mmbuild.environment import Environment, OSInfo, PythonInfo, TorchInfo
 from mmbuild.errors import EXIT_BUILD_FAILED, BuildFailedError
-from mmbuild.install import installed_mmcv
-from mmbuild.metadata import METADATA_MEMBER
-from mmbuild.options import BuildOptions
-from mmbuild.pipeline import Pipeline, PipelineSettings
+from mmbuild.install.wheel import installed_mmcv
+from mmbuild.model.build_plan import BuildPlan, MmcvChoice
+from mmbuild.model.environment import Environment, OSInfo, PythonInfo, TorchInfo
+from mmbuild.model.options import BuildOptions
+from mmbuild.pipeline.run import Pipeline, PipelineSettings
 from mmbuild.plan.fingerprint import fingerprint
 from mmbuild.plan.remedies import fallback_arches
+from mmbuild.wheels.metadata import METADATA_MEMBER
 
 pytest.importorskip("torch")
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "build"
@@ -179,7 +179,7 @@ def test_source_the_patches_do_not_recognise_is_exit_6(tmp_path):
 
 
 def test_arch_fallback_replaces_the_unsupported_arch():
-    from mmbuild.environment import CudaToolkit
+    from mmbuild.model.environment import CudaToolkit
 
     plan = BuildPlan(mmcv=MmcvChoice("mmcv", "2.1.0", ""), target="cuda", arch_list=["7.5", "8.6+PTX"],
                      cuda_home="/usr/local/cuda-11.0")
@@ -226,7 +226,7 @@ def test_bad_sdists_are_exit_2_and_change_nothing(tmp_path, fault):
 
 def test_the_plan_is_made_once_per_attempt_and_the_options_stay_the_users(cache, monkeypatch):
     """One plan for a build; one more for the remedy after a compiler OOM; the user's options unchanged."""
-    import mmbuild.pipeline as pipeline_module
+    import mmbuild.pipeline.run as pipeline_module
 
     calls = []
 

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from mmbuild import source
 from mmbuild.commands.env import plan_findings
-from mmbuild.environment import MMCV_DISTRIBUTIONS, DownstreamConstraint, load_environment
 from mmbuild.errors import UsageError
 from mmbuild.knowledge import mmcv_versions
-from mmbuild.options import BuildOptions
+from mmbuild.model.environment import MMCV_DISTRIBUTIONS, DownstreamConstraint, load_environment
+from mmbuild.model.options import BuildOptions
 from mmbuild.plan import make_plan
 from mmbuild.plan.mmcv_version import parse_mmcv_request
 from mmbuild.probe import packages
+from mmbuild.source import sdist as source
 
 ENVS = Path(__file__).resolve().parents[1] / "fixtures" / "envs"
 CPU = "this-machine-cpu-torch-2.13"

@@ -10,8 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from mmbuild.pch import COMMON, PchFiles, is_cxx_compile, origin_file, pch_build_args, pch_env, prepare_pch
-from mmbuild.pch_store import KEEP, parse_depfile
+from mmbuild.build.pch import (
+    COMMON,
+    PchFiles,
+    is_cxx_compile,
+    origin_file,
+    pch_build_args,
+    pch_env,
+    prepare_pch,
+)
+from mmbuild.build.pch_store import KEEP, parse_depfile
 
 GXX = shutil.which("g++")
 needs_gxx = pytest.mark.skipif(GXX is None, reason="needs g++")
@@ -37,7 +45,7 @@ def _compile(root: Path, files: PchFiles, unit: str, extra_env: dict | None = No
              flags: tuple[str, ...] = ("-O2", "-fPIC")) -> subprocess.CompletedProcess:
     env = {**os.environ, "MMBUILD_PCH_SOURCE": str(files.source), "MMBUILD_PCH_OUTPUT": str(files.output),
            **(extra_env or {})}
-    argv = [sys.executable, "-m", "mmbuild.pch", GXX, "-MMD", "-MF", f"{unit}.o.d", *flags,
+    argv = [sys.executable, "-m", "mmbuild.build.pch", GXX, "-MMD", "-MF", f"{unit}.o.d", *flags,
             f"-I{root / COMMON}", "-c", unit, "-o", f"{unit}.o"]
     return subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, timeout=300)
 
@@ -104,7 +112,7 @@ def test_with_ccache_it_runs_only_on_a_miss_and_keeps_the_users_settings(tmp_pat
     plain = pch_env(files, cache_kind="none", cache_tool=None, cxx="/usr/bin/g++", wrapper_dir=tmp_path / "n",
                     user_env={})
     script = Path(plain["CXX"]).read_text()
-    assert "-m mmbuild.pch /usr/bin/g++" in script
+    assert "-m mmbuild.build.pch /usr/bin/g++" in script
 
 
 def _store_compile(root: Path, store: Path, flags: tuple[str, ...] = ("-O2", "-fPIC")):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mmbuild.buildplan import BuildPlan
 from mmbuild.cli import main
+from mmbuild.model.build_plan import BuildPlan
 
 ENVS = Path(__file__).resolve().parents[1] / "fixtures" / "envs"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mmbuild.environment import load_environment
-from mmbuild.options import BuildOptions
+from mmbuild.model.environment import load_environment
+from mmbuild.model.options import BuildOptions
 from mmbuild.plan import make_plan
 from mmbuild.plan.cuda_args import cuda_arg_tokens, join_cuda_args, split_cuda_args
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mmbuild.environment import load_environment
-from mmbuild.options import BuildOptions
+from mmbuild.model.environment import load_environment
+from mmbuild.model.options import BuildOptions
 from mmbuild.plan import make_plan
 from mmbuild.probe.cuda_headers import locate_headers, toolkit_include_dirs, wheel_include_dirs
 

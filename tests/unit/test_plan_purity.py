@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mmbuild.environment import load_environment
-from mmbuild.options import BuildOptions
+from mmbuild.model.environment import load_environment
+from mmbuild.model.options import BuildOptions
 
 ENVS = Path(__file__).resolve().parents[1] / "fixtures" / "envs"
 KNOWLEDGE = Path(importlib.import_module("mmbuild.knowledge").__file__).resolve().parent
@@ -61,5 +61,5 @@ def test_plan_runs_no_subprocess_imports_no_torch_and_reads_only_knowledge(monke
                                     "mmbuild.plan.environment_checks"])
 def test_plan_modules_do_not_import_io_modules(module: str) -> None:
     source = Path(importlib.import_module(module).__file__).read_text(encoding="utf-8")
-    for forbidden in ("import subprocess", "import torch", "mmbuild.process", "mmbuild.probe"):
+    for forbidden in ("import subprocess", "import torch", "mmbuild.util.process", "mmbuild.probe"):
         assert forbidden not in source

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mmbuild.environment import load_environment
-from mmbuild.options import BuildOptions
+from mmbuild.model.environment import load_environment
+from mmbuild.model.options import BuildOptions
 from mmbuild.plan import make_fleet_plan, make_plan
 
 ENVS = Path(__file__).resolve().parents[1] / "fixtures" / "envs"

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from mmbuild.environment import Environment, load_environment
 from mmbuild.knowledge import torchvision_pairs
-from mmbuild.options import BuildOptions
+from mmbuild.model.environment import Environment, load_environment
+from mmbuild.model.options import BuildOptions
 from mmbuild.plan import make_plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -167,7 +167,7 @@ def test_module_is_pure_and_the_table_ships() -> None:
     source = Path(importlib.import_module("mmbuild.plan.torchvision").__file__).read_text(encoding="utf-8")
     imports = re.findall(r"^(?:from|import) (\S+)", source, re.MULTILINE)
     assert not [m for m in imports if m.split(".")[0] in ("subprocess", "torch", "torchvision", "os")]
-    assert not [m for m in imports if m.startswith(("mmbuild.probe", "mmbuild.process"))]
+    assert not [m for m in imports if m.startswith(("mmbuild.probe", "mmbuild.util.process"))]
     assert "open(" not in source
     assert (ROOT / "mmbuild" / "knowledge" / "torchvision.toml").is_file()
     assert '"knowledge/*.toml"' in (ROOT / "setup.py").read_text(encoding="utf-8")

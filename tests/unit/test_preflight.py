@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mmbuild.buildplan import BuildPlan, MmcvChoice
-from mmbuild.errors import EXIT_BUILD_FAILED, BuildFailedError
-from mmbuild.preflight import (
+from mmbuild.build.preflight import (
     TorchBuildInfo,
     build_nvcc_flags,
     cuda_probe_argv,
@@ -18,6 +16,8 @@ from mmbuild.preflight import (
     torch_build_info,
     torch_cuda_probe_argv,
 )
+from mmbuild.errors import EXIT_BUILD_FAILED, BuildFailedError
+from mmbuild.model.build_plan import BuildPlan, MmcvChoice
 
 NVCC = Path("/usr/local/cuda/bin/nvcc")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mmbuild.environment import GPU
+from mmbuild.model.environment import GPU
 from mmbuild.probe import gpus
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "probe"

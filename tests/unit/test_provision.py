@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from mmbuild.environment import load_environment
-from mmbuild.metadata import build_metadata
-from mmbuild.options import BuildOptions
+from mmbuild.model.environment import load_environment
+from mmbuild.model.options import BuildOptions
 from mmbuild.plan import make_plan
-from mmbuild.wheel_fit import arch_runs_on
+from mmbuild.wheels.fit import arch_runs_on
+from mmbuild.wheels.metadata import build_metadata
 
 ROOT = Path(__file__).resolve().parents[2]
 PROVISION = ROOT / "scripts" / "provision"

@@ -6,8 +6,8 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmbuild.environment import Environment, load_environment
-from mmbuild.serde import _evaluate, from_dict, to_dict
+from mmbuild.model.environment import Environment, load_environment
+from mmbuild.model.serde import _evaluate, from_dict, to_dict
 
 ENVS = Path(__file__).resolve().parents[1] / "fixtures" / "envs"
 

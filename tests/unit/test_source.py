@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mmbuild import source
 from mmbuild.errors import EXIT_USAGE, UsageError
+from mmbuild.source import sdist as source
 
 FAKE_TREE = Path(__file__).resolve().parents[1] / "fixtures" / "build" / "fake_mmcv"
 

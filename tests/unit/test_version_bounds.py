@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from mmbuild.environment import Compiler, DownstreamConstraint, load_environment
 from mmbuild.knowledge import compilers, mmcv_versions
 from mmbuild.knowledge.bounds import Bounds
 from mmbuild.knowledge.versions import parse_version
-from mmbuild.options import BuildOptions
+from mmbuild.model.environment import Compiler, DownstreamConstraint, load_environment
+from mmbuild.model.options import BuildOptions
 from mmbuild.plan import make_plan
 
 ENVS = Path(__file__).resolve().parents[1] / "fixtures" / "envs"

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmbuild.errors import UsageError
-from mmbuild.findings import Finding
-from mmbuild.serde import from_dict, to_dict
+from mmbuild.model.findings import Finding
+from mmbuild.model.serde import from_dict, to_dict
 
 SCHEMA = 1
 

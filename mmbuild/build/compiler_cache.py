@@ -47,9 +47,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mmbuild.console import say
 from mmbuild.errors import UsageError
-from mmbuild.process import run_command
+from mmbuild.util.console import say
+from mmbuild.util.process import run_command
 
 KINDS = ("ccache", "sccache", "none")
 MASQUERADE_DIRS = ("/usr/lib/ccache", "/usr/lib64/ccache", "/usr/local/opt/ccache/libexec")

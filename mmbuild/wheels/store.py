@@ -1,14 +1,11 @@
-"""The wheel cache and wheelhouses: built wheels kept by the plan's fingerprint.
+"""The wheel store and wheelhouses: built wheels kept by the plan's fingerprint.
 
-Layout of the cache (root: ``$MMBUILD_CACHE_DIR``, else ``$XDG_CACHE_HOME/mmbuild``,
-else ``~/.cache/mmbuild``)::
+Its part of the cache folder (util/cache_dirs.py)::
 
     wheels/<fingerprint>/<wheel file>     the wheel
     wheels/<fingerprint>/entry.json       fingerprint, wheel name, plan, arches, sha256
     wheels/index.json                     {fingerprint: entry} for people and scripts
     locks/<fingerprint>.lock              held while one mmbuild builds that fingerprint
-    pch/<key>/                            precompiled torch headers kept between builds (pch_store.py;
-                                          ~0.5 GB each, the two most recently used are kept)
 
 A wheelhouse (``mmbuild build --out DIR``, ``mmbuild install --wheelhouse DIR``) is a flat
 folder of wheels, usable as ``pip install --find-links DIR``, plus ``mmbuild-index.json``
@@ -26,45 +23,17 @@ would make every later install a full build.
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from filelock import FileLock
 
-from mmbuild.errors import UsageError
-from mmbuild.fileio import atomic_copy, atomic_write_json, read_json, sha256_file
+from mmbuild.util.cache_dirs import cache_root, ensure_writable_dir
+from mmbuild.util.fileio import atomic_copy, atomic_write_json, read_json, sha256_file
 
 INDEX_NAME = "index.json"
 WHEELHOUSE_INDEX = "mmbuild-index.json"
-
-
-def user_cache_root() -> Path:
-    """The root of mmbuild's caches (sdists, wheels, work trees, locks)."""
-    override = os.environ.get("MMBUILD_CACHE_DIR")
-    if override:
-        return Path(override).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "mmbuild"
-
-
-def ensure_writable_dir(path: Path, what: str) -> Path:
-    """Create ``path`` if needed and prove it is writable, or raise a UsageError (exit 2)."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=path, prefix=".mmbuild-write-test.")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise UsageError(
-            f"{what} {path} is not writable ({exc.strerror or exc})",
-            fix="set MMBUILD_CACHE_DIR to a writable directory" if what == "cache directory"
-            else "choose a writable directory",
-        ) from None
-    return path
 
 
 @dataclass
@@ -89,11 +58,11 @@ class CacheEntry:
         return cls(**known)
 
 
-class WheelCache:
+class WheelStore:
     """Wheels by fingerprint under ``<root>/wheels``; see the module docstring."""
 
     def __init__(self, root: Path | None = None):
-        self.root = Path(root) if root else user_cache_root()
+        self.root = Path(root) if root else cache_root()
         self.wheels = self.root / "wheels"
         self.locks = self.root / "locks"
 

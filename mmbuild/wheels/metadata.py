@@ -22,9 +22,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from mmbuild import __version__
-from mmbuild.buildplan import BuildPlan
-from mmbuild.environment import Environment
-from mmbuild.fileio import replacing
+from mmbuild.model.build_plan import BuildPlan
+from mmbuild.model.environment import Environment
+from mmbuild.util.fileio import replacing
 
 METADATA_MEMBER = "mmcv/_mmbuild.json"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mmbuild.findings import Finding, has_errors
-from mmbuild.serde import from_dict, to_dict
+from mmbuild.model.findings import Finding, has_errors
+from mmbuild.model.serde import from_dict, to_dict
 
 
 @dataclass

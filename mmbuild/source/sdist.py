@@ -29,12 +29,12 @@ from pathlib import Path, PurePosixPath
 from filelock import FileLock
 from packaging.utils import canonicalize_name
 
-from mmbuild.cache import ensure_writable_dir, user_cache_root
 from mmbuild.errors import UsageError
-from mmbuild.fileio import sha256_file
 from mmbuild.knowledge import tomllib  # the one 3.9/3.10 fallback to tomli
 from mmbuild.knowledge.mmcv_versions import FORK
-from mmbuild.process import run_command
+from mmbuild.util.cache_dirs import cache_dir, ensure_writable_dir
+from mmbuild.util.fileio import sha256_file
+from mmbuild.util.process import run_command
 
 DOWNLOAD_TIMEOUT_S = 600
 _IGNORED_IN_CHECKOUT = (".git", "build", "dist", "__pycache__", "*.egg-info", "*.so", "*.pyd")
@@ -63,7 +63,7 @@ class SourceTree:
 # -- download -------------------------------------------------------------------------------
 
 def sdist_cache_dir() -> Path:
-    return user_cache_root() / "sdists"
+    return cache_dir("sdists")
 
 
 def _find_sdist(folder: Path, package: str, version: str) -> Path | None:

@@ -28,19 +28,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from mmbuild.build import build_wheel, summarise_failure
-from mmbuild.build_tools import BuildTools, resolve_build_tools
-from mmbuild.buildplan import BuildPlan
-from mmbuild.cache import CacheEntry, WheelCache, Wheelhouse, user_cache_root
-from mmbuild.compiler_cache import choose_compiler_cache, compiler_cache_env, compiler_cache_run
-from mmbuild.console import say
-from mmbuild.environment import Environment
+from mmbuild.build.compiler_cache import choose_compiler_cache, compiler_cache_env, compiler_cache_run
+from mmbuild.build.tools import BuildTools, resolve_build_tools
+from mmbuild.build.wheel import build_wheel, summarise_failure
 from mmbuild.errors import BlockedError, BuildFailedError, MmbuildError, VerifyFailedError
-from mmbuild.metadata import METADATA_MEMBER, build_metadata, embed_in_wheel
-from mmbuild.options import BuildOptions
+from mmbuild.model.build_plan import BuildPlan
+from mmbuild.model.environment import Environment
+from mmbuild.model.options import BuildOptions
+from mmbuild.pipeline.report import PipelineReport, Step
 from mmbuild.plan.fingerprint import with_source
-from mmbuild.run_report import PipelineReport, Step
-from mmbuild.source import (
+from mmbuild.source.sdist import (
     SourceArchive,
     SourceTree,
     cached_sdist,
@@ -48,7 +45,11 @@ from mmbuild.source import (
     locate_user_source,
     prepare_tree,
 )
+from mmbuild.util.cache_dirs import cache_dir
+from mmbuild.util.console import say
 from mmbuild.verify.in_target import verify_in_target
+from mmbuild.wheels.metadata import METADATA_MEMBER, build_metadata, embed_in_wheel
+from mmbuild.wheels.store import CacheEntry, Wheelhouse, WheelStore
 
 
 @dataclass
@@ -77,7 +78,7 @@ class Pipeline:
         self.attempt_options = options        # what the current attempt was planned with
         self.settings = settings
         self.report = PipelineReport(command)
-        self.cache = WheelCache()
+        self.wheel_store = WheelStore()
         self.env: Environment | None = None
         self.plan: BuildPlan | None = None
         self.archive: SourceArchive | None = None
@@ -174,7 +175,7 @@ class Pipeline:
             self.report.plan = self.plan.to_dict()
 
     def new_work_dir(self) -> Path:
-        base = user_cache_root() / "work"
+        base = cache_dir("work")
         base.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         self.work_dir = base / f"{stamp}-{os.getpid()}"
@@ -214,9 +215,8 @@ class Pipeline:
         with self.stage("subset", ", ".join(self.plan.ops)):
             self.subset = apply_subset(self.tree.root, self.plan.ops, target=self.plan.target).to_dict()
 
-    def build_env(self, tools: BuildTools | None = None) -> dict[str, str]:
-        """The plan's variables, the compilers of this attempt (build_tools.py) and the compiler cache."""
-        tools = tools or resolve_build_tools(self.plan)
+    def build_env(self, tools: BuildTools) -> dict[str, str]:
+        """The plan's variables, the compilers of this attempt (build/tools.py) and the compiler cache."""
         env = dict(self.plan.env)
         if tools.nvcc:
             env["PYTORCH_NVCC"] = tools.nvcc       # torch runs this nvcc; the preflight probes the same
@@ -227,8 +227,8 @@ class Pipeline:
 
     def pch_env(self, env: dict[str, str], tools: BuildTools) -> dict[str, str]:
         """The precompiled-header wrapper's variables on top of ``env`` (the build's, not the preflight's)."""
-        from mmbuild.compiler_cache import find_tool
-        from mmbuild.pch import pch_env, prepare_pch
+        from mmbuild.build.compiler_cache import find_tool
+        from mmbuild.build.pch import pch_env, prepare_pch
 
         files = prepare_pch(self.tree.root) if self.plan.pch else None
         if files is None:
@@ -236,29 +236,28 @@ class Pipeline:
         return pch_env(files, cache_kind=self.compiler_cache, cache_tool=find_tool(self.compiler_cache),
                        cxx=tools.cxx,
                        wrapper_dir=self.work_dir / "compiler-wrappers",
-                       user_env={**os.environ, **env}, store=user_cache_root() / "pch")
+                       user_env={**os.environ, **env}, store=cache_dir("pch"))
 
     def pch_summary(self) -> str:
         if not self.plan.pch:
             return ""
-        from mmbuild.pch import describe_pch  # fcntl: not imported on Windows
+        from mmbuild.build.pch import describe_pch  # fcntl: not imported on Windows
 
         return describe_pch(self.tree.root)
 
     def preflight(self, env: dict[str, str]) -> None:
-        from mmbuild.preflight import run_preflight
+        from mmbuild.build.preflight import run_preflight
 
         detail = f"compile csrc_tests probes ({self.plan.target}, -std={self.plan.cxx_std})"
         with self.stage("preflight", detail):
             run_preflight(self.plan, env, self.work_dir / "preflight",
                           gpu_present=bool(self.env and self.env.gpus), python=self.settings.python)
 
-    def build(self) -> Path:
+    def build(self, tools: BuildTools) -> Path:
         """Build the wheel, with the automatic remedies of the module docstring."""
-        logs = user_cache_root() / "logs"
+        logs = cache_dir("logs")
         tried: set[str] = set()
         while True:
-            tools = resolve_build_tools(self.plan)          # once per attempt: a remedy may change the plan
             env = self.build_env(tools)
             env.update(self.pch_env(env, tools))
             log = logs / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{self.plan.fingerprint[:12]}.log"
@@ -284,6 +283,7 @@ class Pipeline:
                     raise
                 say(f"    {remedy}; retrying")
                 tried.add(summary.problem_id)
+                tools = resolve_build_tools(self.plan)      # the remedy's attempt has a plan of its own
 
     def remedy(self, problem_id: str | None, extracted: dict, tried: set[str]) -> str | None:
         """Change the options for one retry (plan/remedies.py); None when there is no remedy left."""
@@ -321,9 +321,9 @@ class Pipeline:
             self.report.steps.append(Step("wheel", "done", f"from the wheelhouse: {found[0]}"))
             return found[0]
         waited = []
-        with self.cache.locked(fingerprint, on_wait=lambda: (waited.append(1), say(
+        with self.wheel_store.locked(fingerprint, on_wait=lambda: (waited.append(1), say(
                 "==> waiting for another mmbuild that is building the same wheel"))):
-            found = self.cache.lookup(fingerprint)
+            found = self.wheel_store.lookup(fingerprint)
             if found:
                 wheel = found[0]
                 self.report.cache = "hit"
@@ -333,18 +333,19 @@ class Pipeline:
                 self.patch()
                 if self.plan.ops:
                     self.apply_subset()
+                tools = resolve_build_tools(self.plan)      # once per attempt, for preflight and build
                 if self.settings.preflight:
-                    self.preflight(self.build_env())
-                built = self.build()
+                    self.preflight(self.build_env(tools))
+                built = self.build(tools)
                 self.embed_metadata(built)
-                wheel = self.cache.store(built, self.cache_entry())
+                wheel = self.wheel_store.store(built, self.cache_entry())
                 self.report.cache = "built"
         if house:
             house.add(wheel, self.cache_entry())
         return wheel
 
     def install(self, wheel: Path) -> None:
-        from mmbuild.install import install_wheel
+        from mmbuild.install.wheel import install_wheel
 
         torch_version = self.env.torch.version if self.env and self.env.torch else None
         with self.stage("install", f"{wheel.name} (torch pinned to {torch_version})"):
@@ -365,7 +366,7 @@ class Pipeline:
 
     def describe_steps(self) -> None:
         """The steps a real run would take (``--dry-run``)."""
-        from mmbuild.dry_run import planned_steps
+        from mmbuild.pipeline.dry_run import planned_steps
 
         for name, detail in planned_steps(self.plan, self.options, self.settings, self.compiler_cache,
                                           source_known=self.archive is not None):
@@ -390,7 +391,7 @@ class Pipeline:
     def _run(self) -> None:
         self.compiler_cache = choose_compiler_cache(self.options.compiler_cache)
         if not self.settings.dry_run:
-            self.cache.check_writable()
+            self.wheel_store.check_writable()
         self.probe()
         options = self.options
         if options.source:

@@ -25,8 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmbuild.build.progress import NinjaProgress
 from mmbuild.errors import BuildFailedError, MmbuildError
-from mmbuild.progress import NinjaProgress
 
 KILL_GRACE_S = 10.0
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from mmbuild.buildplan import BuildPlan
-from mmbuild.cache import user_cache_root
-from mmbuild.options import BuildOptions
+from mmbuild.model.build_plan import BuildPlan
+from mmbuild.model.options import BuildOptions
+from mmbuild.util.cache_dirs import cache_dir
 
 
 def planned_steps(plan: BuildPlan, options: BuildOptions, settings, compiler_cache: str, *,
                   source_known: bool) -> list[tuple[str, str]]:
     """(stage, what it would do) for each stage; ``source_known``: the sdist is at hand."""
-    sdists = user_cache_root() / "sdists"
+    sdists = cache_dir("sdists")
     steps = [("source", options.source or f"download the {plan.mmcv.requirement} sdist into {sdists}")]
-    where = f"{user_cache_root() / 'wheels'}" + (f" or {options.wheelhouse}" if options.wheelhouse else "")
+    where = f"{cache_dir('wheels')}" + (f" or {options.wheelhouse}" if options.wheelhouse else "")
     if source_known:
         steps.append(("wheel", f"reuse the wheel of fingerprint {plan.fingerprint[:16]} from {where} "
                                "if present, else build it"))

@@ -55,7 +55,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from mmbuild.argv import drop_options
+from mmbuild.util.argv import drop_options
 
 COMMON = Path("mmcv/ops/csrc/common")
 HEADERS = ("pytorch_cpp_helper.hpp", "pytorch_device_registry.hpp")
@@ -93,10 +93,10 @@ def prepare_pch(tree: Path) -> PchFiles | None:
 
 
 def wrapper_script(folder: Path, *, before: list[str] | None = None) -> str:
-    """A script that runs ``python -m mmbuild.pch [before...] <compiler> <args>``."""
+    """A script that runs ``python -m mmbuild.build.pch [before...] <compiler> <args>``."""
     folder.mkdir(parents=True, exist_ok=True)
     script = folder / "pch-compile"
-    command = shlex.join([sys.executable, "-m", "mmbuild.pch", *(before or [])])
+    command = shlex.join([sys.executable, "-m", "mmbuild.build.pch", *(before or [])])
     script.write_text(f'#!/bin/sh\nexec {command} "$@"\n', encoding="utf-8")
     script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return str(script)
@@ -158,7 +158,7 @@ def _build_in_tree(compiler: list[str], args: list[str], files: PchFiles) -> str
 
 def _from_store(store_root: Path, compiler: list[str], args: list[str], files: PchFiles) -> str | None:
     """Reuse or build the store's entry for these flags and headers and place it; None, or the error."""
-    from mmbuild.pch_store import PchStore, entry_key, place
+    from mmbuild.build.pch_store import PchStore, entry_key, place
 
     store = PchStore(store_root)
     tree = tree_of(files).resolve()
@@ -224,7 +224,7 @@ def _split_compiler(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m mmbuild.pch [cache] <compiler> <args...>``: the wrapper the build runs."""
+    """``python -m mmbuild.build.pch [cache] <compiler> <args...>``: the wrapper the build runs."""
     argv = list(sys.argv[1:] if argv is None else argv)
     command, args = _split_compiler(argv)
     source, output = os.environ.get(ENV_SOURCE), os.environ.get(ENV_OUTPUT)

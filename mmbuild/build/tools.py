@@ -12,8 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from mmbuild.buildplan import BuildPlan
-from mmbuild.compiler_cache import find_tool
+from mmbuild.build.compiler_cache import find_tool
+from mmbuild.model.build_plan import BuildPlan
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmbuild.build import summarise_failure
-from mmbuild.buildplan import BuildPlan
+from mmbuild.build.wheel import summarise_failure
 from mmbuild.errors import BuildFailedError
+from mmbuild.model.build_plan import BuildPlan
 from mmbuild.plan.cuda_args import cuda_arg_tokens
-from mmbuild.process import CommandResult, run_command
-from mmbuild.resources import csrc_tests_dir
+from mmbuild.util.process import CommandResult, run_command
+from mmbuild.util.shipped_data import csrc_tests_dir
 
 COMPILE_TIMEOUT_S = 180.0
 RUN_TIMEOUT_S = 60.0

@@ -31,11 +31,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmbuild.build import summarise_failure
-from mmbuild.environment import MMCV_DISTRIBUTIONS
+from mmbuild.build.wheel import summarise_failure
 from mmbuild.errors import MmbuildError, VerifyFailedError
-from mmbuild.fileio import atomic_write_json
-from mmbuild.process import run_command
+from mmbuild.model.environment import MMCV_DISTRIBUTIONS
+from mmbuild.util.fileio import atomic_write_json
+from mmbuild.util.process import run_command
 
 PIP_TIMEOUT_S = 1800.0
 IMPORT_CHECK = "import mmcv; from mmcv import _ext; print(mmcv.__version__)"

@@ -27,7 +27,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from mmbuild.fileio import sha256_file
+from mmbuild.util.fileio import sha256_file
 
 KEEP = 2
 SCHEME = "1"

@@ -1,0 +1,1 @@
+"""Compiling the wheel: compilers, compiler cache, precompiled header, preflight, the build, its progress."""

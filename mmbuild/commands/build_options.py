@@ -1,0 +1,41 @@
+"""The build options ``plan``, ``install`` and ``build`` share (read back by model/options.py)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def add_build_options(p: argparse.ArgumentParser, *, from_env_help: str | None) -> None:
+    """The ``build options`` group, and ``--from-env`` (hidden when ``from_env_help`` is None)."""
+    g = p.add_argument_group("build options")
+    g.add_argument("--mmcv", metavar="VERSION", help="e.g. 2.1.0, mmcv-full==1.7.2 or onedl-mmcv==2.3.6")
+    g.add_argument("--source", metavar="DIR|SDIST", help="build from this checkout or sdist")
+    g.add_argument("--arch", metavar="LIST", help="GPU arches, e.g. 8.6, 7.5,8.0,9.0, Ampere")
+    g.add_argument("--cpu-only", action="store_true", help="build CPU ops only")
+    g.add_argument("--jobs", type=positive_int, metavar="N", help="parallel compile jobs")
+    g.add_argument("--threads-per-block", type=positive_int, metavar="N",
+                   help="THREADS_PER_BLOCK for mmcv's CUDA kernels")
+    g.add_argument("--cuda-home", metavar="DIR", help="the CUDA toolkit to use")
+    g.add_argument("--cxx", metavar="PATH", help="the host C++ compiler to use")
+    g.add_argument("--wheelhouse", metavar="DIR", help="reuse or add wheels in this wheelhouse")
+    g.add_argument("--ops", metavar="LIST", help="build only these ops, e.g. nms,roi_align")
+    g.add_argument("--compiler-cache", choices=("ccache", "sccache", "none"),
+                   help="compiler cache (default: one that is installed)")
+    g.add_argument("--no-pch", action="store_true",
+                   help="compile torch's headers in every C++ unit (no precompiled header)")
+    p.add_argument("--from-env", metavar="FILE", action="append",
+                   help=from_env_help if from_env_help is not None else argparse.SUPPRESS)
+
+
+FROM_ENV_HELP = "plan for the machine of a saved 'mmbuild env --json' report (repeat for a fleet)"

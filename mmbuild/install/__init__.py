@@ -1,0 +1,1 @@
+"""Installing a wheel into the target Python, kept only once it verifies."""

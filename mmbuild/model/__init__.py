@@ -1,0 +1,1 @@
+"""The data every stage shares: the Environment, build options, the BuildPlan, findings, arches."""

@@ -1,0 +1,1 @@
+"""Plumbing used by every stage: console output, subprocesses, atomic files, command lines, data folders."""
