@@ -16,7 +16,7 @@ from mmbuild import __version__
 from mmbuild.errors import EXIT_UNEXPECTED, EXIT_USAGE, MmbuildError
 
 # The commands in the order ``--help`` lists them; each module has HELP, add_arguments() and run().
-COMMANDS = ("env", "plan", "install", "build", "verify", "patch-torch", "diagnose")
+COMMANDS = ("env", "plan", "install", "build", "verify", "patch-torch", "diagnose", "cache")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -98,7 +98,8 @@ def render(env: Environment, stream: TextIO) -> str:
     parts.append(_section("PyTorch", torch_rows, stream))
 
     parts.append(_section("CUDA toolkits", [
-        (tk.home, f"CUDA {_or_dash(tk.version)}", _arches(tk.arches),
+        (tk.home, f"CUDA {_or_dash(tk.version)}", "package index" if tk.origin == "index" else "system",
+         _arches(tk.arches),
          "library headers: " + ("-" if tk.library_headers is None else _headers(tk.library_headers)))
         for tk in env.cuda_toolkits], stream))
 

@@ -70,6 +70,8 @@ class CudaToolkit:
     # CUDA headers torch's CUDA headers need, found in this toolkit: name -> include dir
     # (None: not looked at, as in reports saved before mmbuild looked).
     library_headers: dict[str, str] | None = None
+    origin: str = "system"           # "system" | "index" (provisioned by mmbuild from the package index)
+    provisioned: bool = True         # False: an index toolkit a plan names before it is fetched
 
 
 @dataclass
@@ -147,6 +149,7 @@ class Environment:
     downstream_constraints: list[DownstreamConstraint] = field(default_factory=list)
     env_vars: dict[str, str | None] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    toolkit_store: str | None = None   # where mmbuild keeps CUDA toolkits from the package index
     schema: int = SCHEMA
 
     def to_dict(self) -> dict:

@@ -15,7 +15,8 @@ class BuildOptions:
     cpu_only: bool = False
     jobs: int | None = None
     threads_per_block: int | None = None
-    cuda_home: str | None = None
+    cuda_home: str | None = None         # --cuda-home DIR or --cuda-toolkit DIR
+    cuda_toolkit: str = "auto"           # "auto" | "system" | "index" (--cuda-toolkit)
     cxx: str | None = None
     wheelhouse: str | None = None
     ops: list[str] = field(default_factory=list)
@@ -39,7 +40,8 @@ def options_from_args(args: object) -> BuildOptions:
         cpu_only=bool(getattr(args, "cpu_only", False)),
         jobs=getattr(args, "jobs", None),
         threads_per_block=getattr(args, "threads_per_block", None),
-        cuda_home=getattr(args, "cuda_home", None),
+        cuda_home=getattr(args, "cuda_home", None) or _toolkit_dir(getattr(args, "cuda_toolkit", None)),
+        cuda_toolkit=_toolkit_mode(getattr(args, "cuda_toolkit", None)),
         cxx=getattr(args, "cxx", None),
         wheelhouse=getattr(args, "wheelhouse", None),
         ops=normalise_ops(getattr(args, "ops", None) or ""),
@@ -47,3 +49,15 @@ def options_from_args(args: object) -> BuildOptions:
         patch_torch=bool(getattr(args, "patch_torch", False)),
         pch=not getattr(args, "no_pch", False),
     )
+
+
+TOOLKIT_MODES = ("auto", "system", "index")
+
+
+def _toolkit_mode(value: str | None) -> str:
+    """``--cuda-toolkit``: a mode, or "auto" when it names a folder (that is ``cuda_home``)."""
+    return value if value in TOOLKIT_MODES else "auto"
+
+
+def _toolkit_dir(value: str | None) -> str | None:
+    return value if value and value not in TOOLKIT_MODES else None

@@ -19,6 +19,9 @@ def planned_steps(plan: BuildPlan, options: BuildOptions, settings, compiler_cac
     else:
         steps.append(("wheel", f"reuse a wheel from {where} if the fingerprint (known once the sdist "
                                "is downloaded) matches, else build it"))
+    if plan.provision:
+        steps.append(("toolkit", f"fetch CUDA {plan.provision}'s compiler from the package index into "
+                                 f"{plan.cuda_home} (kept for later builds)"))
     steps.append(("patch", ", ".join(plan.patches) or "none"))
     if plan.ops:
         steps.append(("subset", "compile only " + ", ".join(plan.ops) + " and what they call into"))

@@ -45,7 +45,7 @@ from mmbuild.source.sdist import (
     locate_user_source,
     prepare_tree,
 )
-from mmbuild.util.cache_dirs import cache_dir
+from mmbuild.util.cache_dirs import cache_dir, sweep_dead_work
 from mmbuild.util.console import say
 from mmbuild.verify.in_target import verify_in_target
 from mmbuild.wheels.metadata import METADATA_MEMBER, build_metadata, embed_in_wheel
@@ -177,6 +177,8 @@ class Pipeline:
     def new_work_dir(self) -> Path:
         base = cache_dir("work")
         base.mkdir(parents=True, exist_ok=True)
+        for dead in sweep_dead_work(base):
+            say(f"    removed the work folder of a run that died: {dead}")
         stamp = time.strftime("%Y%m%d-%H%M%S")
         self.work_dir = base / f"{stamp}-{os.getpid()}"
         self.work_dir.mkdir()
@@ -214,6 +216,19 @@ class Pipeline:
 
         with self.stage("subset", ", ".join(self.plan.ops)):
             self.subset = apply_subset(self.tree.root, self.plan.ops, target=self.plan.target).to_dict()
+
+    def provision_toolkit(self) -> Path:
+        """Fetch the plan's CUDA toolkit from the package index into the toolkit store (or reuse it)."""
+        from mmbuild.toolkits.provision import provision_toolkit
+
+        version = self.plan.provision
+        with self.stage("toolkit", f"CUDA {version} from the package index") as step:
+            home = provision_toolkit(version, self.settings.python)
+            step.detail += f": {home}"
+        if os.path.realpath(home) != os.path.realpath(self.plan.cuda_home):
+            raise MmbuildError(f"the provisioned toolkit is at {home}, not at {self.plan.cuda_home} "
+                               "where the plan expects it")
+        return home
 
     def build_env(self, tools: BuildTools) -> dict[str, str]:
         """The plan's variables, the compilers of this attempt (build/tools.py) and the compiler cache."""
@@ -333,6 +348,8 @@ class Pipeline:
                 self.patch()
                 if self.plan.ops:
                     self.apply_subset()
+                if self.plan.provision:
+                    self.provision_toolkit()
                 tools = resolve_build_tools(self.plan)      # once per attempt, for preflight and build
                 if self.settings.preflight:
                     self.preflight(self.build_env(tools))

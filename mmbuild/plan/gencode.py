@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mmbuild.arch import Arch
-from mmbuild.environment import CudaToolkit
-from mmbuild.findings import Finding, finding
 from mmbuild.knowledge import cuda as cuda_facts
+from mmbuild.model.arch import Arch
+from mmbuild.model.environment import CudaToolkit
+from mmbuild.model.findings import Finding, finding
 from mmbuild.plan.arch_list import ArchSpec, merge_specs
 
 

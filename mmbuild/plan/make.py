@@ -13,7 +13,7 @@ from packaging.version import Version
 
 from mmbuild.knowledge.versions import parse_version
 from mmbuild.model.build_plan import BuildPlan, Decision
-from mmbuild.model.environment import Environment
+from mmbuild.model.environment import CudaToolkit, Environment
 from mmbuild.model.findings import Finding, finding, merge_findings
 from mmbuild.model.options import BuildOptions
 from mmbuild.plan.arch_list import format_arch_list, parse_arch_list
@@ -112,9 +112,9 @@ def make_plan(
     if target.target == "cuda":
         draft.build_env["TORCH_CUDA_ARCH_LIST"] = format_arch_list(cuda.arch_list)
         draft.build_env["MMCV_CUDA_ARGS"] = join_cuda_args(cuda.cuda_args, env.os.system)
-        draft.decisions.insert(
-            3, Decision("gencode", " ".join(cuda.gencode) or "-", "what nvcc gets (via MMCV_CUDA_ARGS)")
-        )
+        after_arches = 1 + next(i for i, d in enumerate(draft.decisions) if d.name == "arch list")
+        gencode = Decision("gencode", " ".join(cuda.gencode) or "-", "what nvcc gets (via MMCV_CUDA_ARGS)")
+        draft.decisions.insert(after_arches, gencode)
 
     torchvision = check_torchvision(env, mmcv)  # mmcv-full imports torchvision: it must be there first
     draft.findings += torchvision.findings
@@ -136,16 +136,16 @@ def make_plan(
         env=draft.build_env,
         ops=sorted(options.ops),
         pch=pch.enabled,
+        provision=toolkit.version if toolkit and not toolkit.provisioned else None,
         decisions=draft.decisions,
         findings=merge_findings(environment_findings(env), draft.findings),
     )
-    plan.fingerprint_inputs = fingerprint_inputs(env, options, plan, cuda_version, patch_digests)
-    plan.fingerprint = fingerprint(plan.fingerprint_inputs)
-    return plan
+    return _with_fingerprint(plan, env, options, toolkit, patch_digests)
 
 
 def _cuda_step(draft: _Draft, env: Environment, options: BuildOptions, toolkit) -> _CudaParts:
-    """Arch list, gencode, THREADS_PER_BLOCK, nvcc's arguments, CUDA_HOME and header paths."""
+    """The toolkit, arch list, gencode, THREADS_PER_BLOCK, nvcc's arguments, CUDA_HOME and header paths."""
+    draft.decide("CUDA toolkit", _toolkit_label(toolkit), toolkit.home)
     request = requested_arches(env, options.arch)
     draft.findings += request.findings
     fitted = fit_to_toolkit(request.specs, toolkit)
@@ -169,6 +169,12 @@ def _cuda_step(draft: _Draft, env: Environment, options: BuildOptions, toolkit) 
                      "CPATH: library headers torch's CUDA headers include, from the "
                      "NVIDIA wheels torch was installed with (the toolkit lacks them)")
     return parts
+
+
+def _toolkit_label(toolkit: CudaToolkit) -> str:
+    if toolkit.origin != "index":
+        return f"CUDA {toolkit.version} on this machine"
+    return f"CUDA {toolkit.version} from the package index" + ("" if toolkit.provisioned else " (to fetch)")
 
 
 def _cpu_step(draft: _Draft, env: Environment, options: BuildOptions) -> _CudaParts:
@@ -196,6 +202,15 @@ def _windows_step(draft: _Draft, env: Environment, options: BuildOptions, target
                 torch=env.torch.version, patch=header_patch)
     )
     return [header_patch]
+
+
+def _with_fingerprint(plan: BuildPlan, env: Environment, options: BuildOptions, toolkit: CudaToolkit | None,
+                      patch_digests: dict[str, str] | None) -> BuildPlan:
+    inputs = fingerprint_inputs(env, options, plan, toolkit.version if toolkit else None, patch_digests)
+    if toolkit is not None and toolkit.origin == "index":
+        inputs["nvcc_from"] = "index"
+    plan.fingerprint_inputs, plan.fingerprint = inputs, fingerprint(inputs)
+    return plan
 
 
 def fingerprint_inputs(

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mmbuild.knowledge.cuda_wheels import compiler_wheels
 from mmbuild.knowledge.versions import release
 from mmbuild.model.environment import CudaToolkit, Environment
 from mmbuild.model.findings import Finding, finding
 from mmbuild.model.options import BuildOptions
-from mmbuild.plan.toolkit import choose_toolkit
+from mmbuild.plan.cuda_args import requested_arches
+from mmbuild.plan.toolkit import choose_toolkit, index_version
 
 
 @dataclass
@@ -29,9 +31,8 @@ def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
     if options.cpu_only:
         return TargetChoice("cpu", None, "--cpu-only")
     torch = env.torch
-    asked_for_cuda = bool(options.arch or options.cuda_home)
+    asked_for_cuda = bool(options.arch or options.cuda_home or options.cuda_toolkit == "index")
     severity = "error" if asked_for_cuda or env.gpus else "warning"
-    cpu_way_out = " (or --cpu-only to build CPU ops only)" if severity == "error" else ""
     if torch is None:
         return TargetChoice("cpu", None, "torch is not installed")
     if not torch.cuda:
@@ -41,7 +42,10 @@ def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
                 finding("torch-cuda-unavailable", message_key="cuda_asked_for", torch=torch.version)
             )
         return TargetChoice("cpu", None, f"torch {torch.version} has no CUDA", findings)
-    choice = choose_toolkit(env, options.cuda_home)
+    arches = [spec.base for spec in requested_arches(env, options.arch).specs]
+    choice = choose_toolkit(env, options.cuda_home, options.cuda_toolkit, arches)
+    index = f"; {choice.index_note}" if choice.index_note else ""
+    cpu_way_out = _way_out(env, options, arches, severity)
     if choice.requested_home:
         return TargetChoice(
             "cpu",
@@ -60,7 +64,8 @@ def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
                 "no CUDA toolkit (nvcc) found",
                 [
                     finding("cuda-home-missing", severity, message_key="no_toolkit", cuda=torch.cuda,
-                            consequence=_consequence(severity, bool(env.gpus)), way_out=cpu_way_out)
+                            consequence=_consequence(severity, bool(env.gpus)), way_out=cpu_way_out,
+                            index=index)
                 ],
             )
         found = ", ".join(f"{t.version} ({t.home})" for t in env.cuda_toolkits)
@@ -71,7 +76,7 @@ def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
             [
                 finding("cuda-version-mismatch", severity, message_key="no_matching_toolkit",
                         cuda=torch.cuda, found=found, consequence=_consequence(severity, bool(env.gpus)),
-                        toolkit=env.cuda_toolkits[0].version, way_out=cpu_way_out)
+                        toolkit=env.cuda_toolkits[0].version, way_out=cpu_way_out, index=index)
             ],
         )
     if (release(toolkit.version) or (0,))[0] != (release(torch.cuda) or (0,))[0]:
@@ -90,6 +95,18 @@ def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
         f"torch {torch.version} (CUDA {torch.cuda}); nvcc {toolkit.version} "
         f"at {toolkit.home} ({choice.reason})",
     )
+
+
+def _way_out(env: Environment, options: BuildOptions, arches: list[str], severity: str) -> str:
+    """The end of the fix: fetching the toolkit from the package index where it can, and --cpu-only."""
+    parts = []
+    version = index_version(env, arches)
+    wheels = compiler_wheels(version)
+    if options.cuda_toolkit == "system" and wheels is not None and wheels.available:
+        parts.append(f"or pass --cuda-toolkit index to fetch CUDA {version} from the package index")
+    if severity == "error":
+        parts.append("or --cpu-only to build CPU ops only")
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def _consequence(severity: str, gpus: bool) -> str:

@@ -1,15 +1,25 @@
-"""Which CUDA toolkit a build uses.
+"""Which CUDA toolkit a build uses, and whether it comes from this machine or the package index.
 
-Order: ``--cuda-home`` > the user's ``CUDA_HOME`` > the toolkit whose major version matches
-``torch.version.cuda`` (the same minor first, then the newest of that major). torch's extension
-builder refuses a toolkit of another major ("The detected CUDA version (X) mismatches the version
-that was used to compile PyTorch (Y)"), so no other toolkit is ever chosen implicitly.
+Order: ``--cuda-toolkit DIR`` / ``--cuda-home`` > ``--cuda-toolkit index`` > the user's ``CUDA_HOME``
+> a toolkit of this machine whose major matches ``torch.version.cuda`` (the same minor first, then
+the newest of that major). torch's extension builder refuses a toolkit of another major ("The
+detected CUDA version (X) mismatches the version that was used to compile PyTorch (Y)"), so no
+other major is ever chosen implicitly.
+
+``--cuda-toolkit auto`` (the default) takes this machine's toolkit only when it fits: torch's major,
+every requested arch, a host compiler it accepts. Otherwise it names the toolkit of torch's CUDA
+major.minor (or the newer minor of that major a requested arch needs) from the package index, which
+the pipeline provisions into mmbuild's cache before the build (mmbuild/toolkits/); a toolkit
+provisioned earlier is reused. ``system`` never uses the index; ``index`` always does.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mmbuild.knowledge import compilers as compiler_facts
+from mmbuild.knowledge import cuda as cuda_facts
+from mmbuild.knowledge.cuda_wheels import compiler_wheels, toolkit_home
 from mmbuild.knowledge.versions import parse_version, release
 from mmbuild.model.environment import CudaToolkit, Environment
 
@@ -19,6 +29,7 @@ class ToolkitChoice:
     toolkit: CudaToolkit | None
     reason: str
     requested_home: str | None = None  # a home the user named that holds no nvcc
+    index_note: str = ""               # why the package index could not stand in, when it could not
 
 
 def same_dir(a: str | None, b: str | None) -> bool:
@@ -36,29 +47,123 @@ def toolkit_at(env: Environment, home: str) -> CudaToolkit | None:
 
 
 def matching_toolkits(env: Environment) -> list[CudaToolkit]:
-    """Toolkits whose major equals torch's CUDA major: the same minor first, then newest first."""
+    """This machine's toolkits whose major equals torch's CUDA major: the same minor first, then newest."""
     torch_cuda = env.torch.cuda if env.torch else None
     wanted = release(torch_cuda)
     if wanted is None:
         return []
-    same_major = [t for t in env.cuda_toolkits if (release(t.version) or (None,))[0] == wanted[0]]
+    same_major = [t for t in env.cuda_toolkits
+                  if t.origin == "system" and (release(t.version) or (None,))[0] == wanted[0]]
     return sorted(same_major, key=lambda t: (release(t.version) != wanted, _desc(t.version)))
 
 
-def choose_toolkit(env: Environment, cuda_home: str | None = None) -> ToolkitChoice:
-    """The toolkit to build with (see the module docstring for the order)."""
-    for source, home in (("--cuda-home", cuda_home), ("CUDA_HOME", env.env_vars.get("CUDA_HOME"))):
+def choose_toolkit(env: Environment, cuda_home: str | None = None, mode: str = "auto",
+                   arches: list[str] | None = None) -> ToolkitChoice:
+    """The toolkit to build with (see the module docstring); ``arches`` are the requested ("8.6")."""
+    arches = arches or []
+    if mode == "index" and not cuda_home:
+        return _from_index(env, arches, "--cuda-toolkit index")
+    explicit = [("--cuda-home", cuda_home)]
+    if mode != "index":
+        explicit.append(("CUDA_HOME", env.env_vars.get("CUDA_HOME")))
+    for source, home in explicit:
         if home:
             found = toolkit_at(env, home)
             if found is None:
                 return ToolkitChoice(None, f"{source}={home} holds no nvcc", requested_home=home)
             return ToolkitChoice(found, f"{source}={home}")
+    if mode == "auto" and env.torch and env.torch.cuda:
+        return _auto(env, arches)
     matches = matching_toolkits(env)
     if matches:
-        torch_cuda = env.torch.cuda if env.torch else None
-        return ToolkitChoice(matches[0], f"matches torch's CUDA {torch_cuda}")
-    reason = "no toolkit matches torch's CUDA" if env.cuda_toolkits else "no CUDA toolkit found"
-    return ToolkitChoice(None, reason)
+        return ToolkitChoice(matches[0], f"matches torch's CUDA {env.torch.cuda}")
+    return ToolkitChoice(None, _nothing_found(env, "no toolkit matches torch's CUDA"))
+
+
+def _auto(env: Environment, arches: list[str]) -> ToolkitChoice:
+    """This machine's toolkit that fits; else the index's when it fits better; else today's choice."""
+    matches = matching_toolkits(env)
+    matched = f"matches torch's CUDA {env.torch.cuda}"
+    fitting = [t for t in matches if not unfit_because(t, env, arches)]
+    if fitting:
+        return ToolkitChoice(fitting[0], matched)
+    if matches:
+        why = unfit_because(matches[0], env, arches)
+    else:
+        why = _nothing_found(env, "no toolkit on this machine matches torch's CUDA")
+    index = _from_index(env, arches, why)
+    if index.toolkit is not None and (not matches or not unfit_because(index.toolkit, env, arches)):
+        return index
+    if matches:
+        return ToolkitChoice(matches[0], matched, index_note=index.index_note)
+    return ToolkitChoice(None, why, index_note=index.index_note)
+
+
+def unfit_because(toolkit: CudaToolkit, env: Environment, arches: list[str]) -> str:
+    """Why ``toolkit`` cannot build for this torch, these arches and these compilers ("" when it can)."""
+    torch_cuda = env.torch.cuda if env.torch else None
+    if (release(toolkit.version) or (None,))[0] != (release(torch_cuda) or (None,))[0]:
+        return f"CUDA {toolkit.version} at {toolkit.home} is not torch's CUDA {torch_cuda}"
+    supported = set(cuda_facts.toolkit_arches(toolkit.version, toolkit.arches))
+    missing = [a for a in arches if a not in supported]
+    if missing:
+        return f"CUDA {toolkit.version} at {toolkit.home} cannot target {', '.join(missing)}"
+    if not _accepts_a_compiler(toolkit, env):
+        return f"CUDA {toolkit.version} at {toolkit.home} accepts none of the host compilers found"
+    return ""
+
+
+def index_version(env: Environment, arches: list[str]) -> str | None:
+    """The CUDA major.minor to fetch: torch's, or the newer minor of its major a requested arch needs."""
+    wanted = release(env.torch.cuda if env.torch else None)
+    if wanted is None:
+        return None
+    for arch in arches:
+        first = release(str(cuda_facts.first_toolkit_for(arch) or ""))
+        if first and first[0] == wanted[0] and first > wanted:
+            wanted = first
+    return f"{wanted[0]}.{wanted[1]}"
+
+
+def _from_index(env: Environment, arches: list[str], why: str) -> ToolkitChoice:
+    """The package index's toolkit for this torch: provisioned already, or to be provisioned."""
+    version = index_version(env, arches)
+    wheels = compiler_wheels(version)
+    if version is None:
+        return ToolkitChoice(None, f"{why}; torch has no CUDA to match", index_note="torch has no CUDA")
+    if wheels is None or not wheels.available:
+        note = (f"the package index has no CUDA {version.split('.')[0]} compiler"
+                + (f" ({wheels.missing})" if wheels else ""))
+        return ToolkitChoice(None, f"{why}; {note}", index_note=note)
+    provisioned = next((t for t in env.cuda_toolkits if t.origin == "index" and t.version == version), None)
+    if provisioned is not None:
+        return ToolkitChoice(provisioned,
+                             f"{why}: CUDA {version} from the package index, provisioned earlier")
+    if not env.toolkit_store:
+        note = "this environment report has no toolkit store to provision into"
+        return ToolkitChoice(None, f"{why}; {note}", index_note=note)
+    home = toolkit_home(env.toolkit_store, version)
+    pending = CudaToolkit(home, f"{home}/bin/nvcc", version, [], library_headers={}, origin="index",
+                          provisioned=False)  # the wheels bring no library headers: torch's wheels do
+    return ToolkitChoice(pending, f"{why}: CUDA {version} from the package index "
+                                  f"({wheels.requirement_for(version)}), provisioned before the build")
+
+
+def _nothing_found(env: Environment, no_match: str) -> str:
+    return no_match if any(t.origin == "system" for t in env.cuda_toolkits) else "no CUDA toolkit found"
+
+
+def _accepts_a_compiler(toolkit: CudaToolkit, env: Environment) -> bool:
+    if env.os.system == "Windows":
+        msvc = env.compilers.msvc
+        accepted = compiler_facts.msvc_range(toolkit.version)
+        return msvc is None or msvc.msc_ver is None or accepted is None or (
+            accepted.msc_min <= msvc.msc_ver <= accepted.msc_max)
+    candidates = [c for c in [env.compilers.cxx, *env.compilers.candidates] if c is not None]
+    if not candidates:
+        return True  # no compiler at all is the compiler step's finding, not the toolkit's
+    return any(compiler_facts.host_compiler_too_new(c.kind, c.version, toolkit.version) is None
+               for c in candidates)
 
 
 def _desc(version: str | None) -> tuple:

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from mmbuild.model.environment import BUILD_ENV_VARS, Environment
 from mmbuild.probe import compilers, cuda, gpus, packages, system, tools, torch_probe
 from mmbuild.probe.cuda_headers import locate_headers, wheel_include_dirs
+from mmbuild.util.cache_dirs import cache_dir
 
 
 def build_env_vars(environ: dict[str, str]) -> dict[str, str | None]:
@@ -18,15 +19,16 @@ def build_env_vars(environ: dict[str, str]) -> dict[str, str | None]:
 def probe_environment(environ: dict[str, str] | None = None) -> Environment:
     """Everything probe can learn about this machine; failures become findings, not exceptions."""
     environ = dict(os.environ) if environ is None else environ
+    toolkit_store = cache_dir("toolkits")
     with ThreadPoolExecutor(max_workers=6) as pool:
         torch_job = pool.submit(torch_probe.probe_torch)
-        cuda_job = pool.submit(cuda.probe_cuda_toolkits, environ)
+        cuda_job = pool.submit(cuda.probe_cuda_toolkits, environ, store=toolkit_store)
         compilers_job = pool.submit(compilers.probe_compilers, environ)
         ninja_job = pool.submit(tools.probe_ninja, environ)
         gpus_job = pool.submit(gpus.probe_gpus_direct)
         memory, memory_findings = system.probe_memory()
         env = Environment(os=system.os_info(), python=system.python_info(), cpus=system.probe_cpus(),
-                          memory=memory, env_vars=build_env_vars(environ))
+                          memory=memory, env_vars=build_env_vars(environ), toolkit_store=str(toolkit_store))
         env.packages = packages.installed_versions()
         env.downstream_constraints = packages.downstream_constraints(env.packages)
         torch_report = torch_job.result()

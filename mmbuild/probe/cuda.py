@@ -132,13 +132,27 @@ def probe_toolkit(home: str, nvcc: str, timeout: float = TIMEOUT_S) -> tuple[Cud
     return CudaToolkit(home, nvcc, version, arches, library_headers=headers), findings
 
 
-def probe_cuda_toolkits(environ: dict[str, str] | None = None,
-                        timeout: float = TIMEOUT_S) -> tuple[list[CudaToolkit], list[Finding]]:
+def provisioned_toolkits(store: Path) -> list[tuple[str, str]]:
+    """(home, nvcc) of the toolkits mmbuild provisioned into ``store`` (toolkits/store.py's layout)."""
+    if not store.is_dir():
+        return []
+    homes = [f / "home" for f in sorted(store.glob("cuda-*")) if (f / "toolkit.json").is_file()]
+    return [(str(home), str(home / "bin" / NVCC)) for home in homes if (home / "bin" / NVCC).is_file()]
+
+
+def probe_cuda_toolkits(environ: dict[str, str] | None = None, timeout: float = TIMEOUT_S,
+                        store: Path | None = None) -> tuple[list[CudaToolkit], list[Finding]]:
+    """This machine's toolkits, then those in mmbuild's toolkit store (``origin`` "index")."""
     found = discover_toolkits(environ, timeout)
-    if not found:
+    store_prefix = os.path.realpath(store) + os.sep if store else None
+    system = [(home, nvcc) for home, nvcc in found
+              if not (store_prefix and os.path.realpath(home).startswith(store_prefix))]
+    index = provisioned_toolkits(store) if store else []
+    pairs = [(*pair, "system") for pair in system] + [(*pair, "index") for pair in index]
+    if not pairs:
         return [], []
-    with ThreadPoolExecutor(max_workers=min(4, len(found))) as pool:
-        results = list(pool.map(lambda pair: probe_toolkit(*pair, timeout=timeout), found))
-    toolkits = [t for t, _ in results]
-    findings = [f for _, fs in results for f in fs]
-    return toolkits, findings
+    with ThreadPoolExecutor(max_workers=min(4, len(pairs))) as pool:
+        results = list(pool.map(lambda p: probe_toolkit(p[0], p[1], timeout=timeout), pairs))
+    for (_, _, origin), (toolkit, _) in zip(pairs, results):
+        toolkit.origin = origin
+    return [t for t, _ in results], [f for _, fs in results for f in fs]

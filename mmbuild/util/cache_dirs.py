@@ -6,6 +6,7 @@ Root: ``$MMBUILD_CACHE_DIR``, else ``$XDG_CACHE_HOME/mmbuild``, else ``~/.cache/
     wheels/   built wheels by fingerprint: the wheel store (wheels/store.py)
     locks/    one lock per fingerprint, held while it builds (wheels/store.py)
     pch/      precompiled torch headers kept between builds (build/pch_store.py)
+    toolkits/ CUDA toolkits fetched from the package index (toolkits/store.py)
     work/     one run's private folder, removed when the run ends
     logs/     build logs
 
@@ -15,12 +16,13 @@ The compiler cache (ccache or sccache, build/compiler_cache.py) keeps its own fo
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 from mmbuild.errors import UsageError
 
-PARTS = ("sdists", "wheels", "locks", "pch", "work", "logs")
+PARTS = ("sdists", "wheels", "locks", "pch", "toolkits", "work", "logs")
 
 
 def cache_root() -> Path:
@@ -54,3 +56,17 @@ def ensure_writable_dir(path: Path, what: str) -> Path:
             else "choose a writable directory",
         ) from None
     return path
+
+
+def sweep_dead_work(work: Path | None = None) -> list[Path]:
+    """Remove the work folders (``<stamp>-<pid>``) of runs whose process is gone; the ones removed."""
+    from mmbuild.util.process import pid_alive
+
+    root = work or cache_dir("work")
+    removed = []
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        pid = folder.name.rsplit("-", 1)[-1]
+        if folder.is_dir() and pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed

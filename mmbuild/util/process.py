@@ -41,3 +41,18 @@ def run_command(argv: list[str], timeout: float = 10.0, env: dict[str, str] | No
     except OSError as exc:
         return CommandResult(argv, None, error=f"{argv[0]}: {exc.strerror or exc}")
     return CommandResult(argv, proc.returncode, proc.stdout, proc.stderr)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True

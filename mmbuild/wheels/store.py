@@ -30,6 +30,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from mmbuild.util.cache_dirs import cache_root, ensure_writable_dir
+from mmbuild.util.console import say
 from mmbuild.util.fileio import atomic_copy, atomic_write_json, read_json, sha256_file
 
 INDEX_NAME = "index.json"
@@ -56,6 +57,18 @@ class CacheEntry:
     def from_dict(cls, data: dict) -> CacheEntry:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         return cls(**known)
+
+
+def intact(wheel: Path, entry: CacheEntry, otherwise: str) -> bool:
+    """Whether ``wheel`` is there with the sha256 recorded for it; a damaged one is said, not skipped."""
+    if not wheel.is_file():
+        return False
+    actual = sha256_file(wheel)
+    if actual != entry.sha256:
+        say(f"    {wheel} fails its sha256 check (recorded {entry.sha256[:16]}, found {actual[:16]}): "
+            f"{otherwise}")
+        return False
+    return True
 
 
 class WheelStore:
@@ -93,9 +106,7 @@ class WheelStore:
             return None
         entry = CacheEntry.from_dict(data)
         wheel = folder / entry.wheel
-        if not wheel.is_file() or sha256_file(wheel) != entry.sha256:
-            return None
-        return wheel, entry
+        return (wheel, entry) if intact(wheel, entry, "building it again") else None
 
     def store(self, wheel: Path, entry: CacheEntry) -> Path:
         """Copy ``wheel`` into the cache and record it; returns the cached path."""
@@ -130,9 +141,7 @@ class Wheelhouse:
             return None
         entry = CacheEntry.from_dict(data)
         wheel = self.folder / entry.wheel
-        if not wheel.is_file() or sha256_file(wheel) != entry.sha256:
-            return None
-        return wheel, entry
+        return (wheel, entry) if intact(wheel, entry, "not using it") else None
 
     def add(self, wheel: Path, entry: CacheEntry) -> Path:
         """Copy ``wheel`` in and record it in the index (atomically, under a lock)."""

@@ -6,9 +6,10 @@ reports the CUDA numeric checks as skipped.
 
 - A subset build of mmcv 2.2.0 (nms, roi_align, deform_conv, nms_rotated) for sm_80 and sm_90
   in one wheel, with a user flag in MMCV_CUDA_ARGS: it installs and verifies.
-- A machine with a GPU, a CUDA torch and no CUDA toolkit: install is blocked (exit 3) instead
-  of leaving a CPU-only mmcv. The GPU is nvidia-smi's captured output (tests/fixtures/probe);
-  the toolkit is hidden in a private mount namespace (needs root, as CI has).
+- A machine with a GPU, a CUDA torch and no CUDA toolkit: with ``--cuda-toolkit system`` install
+  is blocked (exit 3) instead of leaving a CPU-only mmcv; by default CUDA 13.0's compiler is
+  fetched from the package index and the build uses it. The GPU is nvidia-smi's captured output
+  (tests/fixtures/probe); the toolkits are hidden in a private mount namespace (needs root, as CI has).
 - mmcv-full 1.7.2: the plan asks for torchvision first; with it, a CUDA build installs, verifies
   and ``import mmcv.ops`` works.
 
@@ -137,9 +138,13 @@ def test_preflight_stops_a_missing_cuda_header_in_seconds(cuda_venv, tmp_path):
     assert [p.name for p in probes] == ["cuda_probe.cu", "torch_cuda_probe.cu", "torch_extension_probe.cpp"]
 
 
-def test_gpu_machine_without_a_toolkit_is_blocked_not_built_for_cpu(cuda_venv, tmp_path):
-    """A GPU (nvidia-smi's captured output), a CUDA torch, every toolkit hidden: exit 3, and
-    --cpu-only plans the CPU build on purpose."""
+def test_gpu_machine_without_a_toolkit_fetches_one_and_never_builds_for_cpu(cuda_venv, tmp_path):
+    """A GPU (nvidia-smi's captured output), a CUDA torch, every toolkit of the machine hidden.
+
+    ``--cuda-toolkit system``: exit 3, and --cpu-only plans the CPU build on purpose. The default:
+    CUDA 13.0's compiler is fetched from the package index into mmbuild's cache and the build uses
+    it (the machine's /usr/local/cuda is not even visible), installs and verifies.
+    """
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("hiding the toolkit needs a private mount namespace (root and unshare)")
     bin_dir = tmp_path / "bin"
@@ -155,20 +160,34 @@ def test_gpu_machine_without_a_toolkit_is_blocked_not_built_for_cpu(cuda_venv, t
     def install(*extra: str) -> subprocess.CompletedProcess:
         argv = ["unshare", "-m", "sh", "-c", hide + 'exec "$@"', "sh", cuda_venv["python"], "-m", "mmbuild",
                 "install", "--json", "--ops", "nms", *extra]
-        return run(argv, env, timeout=600)
+        return run(argv, env, timeout=2400)
 
-    blocked = install()
+    blocked = install("--cuda-toolkit", "system")
     if blocked.returncode != 3 and "unshare" in blocked.stderr:
         pytest.skip(f"no private mount namespace here: {blocked.stderr.strip()[-200:]}")
     assert blocked.returncode == 3, blocked.stderr[-3000:]
     report = json.loads(blocked.stdout)
     assert report["error"]["problem_id"] == "cuda-home-missing"
-    assert "--cpu-only" in report["error"]["fix"]
-    assert not [s for s in report["steps"] if s["stage"] in ("build", "install")]
+    assert "--cpu-only" in report["error"]["fix"] and "--cuda-toolkit index" in report["error"]["fix"]
+    assert not [s for s in report["steps"] if s["stage"] in ("toolkit", "build", "install")]
 
     on_purpose = install("--cpu-only", "--dry-run")
     assert on_purpose.returncode == 0, on_purpose.stderr[-3000:]
     assert json.loads(on_purpose.stdout)["plan"]["target"] == "cpu"
+
+    started = time.monotonic()
+    fetched = install("--arch", "9.0", *sdist_arg("2.2.0"))
+    seconds = time.monotonic() - started
+    assert fetched.returncode == 0, fetched.stderr[-4000:]
+    report = json.loads(fetched.stdout)
+    home = str(cuda_venv["root"] / "cache" / "toolkits" / "cuda-13.0" / "home")
+    assert report["plan"]["cuda_home"] == home and report["plan"]["env"]["CUDA_HOME"] == home
+    stages = [s["stage"] for s in report["steps"]]
+    assert stages[-5:] == ["toolkit", "preflight", "build", "install", "verify"]
+    log = Path(report["log"]).read_text(errors="replace")
+    assert f"{home}/bin/nvcc" in log and not any(h in log for h in homes)
+    assert report["verify"]["ok"]
+    print(f"\ninstall with CUDA 13.0 fetched from the package index (nms, sm_90): {seconds:.0f} s")
 
 
 def test_mmcv_full_needs_torchvision_then_builds_and_imports(cuda_venv):

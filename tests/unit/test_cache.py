@@ -53,12 +53,14 @@ def test_store_then_lookup(tmp_path):
     assert wheel.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
-def test_a_damaged_cached_wheel_is_a_miss(tmp_path):
+def test_a_damaged_cached_wheel_is_a_miss_and_said_before_the_rebuild(tmp_path, capsys):
     cache = WheelStore(tmp_path / "cache")
     cache.check_writable()
     stored = cache.store(_wheel(tmp_path / "dist"), CacheEntry(FP, "", ""))
     stored.write_bytes(b"truncat")
     assert cache.lookup(FP) is None
+    said = capsys.readouterr().err
+    assert str(stored) in said and "fails its sha256 check" in said and "building it again" in said
 
 
 

@@ -267,3 +267,16 @@ def test_a_cache_hit_plans_once(cache):
     Pipeline(options(), settings(), command="build").run()
     hit = Pipeline(options(), settings(planner=counting_planner), command="build").run()
     assert hit.cache == "hit" and len(calls) == 1
+
+
+def test_work_folders_of_runs_that_died_are_swept_by_the_next_run(cache):
+    """A run killed with SIGKILL leaves its work folder; the next run removes it, not a live run's."""
+    killed = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    killed.kill()
+    killed.wait()
+    dead = cache / "work" / f"20261130-000000-{killed.pid}"
+    live = cache / "work" / f"20261130-000001-{os.getppid()}"
+    for folder in (dead / "src", live):
+        folder.mkdir(parents=True)
+    Pipeline(options(), settings(), command="build").run()
+    assert not dead.exists() and live.is_dir()

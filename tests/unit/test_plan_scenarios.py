@@ -246,6 +246,17 @@ SCENARIOS = [
         {"cpu_only": True},
         {"target": "cpu", "ok": True, "mmcv": ("mmcv", "2.2.0"), "no_ids": ["mmcv-version-incompatible"]},
     ),
+    # torch 2.8.0+cu128 with nvcc 13.0 only: the index has no CUDA 12 compiler to fetch instead.
+    (
+        "this-machine-cuda-torch-2.8-cu128-nvcc-13.0",
+        {"arch": "9.0"},
+        {"ok": False, "ids": ["cuda-version-mismatch"], "message_has": "no CUDA 12 compiler"},
+    ),
+    (
+        "this-machine-cuda-torch-2.8-cu128-nvcc-13.0",
+        {"cpu_only": True},
+        {"target": "cpu", "ok": True},
+    ),
 ]
 
 
