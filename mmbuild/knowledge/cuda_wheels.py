@@ -21,10 +21,15 @@ class CompilerWheels:
     packages: list[str] = field(default_factory=list)
     layout: str = ""                     # the folder of the installed wheels that holds bin/nvcc
     missing: str = ""                    # why the index cannot provide this major's compiler
+    platforms: list[str] = field(default_factory=list)   # "Linux x86_64": where the layout was checked
 
     @property
     def available(self) -> bool:
         return bool(self.requirement)
+
+    def serves(self, system: str, machine: str) -> bool:
+        """Whether mmbuild provisions this major on ``system`` ``machine`` ("Linux", "x86_64")."""
+        return self.available and f"{system} {machine}" in self.platforms
 
     def requirement_for(self, version: str) -> str:
         return self.requirement.format(version=version)
@@ -39,7 +44,7 @@ def compiler_wheels(cuda_version: str | None) -> CompilerWheels | None:
     if row is None:
         return None
     return CompilerWheels(row["major"], row.get("requirement", ""), list(row.get("packages", [])),
-                          row.get("layout", ""), row.get("missing", ""))
+                          row.get("layout", ""), row.get("missing", ""), list(row.get("platforms", [])))
 
 
 def toolkit_folder(store: str, version: str) -> str:

@@ -102,7 +102,8 @@ def _way_out(env: Environment, options: BuildOptions, arches: list[str], severit
     parts = []
     version = index_version(env, arches)
     wheels = compiler_wheels(version)
-    if options.cuda_toolkit == "system" and wheels is not None and wheels.available:
+    fetchable = wheels is not None and wheels.serves(env.os.system, env.os.machine)
+    if options.cuda_toolkit == "system" and fetchable:
         parts.append(f"or pass --cuda-toolkit index to fetch CUDA {version} from the package index")
     if severity == "error":
         parts.append("or --cpu-only to build CPU ops only")

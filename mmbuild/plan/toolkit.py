@@ -135,6 +135,10 @@ def _from_index(env: Environment, arches: list[str], why: str) -> ToolkitChoice:
         note = (f"the package index has no CUDA {version.split('.')[0]} compiler"
                 + (f" ({wheels.missing})" if wheels else ""))
         return ToolkitChoice(None, f"{why}; {note}", index_note=note)
+    if not wheels.serves(env.os.system, env.os.machine):
+        note = (f"mmbuild fetches CUDA {version} from the package index on "
+                f"{' and '.join(wheels.platforms)} only, not {env.os.system} {env.os.machine}")
+        return ToolkitChoice(None, f"{why}; {note}", index_note=note)
     provisioned = next((t for t in env.cuda_toolkits if t.origin == "index" and t.version == version), None)
     if provisioned is not None:
         return ToolkitChoice(provisioned,

@@ -10,6 +10,7 @@ result. Anything that fails removes the partial folder, so no build ever sees ha
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import time
 from pathlib import Path
@@ -34,8 +35,9 @@ class ToolkitFetchError(UsageError):
 def provision_toolkit(version: str, python: str, store_dir: Path | None = None) -> Path:
     """The home of CUDA ``version`` (major.minor) from the store, provisioning it first if needed."""
     wheels = compiler_wheels(version)
-    if wheels is None or not wheels.available:
-        why = wheels.missing if wheels else "no table entry"
+    if wheels is None or not wheels.serves(platform.system(), platform.machine()):
+        why = "no table entry" if wheels is None else (
+            wheels.missing or f"checked on {' and '.join(wheels.platforms)} only")
         raise ToolkitFetchError(f"the package index has no CUDA {version} compiler ({why})",
                                 fix="install a CUDA toolkit and pass --cuda-toolkit DIR")
     root = store_dir or store.store_root()

@@ -142,3 +142,11 @@ def test_the_table_says_which_majors_the_index_can_compile_with():
     assert not compiler_wheels("12.8").available and "ptxas" in compiler_wheels("12.8").missing
     assert not compiler_wheels("11.8").available
     assert compiler_wheels("10.2") is None
+
+
+def test_the_index_is_used_only_where_its_layout_was_checked():
+    env = _env("win-torch-2.13-cuda-13.2-vs2022")
+    env.cuda_toolkits = []
+    plan = make_plan(env, BuildOptions(arch="9.0"))
+    assert plan.provision is None and not plan.ok
+    assert "on Linux x86_64 only, not Windows AMD64" in " ".join(f.message for f in plan.findings)
