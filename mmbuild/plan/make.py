@@ -7,6 +7,7 @@ C++ standard with the host compiler, MAX_JOBS, Windows specifics, driver, patche
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from packaging.version import Version
@@ -120,7 +121,7 @@ def make_plan(
     draft.findings += torchvision.findings
     draft.decisions += torchvision.decisions
 
-    draft.findings += driver_findings(env, cuda_version if target.target == "cuda" else None)
+    draft.findings += _driver_step(env, target.target, cuda_version)
 
     plan = BuildPlan(
         mmcv=mmcv,
@@ -169,6 +170,14 @@ def _cuda_step(draft: _Draft, env: Environment, options: BuildOptions, toolkit) 
                      "CPATH: library headers torch's CUDA headers include, from the "
                      "NVIDIA wheels torch was installed with (the toolkit lacks them)")
     return parts
+
+
+def _driver_step(env: Environment, target: str, cuda_version: str | None) -> list[Finding]:
+    """The driver against the build's toolkit and torch's runtime; a CPU build does not need the
+    driver, so there it is a warning (torch itself cannot use the GPU), never a block."""
+    if target == "cuda":
+        return driver_findings(env, cuda_version)
+    return [dataclasses.replace(f, severity="warning") for f in driver_findings(env, None)]
 
 
 def _toolkit_label(toolkit: CudaToolkit) -> str:

@@ -32,7 +32,7 @@ def read_metadata(mmcv_dir: str | Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-# The torch checks of the wheel-fits-node rule (wheel_fit.py), as verify words them.
+# The torch checks of the wheel-fits-node rule (wheels/fit.py), as verify words them.
 _FAILED = {
     "torch": ("torch version", "ops built for torch {built}, running torch {node}: rebuild mmcv "
                                "(mmbuild install) for this torch"),

@@ -11,7 +11,7 @@ A wheelhouse (``mmbuild build --out DIR``, ``mmbuild install --wheelhouse DIR``)
 folder of wheels, usable as ``pip install --find-links DIR``, plus ``mmbuild-index.json``
 mapping fingerprints to wheel names.
 
-Every write is atomic (``fileio.py``), and the
+Every write is atomic (``util/fileio.py``), and the
 lock on a fingerprint is held from the lookup until the wheel is stored, so two installs
 of one fingerprint never build twice: the second waits, then finds the wheel.
 

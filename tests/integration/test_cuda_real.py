@@ -139,11 +139,13 @@ def test_preflight_stops_a_missing_cuda_header_in_seconds(cuda_venv, tmp_path):
 
 
 def test_gpu_machine_without_a_toolkit_fetches_one_and_never_builds_for_cpu(cuda_venv, tmp_path):
-    """A GPU (nvidia-smi's captured output), a CUDA torch, every toolkit of the machine hidden.
+    """A CUDA torch and every toolkit of the machine hidden.
 
-    ``--cuda-toolkit system``: exit 3, and --cpu-only plans the CPU build on purpose. The default:
-    CUDA 13.0's compiler is fetched from the package index into mmbuild's cache and the build uses
-    it (the machine's /usr/local/cuda is not even visible), installs and verifies.
+    With a GPU (nvidia-smi's captured output) and ``--cuda-toolkit system``: exit 3, and --cpu-only
+    plans the CPU build on purpose. That GPU's driver (570.86.15) is too old for CUDA 13, so the
+    build that follows runs without it, for --arch 9.0: by default CUDA 13.0's compiler is fetched
+    from the package index into mmbuild's cache and the build uses it (the machine's toolkits are
+    not even visible), installs and verifies.
     """
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("hiding the toolkit needs a private mount namespace (root and unshare)")
@@ -155,12 +157,12 @@ def test_gpu_machine_without_a_toolkit_fetches_one_and_never_builds_for_cpu(cuda
     homes = sorted({os.path.realpath(home) for home, _ in discover_toolkits()})
     hide = "".join(f"mount -t tmpfs none {shlex.quote(h)} && " for h in homes)
     env = {k: v for k, v in cuda_venv["env"].items() if k not in ("CUDA_HOME", "CUDA_PATH", "CONDA_PREFIX")}
-    env["PATH"] = f"{bin_dir}:{Path(cuda_venv['python']).parent}:/usr/bin:/bin"
+    no_gpu_path = f"{Path(cuda_venv['python']).parent}:/usr/bin:/bin"
 
-    def install(*extra: str) -> subprocess.CompletedProcess:
+    def install(*extra: str, gpu: bool = True) -> subprocess.CompletedProcess:
         argv = ["unshare", "-m", "sh", "-c", hide + 'exec "$@"', "sh", cuda_venv["python"], "-m", "mmbuild",
                 "install", "--json", "--ops", "nms", *extra]
-        return run(argv, env, timeout=2400)
+        return run(argv, {**env, "PATH": f"{bin_dir}:{no_gpu_path}" if gpu else no_gpu_path}, timeout=2400)
 
     blocked = install("--cuda-toolkit", "system")
     if blocked.returncode != 3 and "unshare" in blocked.stderr:
@@ -176,7 +178,7 @@ def test_gpu_machine_without_a_toolkit_fetches_one_and_never_builds_for_cpu(cuda
     assert json.loads(on_purpose.stdout)["plan"]["target"] == "cpu"
 
     started = time.monotonic()
-    fetched = install("--arch", "9.0", *sdist_arg("2.2.0"))
+    fetched = install("--arch", "9.0", *sdist_arg("2.2.0"), gpu=False)
     seconds = time.monotonic() - started
     assert fetched.returncode == 0, fetched.stderr[-4000:]
     report = json.loads(fetched.stdout)

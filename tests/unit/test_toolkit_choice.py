@@ -150,3 +150,11 @@ def test_the_index_is_used_only_where_its_layout_was_checked():
     plan = make_plan(env, BuildOptions(arch="9.0"))
     assert plan.provision is None and not plan.ok
     assert "on Linux x86_64 only, not Windows AMD64" in " ".join(f.message for f in plan.findings)
+
+
+def test_a_driver_too_old_for_torch_blocks_cuda_builds_but_not_cpu_only_ones():
+    env = _env("driver-565-with-cuda-13.0")
+    cuda = make_plan(env, BuildOptions())
+    assert [f.severity for f in cuda.findings if f.id == "driver-too-old"] == ["error"] and not cuda.ok
+    cpu = make_plan(env, BuildOptions(cpu_only=True))
+    assert [f.severity for f in cpu.findings if f.id == "driver-too-old"] == ["warning"] and cpu.ok
