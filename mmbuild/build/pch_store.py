@@ -138,16 +138,19 @@ class PchStore:
         (entry / "deps.json").write_text(json.dumps(digests, indent=1, sort_keys=True), encoding="utf-8")
         return entry / GCH, done.stderr
 
-    def prune(self, keep: int = KEEP) -> None:
-        """Remove all but the ``keep`` most recently used entries (skipping any in use)."""
+    def prune(self, keep: int = KEEP) -> tuple[list[Path], list[Path]]:
+        """Remove all but the ``keep`` most recently used entries: (removed, left because in use)."""
         entries = [p for p in self.root.iterdir() if p.is_dir() and not p.name.endswith(".tmp")] \
             if self.root.is_dir() else []
         entries.sort(key=lambda p: (p / "deps.json").stat().st_mtime if (p / "deps.json").exists() else 0,
                      reverse=True)
+        removed, busy = [], []
         for old in entries[keep:]:
             with self.locked(old.name, wait=False) as free:
                 if free:
                     shutil.rmtree(old, ignore_errors=True)
+                (removed if free else busy).append(old)
+        return removed, busy
 
 
 def place(gch: Path, output: Path) -> None:

@@ -1,23 +1,21 @@
 """``mmbuild cache``: what mmbuild keeps (util/cache_dirs.py) and its size; ``prune`` removes parts of it.
 
-``prune`` never pulls anything from under a running mmbuild: a toolkit or wheel whose lock is held
-is left, and only the work folders of runs that are gone are removed.
+``prune`` never pulls anything from under a running mmbuild: a toolkit, wheel or precompiled header
+whose lock is held is left, and only the work folders of runs that are gone are removed.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import shutil
 import sys
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from mmbuild.errors import UsageError
-from mmbuild.util.cache_dirs import PARTS, cache_dir, cache_root, sweep_dead_work
+from mmbuild.toolkits import store as toolkit_store
+from mmbuild.util.cache_dirs import PARTS, cache_dir, cache_root, sweep_dead_runs
 from mmbuild.util.console import emit_json, paint, say, table
-from mmbuild.util.fileio import atomic_write_json, read_json
+from mmbuild.wheels.store import WheelStore
 
 HELP = "list what mmbuild keeps in its cache and its size; prune parts of it"
 
@@ -63,39 +61,28 @@ def usage() -> list[dict]:
 
 
 def prune(part: str) -> tuple[list[Path], list[Path]]:
-    """Remove the entries of one part that no running mmbuild holds: (removed, left in use)."""
+    """Remove the entries of one part that no running mmbuild holds: (removed, left in use).
+
+    Each store removes its own entries under its own lock; the other parts hold nothing in use.
+    """
     folder = cache_dir(part)
     if part == "work":
-        return sweep_dead_work(folder), []
+        return sweep_dead_runs(folder), []
+    if part == "pch":
+        from mmbuild.build.pch_store import PchStore  # fcntl: not imported on Windows
+
+        return PchStore(folder).prune(keep=0)
     removed, busy = [], []
     for entry in _entries(folder):
-        lock = _lock_of(part, entry)
-        try:
-            with FileLock(str(lock), timeout=0) if lock else contextlib.nullcontext():
-                _remove(entry)
-        except Timeout:
-            busy.append(entry)
-            continue
-        removed.append(entry)
-    if part == "wheels" and removed:
-        _drop_from_index(folder, {e.name for e in removed})
+        if part == "toolkits" and entry.is_dir():
+            free = toolkit_store.remove(entry)
+        elif part == "wheels" and entry.is_dir():
+            free = WheelStore().remove(entry.name)
+        else:
+            _remove(entry)
+            free = True
+        (removed if free else busy).append(entry)
     return removed, busy
-
-
-def _drop_from_index(wheels: Path, fingerprints: set[str]) -> None:
-    with FileLock(str(cache_dir("locks") / "index.lock")):
-        index = read_json(wheels / "index.json", {})
-        if isinstance(index, dict):
-            kept = {k: v for k, v in index.items() if k not in fingerprints}
-            atomic_write_json(wheels / "index.json", kept)
-
-
-def _lock_of(part: str, entry: Path) -> Path | None:
-    if part == "toolkits" and entry.name.startswith("cuda-"):
-        return entry.parent / f"{entry.name}.lock"
-    if part == "wheels" and entry.is_dir():
-        return cache_dir("locks") / f"{entry.name}.lock"
-    return None
 
 
 def _entries(folder: Path) -> list[Path]:

@@ -47,6 +47,9 @@ def compiler_wheels(cuda_version: str | None) -> CompilerWheels | None:
                           row.get("layout", ""), row.get("missing", ""), list(row.get("platforms", [])))
 
 
+RECORD = "toolkit.json"   # in a toolkit's folder once it is complete: what was installed
+
+
 def toolkit_folder(store: str, version: str) -> str:
     """The store's folder for CUDA ``version`` (major.minor): the wheels, the home and toolkit.json."""
     return f"{store.rstrip('/')}/cuda-{version}"

@@ -45,7 +45,7 @@ from mmbuild.source.sdist import (
     locate_user_source,
     prepare_tree,
 )
-from mmbuild.util.cache_dirs import cache_dir, sweep_dead_work
+from mmbuild.util.cache_dirs import cache_dir, sweep_dead_runs
 from mmbuild.util.console import say
 from mmbuild.verify.in_target import verify_in_target
 from mmbuild.wheels.metadata import METADATA_MEMBER, build_metadata, embed_in_wheel
@@ -177,7 +177,7 @@ class Pipeline:
     def new_work_dir(self) -> Path:
         base = cache_dir("work")
         base.mkdir(parents=True, exist_ok=True)
-        for dead in sweep_dead_work(base):
+        for dead in sweep_dead_runs(base):
             say(f"    removed the work folder of a run that died: {dead}")
         stamp = time.strftime("%Y%m%d-%H%M%S")
         self.work_dir = base / f"{stamp}-{os.getpid()}"

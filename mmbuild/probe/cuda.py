@@ -21,6 +21,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from mmbuild.knowledge.cuda_wheels import RECORD
 from mmbuild.model.environment import CudaToolkit
 from mmbuild.model.findings import Finding, finding
 from mmbuild.probe.cuda_headers import locate_headers, toolkit_include_dirs
@@ -136,7 +137,7 @@ def provisioned_toolkits(store: Path) -> list[tuple[str, str]]:
     """(home, nvcc) of the toolkits mmbuild provisioned into ``store`` (toolkits/store.py's layout)."""
     if not store.is_dir():
         return []
-    homes = [f / "home" for f in sorted(store.glob("cuda-*")) if (f / "toolkit.json").is_file()]
+    homes = [f / "home" for f in sorted(store.glob("cuda-*")) if (f / RECORD).is_file()]
     return [(str(home), str(home / "bin" / NVCC)) for home in homes if (home / "bin" / NVCC).is_file()]
 
 

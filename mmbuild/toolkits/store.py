@@ -22,13 +22,11 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
-from mmbuild.knowledge.cuda_wheels import toolkit_folder
-from mmbuild.util.cache_dirs import cache_dir
-from mmbuild.util.process import pid_alive
+from mmbuild.knowledge.cuda_wheels import RECORD, toolkit_folder
+from mmbuild.util.cache_dirs import cache_dir, sweep_dead_runs
 
-RECORD = "toolkit.json"
 # What a build needs from a provisioned home; any of them missing means the folder is broken.
 ESSENTIALS = ("bin/nvcc", "bin/cudafe++", "bin/ptxas", "nvvm/bin/cicc", "include/cuda_runtime.h",
               "lib64/libcudart.so")
@@ -68,12 +66,15 @@ def locked(version: str, store: Path | None = None, timeout: float = -1) -> Iter
 
 def sweep_partials(store: Path | None = None) -> list[Path]:
     """Remove the partial folders of provisionings whose process is gone; the ones removed."""
-    root = store or store_root()
-    removed = []
-    for folder in root.glob(".cuda-*.partial-*") if root.is_dir() else []:
-        match = _PARTIAL.match(folder.name)
-        if match and not pid_alive(int(match.group(1))):
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder)
-    return removed
+    return sweep_dead_runs(store or store_root(), _PARTIAL)
 
+
+def remove(folder: Path) -> bool:
+    """Remove one provisioned toolkit unless a provisioning holds its lock; False when it is in use."""
+    version = folder.name.removeprefix("cuda-")
+    try:
+        with locked(version, folder.parent, timeout=0):
+            shutil.rmtree(folder, ignore_errors=True)
+    except Timeout:
+        return False
+    return True

@@ -16,6 +16,7 @@ The compiler cache (ccache or sccache, build/compiler_cache.py) keeps its own fo
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -58,15 +59,18 @@ def ensure_writable_dir(path: Path, what: str) -> Path:
     return path
 
 
-def sweep_dead_work(work: Path | None = None) -> list[Path]:
-    """Remove the work folders (``<stamp>-<pid>``) of runs whose process is gone; the ones removed."""
+WORK_FOLDER = re.compile(r"^\d{8}-\d{6}-(\d+)$")   # <stamp>-<pid>, one per run
+
+
+def sweep_dead_runs(root: Path, name: re.Pattern[str] = WORK_FOLDER) -> list[Path]:
+    """Remove the folders under ``root`` whose ``name`` (group 1: a process id) names a process that is
+    gone: what runs killed before their cleanup left. The ones removed."""
     from mmbuild.util.process import pid_alive
 
-    root = work or cache_dir("work")
     removed = []
     for folder in sorted(root.iterdir()) if root.is_dir() else []:
-        pid = folder.name.rsplit("-", 1)[-1]
-        if folder.is_dir() and pid.isdigit() and not pid_alive(int(pid)):
+        match = name.match(folder.name)
+        if folder.is_dir() and match and not pid_alive(int(match.group(1))):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed

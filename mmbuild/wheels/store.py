@@ -23,11 +23,12 @@ would make every later install a full build.
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from mmbuild.util.cache_dirs import cache_root, ensure_writable_dir
 from mmbuild.util.console import say
@@ -86,7 +87,7 @@ class WheelStore:
     @contextlib.contextmanager
     def locked(self, fingerprint: str, on_wait: callable | None = None) -> Iterator[None]:
         """Hold the lock of one fingerprint; ``on_wait`` is called once if another holds it."""
-        lock = FileLock(str(self.locks / f"{fingerprint}.lock"))
+        lock = FileLock(self._lock_path(fingerprint))
         try:
             lock.acquire(timeout=0)
         except TimeoutError:
@@ -108,6 +109,27 @@ class WheelStore:
         wheel = folder / entry.wheel
         return (wheel, entry) if intact(wheel, entry, "building it again") else None
 
+    def remove(self, fingerprint: str) -> bool:
+        """Remove one cached wheel and its index line unless a build holds its lock; False when in use."""
+        try:
+            with FileLock(self._lock_path(fingerprint), timeout=0):
+                shutil.rmtree(self.wheels / fingerprint, ignore_errors=True)
+        except Timeout:
+            return False
+        self._update_index(lambda index: index.pop(fingerprint, None))
+        return True
+
+    def _lock_path(self, fingerprint: str) -> str:
+        return str(self.locks / f"{fingerprint}.lock")
+
+    def _update_index(self, change) -> None:
+        """Apply ``change`` to ``wheels/index.json`` under the index lock."""
+        with FileLock(str(self.locks / "index.lock")):
+            index = read_json(self.wheels / INDEX_NAME, {})
+            index = index if isinstance(index, dict) else {}
+            change(index)
+            atomic_write_json(self.wheels / INDEX_NAME, index)
+
     def store(self, wheel: Path, entry: CacheEntry) -> Path:
         """Copy ``wheel`` into the cache and record it; returns the cached path."""
         folder = self.wheels / entry.fingerprint
@@ -116,11 +138,8 @@ class WheelStore:
         entry.wheel = wheel.name
         entry.sha256 = sha256_file(target)
         atomic_write_json(folder / "entry.json", entry.to_dict())
-        with FileLock(str(self.locks / "index.lock")):
-            index = read_json(self.wheels / INDEX_NAME, {})
-            index = index if isinstance(index, dict) else {}
-            index[entry.fingerprint] = {k: v for k, v in entry.to_dict().items() if k != "plan"}
-            atomic_write_json(self.wheels / INDEX_NAME, index)
+        line = {k: v for k, v in entry.to_dict().items() if k != "plan"}
+        self._update_index(lambda index: index.update({entry.fingerprint: line}))
         return target
 
 
