@@ -22,6 +22,14 @@ def _findings(report: VerifyReport) -> list[Finding]:
             for pid, names in seen.items()]
 
 
+def _installed_refusals() -> list[Finding]:
+    """An installed package that refuses the installed mmcv (it would stop at import)."""
+    from mmbuild.plan.environment_checks import installed_mmcv_refusals
+    from mmbuild.probe.collect import probe_installed_packages
+
+    return installed_mmcv_refusals(probe_installed_packages())
+
+
 def _print_human(report: VerifyReport, seed: int) -> None:
     out = sys.stderr
     mmcv = report.mmcv
@@ -64,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
     report = verify(args.device, ops, seed)
-    report.findings = _findings(report)
+    report.findings = _findings(report) + _installed_refusals()
     if args.json:
         emit_json({**report.to_dict(), "seed": seed})
     else:

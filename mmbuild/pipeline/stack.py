@@ -1,0 +1,93 @@
+"""The stack in a run: the requested downstream packages resolved before the plan, installed after mmcv.
+
+    probe -> resolve (downstream versions, mmengine, the mmcv release) -> plan for that mmcv
+          -> ... build and install mmcv ...
+          -> install the downstream pins (patched wheels where the plan patches one) under a
+             constraint holding torch and the built mmcv -> verify (ops and stack checks)
+
+``plan`` and ``install`` share these steps; the pipeline (run.py) sequences them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.requirements import Requirement
+from packaging.utils import parse_wheel_filename
+
+from mmbuild.model.build_plan import BuildPlan
+from mmbuild.model.environment import Environment
+from mmbuild.model.findings import merge_findings
+from mmbuild.model.options import BuildOptions
+
+if TYPE_CHECKING:
+    from mmbuild.model.stack import StackResolution
+
+
+def resolve_requests(options: BuildOptions, env: Environment, python: str) -> StackResolution:
+    """The one consistent set of the requested packages (reads their real metadata: network)."""
+    from mmbuild.stack.resolve import resolve_for_install
+
+    files = [Path(f) for f in options.requirement_files]
+    return resolve_for_install(list(options.requests), files, env, python)
+
+
+def options_for(options: BuildOptions, resolution: StackResolution) -> BuildOptions:
+    """The build options of the stack: its mmcv, unless ``--mmcv`` chose one."""
+    return options if options.mmcv else replace(options, mmcv=resolution.mmcv)
+
+
+def plan_with_stack(plan: BuildPlan, resolution: StackResolution | None) -> BuildPlan:
+    """The plan with the stack's findings (a conflict blocks it like any error finding)."""
+    if resolution is None or not resolution.findings:
+        return plan
+    return replace(plan, findings=merge_findings(resolution.findings, plan.findings))
+
+
+def downstream_pins(resolution: StackResolution) -> list[tuple[str, str]]:
+    """(name, version) of every package the stack installs beside mmcv: downstream, then mmengine."""
+    pins = [(pin.name, pin.version) for pin in resolution.downstream]
+    if resolution.mmengine:
+        engine = Requirement(resolution.mmengine)
+        pins += [(engine.name, str(spec.version)) for spec in engine.specifier if spec.operator == "=="]
+    return pins
+
+
+def install_targets(resolution: StackResolution, *, python: str, work_dir: Path) -> tuple[list[str], dict]:
+    """What the installer gets: a patched wheel where the plan patches a package, else ``name==version``;
+    and the record of the patches applied (name -> patch ids)."""
+    from mmbuild.plan.downstream_patches import downstream_patches
+
+    targets: list[str] = []
+    patched: dict[str, list[str]] = {}
+    for name, version in downstream_pins(resolution):
+        patch_ids = downstream_patches(name, version)
+        if patch_ids:
+            from mmbuild.source.downstream_wheel import build_downstream_wheel
+
+            wheel = build_downstream_wheel(name, version, patch_ids, python=python, work_dir=work_dir)
+            targets.append(str(wheel))
+            patched[name] = list(patch_ids)
+        else:
+            targets.append(f"{name}=={version}")
+    return targets + list(resolution.others), patched
+
+
+def held_versions(torch_version: str | None, mmcv_wheel: Path) -> list[str]:
+    """The constraints that keep the installed torch and the built mmcv as they are."""
+    name, version, _, _ = parse_wheel_filename(mmcv_wheel.name)
+    held = [f"{name}=={version}"]
+    if torch_version:
+        held.insert(0, f"torch=={torch_version}")
+    return held
+
+
+def may_replace(resolution: StackResolution) -> list[str]:
+    """The distributions whose files are backed up before the stack install: the pins and what they
+    declare they require."""
+    names = [name for name, _ in downstream_pins(resolution)] + list(resolution.others)
+    for pin in resolution.downstream:
+        names += list(pin.bounds.requires)
+    return names
