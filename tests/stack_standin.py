@@ -48,7 +48,8 @@ class StandInIndex:
 
     def bounds(self, name: str, version: str) -> DownstreamBounds:
         self.reads.append((name, version))
-        found = self.extra.get((name, version)) or captured_bounds(name, version) or table_bounds(name, version)
+        found = (self.extra.get((name, version)) or captured_bounds(name, version)
+                 or table_bounds(name, version))
         if found is None:
             return DownstreamBounds(name, version, "", "", "", [], [])
         return found

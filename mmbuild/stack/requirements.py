@@ -58,7 +58,8 @@ def _parse(text: str, where: str) -> Requirement:
     try:
         requirement = Requirement(text)
     except InvalidRequirement as exc:
-        raise UsageError(f"{text!r} ({where}) is not a requirement: {exc}",
+        reason = str(exc).splitlines()[0] if str(exc) else "not PEP 508"
+        raise UsageError(f"{text!r} ({where}) is not a requirement: {reason}",
                          fix=f"use PEP 508, {_EXAMPLE}") from None
     if requirement.url:
         raise UsageError(f"{text!r} ({where}): a requirement with a URL is not resolved by mmbuild",

@@ -71,7 +71,8 @@ def test_mmcv_full_1_x_and_mmcv_2_x_conflict_names_every_bound_and_the_nearest_s
     assert conflict.id == "stack-conflict"
     assert "mmdet==2.28.2 requires mmcv-full<1.8.0,>=1.3.17 (metadata, __init__.py)" in conflict.message
     assert "mmpretrain==1.2.0 requires mmcv<2.4.0,>=2.0.0 (metadata, __init__.py)" in conflict.message
-    assert "without the pin mmdet==2.28.2: mmdet==3.3.0, mmpretrain==1.2.0 with mmcv==2.1.0" in conflict.message
+    nearest = "without the pin mmdet==2.28.2: mmdet==3.3.0, mmpretrain==1.2.0 with mmcv==2.1.0"
+    assert nearest in conflict.message
     assert "without mmpretrain: mmdet==2.28.2 with mmcv-full==1.7.2" in conflict.message
 
 
