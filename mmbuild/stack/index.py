@@ -24,6 +24,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -51,15 +52,22 @@ class IndexUnreachable(OSError):
     """No configured index answered."""
 
 
-def configured_indexes(python: str | None = None) -> list[str]:
-    """The index addresses pip (or uv) would use, the main one first (see the module docstring)."""
-    for interpreter in dict.fromkeys(p for p in (python, sys.executable) if p):
+def configured_indexes(python: str | None = None, *, fallback: str | None = sys.executable,
+                       environ: dict[str, str] | None = None) -> list[str]:
+    """The index addresses pip (or uv) would use, the main one first (see the module docstring):
+    ``python``'s pip config, else ``fallback``'s, else uv's variables in ``environ``."""
+    for interpreter in dict.fromkeys(p for p in (python, fallback) if p):
         result = run_command([interpreter, "-m", "pip", "config", "list"], timeout=30)
         if result.ok:
             return indexes_from_pip_config(result.stdout)
-    found = [url for var in _UV_VARIABLES for url in os.environ.get(var, "").split() if url]
-    main = [url for var in ("UV_DEFAULT_INDEX", "UV_INDEX_URL") for url in os.environ.get(var, "").split()]
-    return (found if main else [PYPI] + found) if found else [PYPI]
+    return indexes_from_uv_variables(os.environ if environ is None else environ)
+
+
+def indexes_from_uv_variables(environ: dict[str, str]) -> list[str]:
+    """uv's index variables: the default index (pypi.org if none is set), then the others."""
+    urls = {var: environ.get(var, "").split() for var in _UV_VARIABLES}
+    main = (urls["UV_DEFAULT_INDEX"] or urls["UV_INDEX_URL"] or [PYPI])[:1]
+    return list(dict.fromkeys(main + urls["UV_INDEX"] + urls["UV_EXTRA_INDEX_URL"]))
 
 
 def indexes_from_pip_config(text: str) -> list[str]:
@@ -79,14 +87,17 @@ def indexes_from_pip_config(text: str) -> list[str]:
 class DownstreamIndex:
     """Versions and bounds of downstream releases, from the configured indexes (module docstring).
 
+    ``python_version``: the target's; files whose Requires-Python excludes it are left out.
     ``download_command``: a command that downloads one distribution into a folder, given as its
     argv before ``--dest DIR NAME==VERSION`` is appended (e.g. ``[python, "-m", "pip", "download",
     "--no-deps"]``); None fetches the file from the index page's address directly (no pip needed).
     """
 
     def __init__(self, urls: list[str] | None = None, *, cache: Path | None = None,
-                 download_command: list[str] | None = None, timeout: float = _TIMEOUT_S) -> None:
+                 download_command: list[str] | None = None, python_version: str | None = None,
+                 timeout: float = _TIMEOUT_S) -> None:
         self.urls = urls or [PYPI]
+        self.python_version = python_version
         self.cache = cache or cache_dir("downstream")
         self.download_command = download_command
         self.timeout = timeout
@@ -95,7 +106,12 @@ class DownstreamIndex:
     def versions(self, name: str) -> list[str]:
         """Every release of ``name`` that is not yanked, newest first; UsageError when no index has
         it or none answers."""
-        versions = {Version(f.version) for f in self.files(name) if not f.yanked and _valid(f.version)}
+        offered = [f for f in self.files(name) if not f.yanked and _valid(f.version)]
+        versions = {Version(f.version) for f in offered if self._installable(f)}
+        if offered and not versions:
+            raise UsageError(f"no release of {name} installs on Python {self.python_version} "
+                             "(their Requires-Python)",
+                             fix="use a Python its releases support")
         return [str(v) for v in sorted(versions, reverse=True)]
 
     def files(self, name: str) -> list[IndexFile]:
@@ -118,7 +134,8 @@ class DownstreamIndex:
         saved = read_json(record, None)
         if isinstance(saved, dict) and saved.get("schema") == RECORD_SCHEMA:
             return from_dict(DownstreamBounds, saved["bounds"])
-        candidates = [f for f in self.files(key) if f.version == version or _same(f.version, version)]
+        candidates = [f for f in self.files(key)
+                      if (f.version == version or _same(f.version, version)) and self._installable(f)]
         if not candidates:
             raise UsageError(f"{name} {version} does not exist on the package index",
                              fix=f"choose one of {', '.join(self.versions(key)[:8])}")
@@ -132,6 +149,15 @@ class DownstreamIndex:
             return fallback
         atomic_write_json(record, {"schema": RECORD_SCHEMA, "bounds": to_dict(bounds)})
         return bounds
+
+    def _installable(self, file: IndexFile) -> bool:
+        """Whether the target Python meets the file's Requires-Python (unknown either way: yes)."""
+        if not file.requires_python or not self.python_version:
+            return True
+        try:
+            return SpecifierSet(file.requires_python).contains(self.python_version, prereleases=True)
+        except InvalidSpecifier:
+            return True
 
     # -- reading --------------------------------------------------------------------------
 

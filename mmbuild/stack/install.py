@@ -20,5 +20,6 @@ def resolve_for_install(requests: list[str], files: list[Path], env: Environment
     index directly, which needs no pip in the target environment.
     """
     parsed = parse_requests(requests, files)
-    index = DownstreamIndex(configured_indexes(python), download_command=download_command)
+    index = DownstreamIndex(configured_indexes(python), download_command=download_command,
+                            python_version=env.python.version)
     return resolve_stack(parsed, env, index)

@@ -18,7 +18,7 @@ import pytest
 
 from mmbuild.errors import UsageError
 from mmbuild.stack.archive import requires_txt
-from mmbuild.stack.index import PYPI, DownstreamIndex, indexes_from_pip_config
+from mmbuild.stack.index import PYPI, DownstreamIndex, configured_indexes, indexes_from_pip_config
 from mmbuild.stack.simple_pages import JSON_TYPE, parse_simple_page
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "stack"
@@ -140,3 +140,21 @@ def test_a_download_command_replaces_the_direct_fetch(tmp_path):
     command = ["sh", "-c", f'cp {wheel} "$2"', "download"]   # then: --dest DIR NAME==VERSION ($1 $2 $3)
     index = DownstreamIndex([url], cache=tmp_path / "cache", download_command=command)
     assert index.bounds("mmdet", "3.3.0").mmcv == "<2.2.0,>=2.0.0rc4"
+
+
+def test_without_pip_the_indexes_come_from_uvs_variables(tmp_path):
+    no_pip = str(tmp_path / "bin" / "python")        # not there: as a Python without pip, pip config fails
+    assert configured_indexes(no_pip, fallback=None, environ={}) == [PYPI]
+    environ = {"UV_DEFAULT_INDEX": "https://mirror.example/simple", "UV_INDEX": "https://extra.example/simple"}
+    assert configured_indexes(no_pip, fallback=None, environ=environ) == [
+        "https://mirror.example/simple", "https://extra.example/simple"]
+
+
+def test_files_the_target_python_cannot_install_are_left_out(tmp_path):
+    url = _index(tmp_path / "index")
+    page = tmp_path / "index" / "simple" / "mmdet" / "index.html"
+    page.write_text(page.read_text().replace("<a href", '<a data-requires-python="&gt;=3.12" href', 1))
+    with pytest.raises(UsageError, match="no release of mmdet installs on Python 3.11.7"):
+        DownstreamIndex([url], cache=tmp_path / "c", python_version="3.11.7").versions("mmdet")
+    newer = DownstreamIndex([url], cache=tmp_path / "c", python_version="3.12.1")
+    assert newer.versions("mmdet") == ["3.3.0"]
