@@ -137,3 +137,15 @@ def test_captured_texts_give_both_styles_of_the_import_check():
     assert (seg.mmcv, seg.mmengine) == ("<2.2.0,>=2.0.0rc4", "<1.0.0,>=0.5.0")
     old = captured_bounds("mmdet", "2.28.2")                # mmcv_minimum_version, Requires-Dist mmcv-full
     assert dataclasses.astuple(old)[2:5] == ("<1.8.0,>=1.3.17", "mmcv-full", "")
+
+
+def test_an_unlisted_openmmlab_package_is_judged_by_what_its_release_declares():
+    mmfoo = DownstreamBounds("mmfoo", "0.2.0", ">=2.0.0,<2.2.0", "mmcv", "", [], ["__init__.py"])
+    resolution = _resolve("mmfoo", index=StandInIndex({("mmfoo", "0.2.0"): mmfoo}))
+    assert [p.requirement for p in resolution.downstream] == ["mmfoo==0.2.0"]
+    assert resolution.mmcv == "mmcv==2.1.0" and resolution.mmengine == "mmengine==0.10.7"
+
+
+def test_an_other_requirement_must_exist_too():
+    with pytest.raises(UsageError, match="requestz is not on the package index"):
+        _resolve("mmdet==3.3.0", "requestz")
