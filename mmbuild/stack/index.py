@@ -49,7 +49,7 @@ class NotOnIndex(LookupError):
 
 
 class IndexUnreachable(OSError):
-    """No configured index answered."""
+    """An index did not answer, and none that answered has the name."""
 
 
 def configured_indexes(python: str | None = None, *, fallback: str | None = sys.executable,
@@ -163,20 +163,18 @@ class DownstreamIndex:
 
     def _read_pages(self, name: str) -> list[IndexFile]:
         files: list[IndexFile] = []
-        answered, errors = False, []
+        errors = []
         for url in self.urls:
             page = f"{url.rstrip('/')}/{name}/"
             try:
                 body, content_type = self._get_page(page)
             except NotOnIndex:
-                answered = True
                 continue
             except OSError as exc:
                 errors.append(f"{url}: {getattr(exc, 'reason', None) or exc}")
                 continue
-            answered = True
             files += parse_simple_page(body, content_type, page)
-        if not answered:
+        if not files and errors:        # an index that did not answer may have it
             raise IndexUnreachable("; ".join(errors))
         if not files:
             raise NotOnIndex(name)

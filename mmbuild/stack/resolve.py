@@ -18,6 +18,7 @@ from typing import Protocol
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from mmbuild.errors import UsageError
 from mmbuild.knowledge import mmcv_versions as facts
@@ -106,8 +107,9 @@ def candidate_versions(q: Requirement, index: Index) -> list[str]:
     offered = index.versions(q.name)
     matching = [str(v) for v in q.specifier.filter(offered)]
     if not matching:
+        shown = [v for v in offered if not Version(v).is_prerelease] or offered
         raise UsageError(f"{q}: no such version of {q.name} on the package index",
-                         fix=f"choose one of {', '.join(offered[:8])}" + (" ..." if len(offered) > 8 else ""))
+                         fix=f"choose one of {', '.join(shown[:8])}" + (" ..." if len(shown) > 8 else ""))
     return matching
 
 

@@ -129,9 +129,12 @@ def test_unknown_names_versions_and_an_unreachable_index_are_usage_errors(tmp_pa
     with socket.socket() as sock:        # a port nobody listens on: connection refused
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    offline = DownstreamIndex([f"http://127.0.0.1:{port}/simple"], cache=tmp_path / "cache", timeout=5)
+    offline = f"http://127.0.0.1:{port}/simple"
     with pytest.raises(UsageError, match="cannot reach the package index"):
-        offline.versions("mmdet")
+        DownstreamIndex([offline], cache=tmp_path / "cache", timeout=5).versions("mmdet")
+    local = (tmp_path / "empty").as_uri()     # a local extra index without mmdet cannot say it does not exist
+    with pytest.raises(UsageError, match="cannot reach the package index"):
+        DownstreamIndex([offline, local], cache=tmp_path / "cache", timeout=5).versions("mmdet")
 
 
 def test_a_download_command_replaces_the_direct_fetch(tmp_path):
