@@ -1,8 +1,8 @@
 """The user's requirements (``mmbuild install REQ ... -r FILE``): PEP 508, read and checked.
 
 Bad input is a one-line UsageError: a requirement that is not PEP 508, a file that cannot be read,
-a requirement file option mmbuild does not follow, or a requirement on torch (mmbuild builds
-against the installed torch and never replaces it).
+a requirement file option mmbuild does not follow, mmcv-lite, or a requirement on torch (mmbuild
+builds against the installed torch and never replaces it).
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ MMCV_USERS = (
 MMCV_NAMES = ("mmcv", "mmcv-full", "onedl-mmcv")
 MMENGINE_NAMES = ("mmengine", "onedl-mmengine")
 KEPT_AS_INSTALLED = ("torch",)
+# mmcv without its ops: installed beside the built mmcv it would shadow it.
+REFUSED = {"mmcv-lite": "mmcv-lite installs the mmcv package without its ops, over the one mmbuild builds"}
 _EXAMPLE = "e.g. mmdet==3.3.0 mmsegmentation 'mmpretrain>=1.2'"
 
 
@@ -41,6 +43,9 @@ def parse_requests(args: list[str], files: list[Path]) -> list[Requirement]:
         if key in KEPT_AS_INSTALLED:
             raise UsageError(f"{requirement.name} is kept as installed: mmbuild builds against it",
                              fix=f"install the {requirement.name} you want first, then run mmbuild install")
+        if key in REFUSED:
+            raise UsageError(REFUSED[key],
+                             fix=f"leave {requirement.name} out: mmbuild builds mmcv with its ops")
         if key in merged:
             merged[key].specifier &= requirement.specifier
             merged[key].extras |= requirement.extras

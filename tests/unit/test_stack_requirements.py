@@ -21,6 +21,7 @@ def test_arguments_and_files_give_one_requirement_per_distribution(tmp_path):
     (["mmdet==="], "is not a requirement"),
     (["mmdet @ https://example.org/mmdet.whl"], "a requirement with a URL"),
     (["torch==2.6"], "torch is kept as installed"),
+    (["mmdet", "mmcv-lite"], "mmcv-lite installs the mmcv package without its ops"),
 ])
 def test_bad_requirements_are_one_line_usage_errors(args, says):
     with pytest.raises(UsageError, match=says) as caught:
