@@ -50,10 +50,11 @@ def run(args) -> int:
     options = options_from_args(args)
     resolution = None
     if options.wants_stack:
-        from mmbuild.pipeline.stack import options_for, plan_with_stack, resolve_requests
+        from mmbuild.pipeline.stack import env_for_plan, options_for, plan_with_stack, resolve_requests
 
         resolution = resolve_requests(options, envs[0], sys.executable)
         options = options_for(options, resolution)
+        envs[0] = env_for_plan(envs[0], resolution)
     plan = build_plan(envs, options, names)
     if resolution is not None:
         plan = plan_with_stack(plan, resolution)

@@ -144,7 +144,10 @@ class Pipeline:
 
     def plan_attempt(self, options: BuildOptions) -> BuildPlan:
         """The plan of one attempt, made once; its fingerprint covers the source once that is known."""
+        from mmbuild.pipeline.stack import env_for_plan, plan_with_stack
+
         envs = self.nodes()
+        envs[0] = env_for_plan(envs[0], self.stack)
         digests = self.patch_digests
         if self.settings.planner is not None:
             plan = self.settings.planner(envs[0], options, patch_digests=digests)
@@ -158,8 +161,6 @@ class Pipeline:
 
             plan = make_plan(envs[0], options, patch_digests=digests)
         self.attempt_options = options
-        from mmbuild.pipeline.stack import plan_with_stack
-
         plan = plan_with_stack(plan, self.stack)
         self.plan = with_source(plan, self.archive.sha256) if self.archive else plan
         self.report.plan = self.plan.to_dict()

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 def resolve_requests(options: BuildOptions, env: Environment, python: str) -> StackResolution:
     """The one consistent set of the requested packages (reads their real metadata: network)."""
-    from mmbuild.stack.resolve import resolve_for_install
+    from mmbuild.stack.install import resolve_for_install
 
     files = [Path(f) for f in options.requirement_files]
     return resolve_for_install(list(options.requests), files, env, python)
@@ -37,6 +37,15 @@ def resolve_requests(options: BuildOptions, env: Environment, python: str) -> St
 def options_for(options: BuildOptions, resolution: StackResolution) -> BuildOptions:
     """The build options of the stack: its mmcv, unless ``--mmcv`` chose one."""
     return options if options.mmcv else replace(options, mmcv=resolution.mmcv)
+
+
+def env_for_plan(env: Environment, resolution: StackResolution | None) -> Environment:
+    """The machine as the plan should see it: with the torchvision the stack installs beside mmcv-full."""
+    if resolution is None or not resolution.torchvision:
+        return env
+    version = Requirement(resolution.torchvision).specifier
+    pinned = next((str(s.version) for s in version if s.operator == "=="), None)
+    return replace(env, packages={**env.packages, "torchvision": pinned}) if pinned else env
 
 
 def plan_with_stack(plan: BuildPlan, resolution: StackResolution | None) -> BuildPlan:
@@ -72,6 +81,8 @@ def install_targets(resolution: StackResolution, *, python: str, work_dir: Path)
             patched[name] = list(patch_ids)
         else:
             targets.append(f"{name}=={version}")
+    if resolution.torchvision:
+        targets.append(resolution.torchvision)
     return targets + list(resolution.others), patched
 
 
