@@ -3,7 +3,8 @@
 Runs inside the target Python (imports torch and the package). A config is edited only where it
 would reach outside this machine or this size: pretrained weights and ``init_cfg`` checkpoints are
 dropped (random weights, no download), SyncBN becomes BN (one process), and the data
-preprocessor's fixed size becomes the small image used here.
+preprocessor's fixed size becomes the small image used here (a fixed-size batch pad, e.g. the
+1024 px of mmdet's large-scale-jitter configs, is dropped).
 """
 
 from __future__ import annotations
@@ -42,16 +43,19 @@ def _without_downloads(node: Any) -> Any:
     return node
 
 
-def model_config(model: StackModel) -> dict[str, Any]:
-    """The model section of the package's config, edited as the module docstring says."""
-    from mmengine.config import Config
+def model_config(model: StackModel):
+    """The model section of the package's config (a ConfigDict), edited as the module docstring says."""
+    from mmengine.config import Config, ConfigDict
 
     cfg = Config.fromfile(str(config_path(model)))
     edited = _without_downloads(cfg.to_dict()["model"])
     preprocessor = edited.get("data_preprocessor") or {}
     if "size" in preprocessor:
         preprocessor["size"] = (IMAGE_SIZE, IMAGE_SIZE)
-    return edited
+    if preprocessor.get("batch_augments"):
+        preprocessor["batch_augments"] = [a for a in preprocessor["batch_augments"]
+                                          if a.get("type") != "BatchFixedSizePad"] or None
+    return ConfigDict(edited)
 
 
 def build_model(model: StackModel, device: str):

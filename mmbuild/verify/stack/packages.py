@@ -24,7 +24,7 @@ class StackModel:
 
 
 STACK_MODELS: tuple[StackModel, ...] = (
-    StackModel("mmdet", "mmdet", "mmdet", "faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py",
+    StackModel("mmdet", "mmdet", "mmdet", "faster_rcnn/faster-rcnn_r18_fpn_8xb8-amp-lsj-200e_coco.py",
                "faster-rcnn", "detection", ("nms", "roi_align")),
     StackModel("mmsegmentation", "mmseg", "mmseg", "psanet/psanet_r50-d8_4xb2-40k_cityscapes-512x1024.py",
                "psanet", "segmentation", ("psamask",)),

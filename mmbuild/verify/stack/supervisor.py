@@ -25,7 +25,7 @@ PACKAGE_TIMEOUT_S = 300   # one package's checks; the CPU ones take seconds
 MAX_RESTARTS = 5
 
 _INSTALLED = (
-    "import json\nfrom importlib import metadata\nout = {}\n"
+    "import json\nfrom importlib import metadata\nout = {{}}\n"
     "for name in {names!r}:\n"
     "    try:\n        out[name] = metadata.version(name)\n"
     "    except metadata.PackageNotFoundError:\n        pass\n"

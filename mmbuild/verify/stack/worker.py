@@ -147,24 +147,24 @@ def _devices(choice: str) -> tuple[list[str], str | None]:
     return devices, None
 
 
-def _model_steps(channel: Channel, model: StackModel, device: str, seed: int, wanted) -> None:
-    """Inference and one training step of the check model on one device (built once for both)."""
+def _model_steps(channel: Channel, model: StackModel, device: str, seed: int, wanted):
+    """Inference and one training step of the check model on one device (built once for both);
+    returns the model (None when it could not be built)."""
     from mmbuild.verify.stack.models import build_model
 
     steps = [(f"{model.distribution} {model.label} inference", check_inference),
              (f"{model.distribution} {model.label} train step", check_train_step)]
     steps = [(name, check) for name, check in steps if wanted(name, device)]
-    if not steps:
-        return
     try:
         built = build_model(model, device)
     except Exception as exc:  # noqa: BLE001 - reported as the steps' failure
         failure = f"model not built: {_first_line(exc)}"
         for name, _ in steps:
             run_check(channel, name, device, lambda: ("fail", failure, None))
-        return
+        return None
     for name, check in steps:
         run_check(channel, name, device, lambda c=check: c(model, built, device, seed))
+    return built
 
 
 def run_package(channel: Channel, model: StackModel, device_choice: str, seed: int, skip: set[str]) -> None:
@@ -179,8 +179,9 @@ def run_package(channel: Channel, model: StackModel, device_choice: str, seed: i
             run_check(channel, f"{prefix} import", "-", lambda: check_import(model)).status == "fail":
         return
     devices, absent = _devices(device_choice)
+    built = None
     for device in devices:
-        _model_steps(channel, model, device, seed, wanted)
+        built = _model_steps(channel, model, device, seed, wanted)
     if absent:
         for step in ("inference", "train step"):
             name = f"{prefix} {model.label} {step}"
@@ -191,7 +192,7 @@ def run_package(channel: Channel, model: StackModel, device_choice: str, seed: i
 
         with tempfile.TemporaryDirectory(prefix="mmbuild-stack-") as work:
             run_check(channel, f"{prefix} runner resume", runner_device,
-                      lambda: save_and_resume(model, Path(work), seed))
+                      lambda: save_and_resume(model, built, Path(work), seed))
 
 
 def main(argv: list[str] | None = None) -> int:
