@@ -112,3 +112,22 @@ time.sleep(60)
     assert time.monotonic() - started < 30
     assert in_flight == ("mmdet runner resume", "cpu")
     assert why.startswith("timed out")
+
+
+def _torch(cuda: str | None, gpus: int) -> SimpleNamespace:
+    """A stand-in for torch's device queries (a CUDA torch, with or without GPUs, is not installed in
+    the unit-test venv); the attributes are the ones the worker reads."""
+    return SimpleNamespace(__version__=f"2.13.0+{'cu130' if cuda else 'cpu'}",
+                           version=SimpleNamespace(cuda=cuda),
+                           cuda=SimpleNamespace(is_available=lambda: gpus > 0, device_count=lambda: gpus))
+
+
+def test_cuda_parts_are_skipped_without_a_gpu_and_run_on_every_gpu():
+    from mmbuild.verify.stack.worker import devices_for
+
+    assert devices_for("all", _torch(None, 0)) == (["cpu"], None)
+    devices, absent = devices_for("all", _torch("13.0", 0))
+    assert devices == ["cpu"] and "no GPU visible" in absent
+    assert devices_for("cuda", _torch("13.0", 0))[0] == []
+    assert devices_for("all", _torch("13.0", 2)) == (["cpu", "cuda:0", "cuda:1"], None)
+    assert devices_for("cpu", _torch("13.0", 2)) == (["cpu"], None)

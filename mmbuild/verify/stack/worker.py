@@ -132,10 +132,8 @@ def check_train_step(model: StackModel, built, device: str, seed: int) -> Outcom
     return _through_ops(model, run)
 
 
-def _devices(choice: str) -> tuple[list[str], str | None]:
+def devices_for(choice: str, torch) -> tuple[list[str], str | None]:
     """(devices to run on, why CUDA is skipped when torch has CUDA but no GPU is visible)."""
-    import torch
-
     from mmbuild.verify.worker import _no_gpu_reason
 
     devices = ["cpu"] if choice in ("cpu", "all") else []
@@ -178,7 +176,9 @@ def run_package(channel: Channel, model: StackModel, device_choice: str, seed: i
     if wanted(f"{prefix} import", "-") and \
             run_check(channel, f"{prefix} import", "-", lambda: check_import(model)).status == "fail":
         return
-    devices, absent = _devices(device_choice)
+    import torch
+
+    devices, absent = devices_for(device_choice, torch)
     built = None
     for device in devices:
         built = _model_steps(channel, model, device, seed, wanted)
