@@ -94,4 +94,7 @@ def render_stack(resolution) -> str:
                      ", ".join(pin.bounds.sources)))
     lines = [paint("stack", "bold", sys.stderr), table(rows),
              f"mmcv: {resolution.mmcv}" + (f"; {resolution.mmengine}" if resolution.mmengine else "")]
+    for fix in resolution.fixes:
+        for patch in fix["patches"]:
+            lines.append(f"patched: {fix['package']} {fix['version']} ({patch['id']}): {patch['why']}")
     return "\n".join(lines) + "\n"

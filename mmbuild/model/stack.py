@@ -69,6 +69,9 @@ class StackResolution:
     # and the index it comes from (None: the configured one). Installed before mmcv-full is built.
     torchvision: str | None = None
     torchvision_index: str | None = None
+    # What the plan does to a release beyond installing it (plan/downstream_patches.py): each
+    # {"package", "version", "action": "patch", "patches": [{"id", "why"}]}.
+    fixes: list[dict] = field(default_factory=list)
 
     @property
     def blocked(self) -> bool:

@@ -28,10 +28,14 @@ if TYPE_CHECKING:
 
 def resolve_requests(options: BuildOptions, env: Environment, python: str) -> StackResolution:
     """The one consistent set of the requested packages (reads their real metadata: network)."""
+    from mmbuild.plan.downstream_patches import downstream_fix
     from mmbuild.stack.install import resolve_for_install
 
     files = [Path(f) for f in options.requirement_files]
-    return resolve_for_install(list(options.requests), files, env, python)
+    resolution = resolve_for_install(list(options.requests), files, env, python)
+    fixes = [fix.to_dict() for name, version in downstream_pins(resolution)
+             if (fix := downstream_fix(name, version)) is not None]
+    return replace(resolution, fixes=fixes)
 
 
 def options_for(options: BuildOptions, resolution: StackResolution) -> BuildOptions:
@@ -74,7 +78,7 @@ def install_targets(resolution: StackResolution, *, python: str, work_dir: Path)
     for name, version in downstream_pins(resolution):
         patch_ids = downstream_patches(name, version)
         if patch_ids:
-            from mmbuild.source.downstream_wheel import build_downstream_wheel
+            from mmbuild.build.downstream_wheel import build_downstream_wheel
 
             wheel = build_downstream_wheel(name, version, patch_ids, python=python, work_dir=work_dir)
             targets.append(str(wheel))

@@ -84,17 +84,23 @@ def cached_sdist(package: str, version: str) -> SourceArchive | None:
 
 
 def download_sdist(package: str, version: str, folder: Path | None = None,
-                   python: str = sys.executable) -> SourceArchive:
-    """The sdist of ``package==version`` from the package index (cached after the first time)."""
+                   python: str = sys.executable, *, build_isolation: bool = True) -> SourceArchive:
+    """The sdist of ``package==version`` from the package index (cached after the first time).
+
+    pip reads an sdist's metadata by running its setup.py: in an isolated environment by default
+    (setuptools<82 there), or with ``build_isolation=False`` in ``python`` itself, for a setup.py
+    that imports torch (mmdet's).
+    """
     folder = ensure_writable_dir(folder or sdist_cache_dir(), "cache directory")
     with FileLock(str(folder / f".{package}-{version}.lock")):
         found = _find_sdist(folder, package, version)
         if found is None:
-            found = _pip_download(package, version, folder, python)
+            found = _pip_download(package, version, folder, python, build_isolation)
         return SourceArchive(found, sha256_file(found), "sdist", "pypi")
 
 
-def _pip_download(package: str, version: str, folder: Path, python: str) -> Path:
+def _pip_download(package: str, version: str, folder: Path, python: str,
+                  build_isolation: bool = True) -> Path:
     staging = folder / f".download-{package}-{version}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -102,7 +108,8 @@ def _pip_download(package: str, version: str, folder: Path, python: str) -> Path
         constraint = staging / "constraints.txt"
         constraint.write_text("setuptools<82\n", encoding="utf-8")
         env = {**os.environ, "PIP_CONSTRAINT": str(constraint), "PIP_BUILD_CONSTRAINT": str(constraint)}
-        argv = [python, "-m", "pip", "download", "--use-pep517", "--no-deps", "--no-binary", ":all:",
+        isolation = "--use-pep517" if build_isolation else "--no-build-isolation"
+        argv = [python, "-m", "pip", "download", isolation, "--no-deps", "--no-binary", ":all:",
                 "--disable-pip-version-check", "-d", str(staging), f"{package}=={version}"]
         result = run_command(argv, timeout=DOWNLOAD_TIMEOUT_S, env=env)
         found = _find_sdist(staging, package, version)
