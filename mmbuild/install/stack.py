@@ -78,15 +78,18 @@ def _names_of(requirements: list[str]) -> set[str]:
 
 def install_stack(targets: list[str], *, python: str, work_dir: Path, constraints: list[str],
                   may_replace: list[str], install_argv: Callable[[list[str], Path], list[str]],
-                  accept: Callable[[], None] | None = None) -> StackInstallReport:
+                  accept: Callable[[], None] | None = None, reinstall: list[str] = ()) -> StackInstallReport:
     """Install ``targets`` (requirements or wheel paths) under ``constraints``, per the docstring.
 
     ``may_replace`` names (or requirements) whose installed files are backed up first;
+    ``reinstall`` names distributions to uninstall before the install (a patched wheel of the same
+    version as the installed release would otherwise be taken as already there);
     ``install_argv(targets, constraints_file)`` is the installer's command line.
     """
     work_dir.mkdir(parents=True, exist_ok=True)
     before = installed_versions(python)
-    watched = sorted(_names_of(may_replace) & set(before))
+    reinstalled = sorted(_names_of(list(reinstall)) & set(before))
+    watched = sorted((_names_of(may_replace) & set(before)) | set(reinstalled))
     from mmbuild.install.wheel import installed_distributions
 
     backup = back_up(installed_distributions(watched, python), work_dir / "previous-stack")
@@ -94,6 +97,7 @@ def install_stack(targets: list[str], *, python: str, work_dir: Path, constraint
     constraints_file.write_text("".join(f"{c}\n" for c in constraints), encoding="utf-8")
     report = StackInstallReport(targets=list(targets), constraints=list(constraints))
     try:
+        uninstall(reinstalled, python)
         result = run_command(install_argv(targets, constraints_file), timeout=INSTALL_TIMEOUT_S)
         if not result.ok:
             raise InstallFailedError(f"could not install {' '.join(Path(t).name for t in targets)}: "
@@ -101,26 +105,31 @@ def install_stack(targets: list[str], *, python: str, work_dir: Path, constraint
                                      fix="check the versions and the network; nothing was changed")
         after = installed_versions(python)
         report.added = {n: v for n, v in after.items() if n not in before}
-        report.replaced = {n: [before[n], v] for n, v in after.items() if n in before and before[n] != v}
+        report.replaced = {n: [before[n], v] for n, v in after.items()
+                           if n in before and (before[n] != v or n in reinstalled)}
         if accept is not None:
             accept()
     except BaseException as exc:
-        undone = _undo(before, backup, python, install_argv, work_dir)
+        undone = _undo(before, backup, python, install_argv, work_dir, reinstalled)
         if not isinstance(exc, MmbuildError):
             raise
         raise type(exc)(f"{exc.message}; undone: {undone}", fix=exc.fix, problem_id=exc.problem_id) from None
     return report
 
 
-def _undo(before: dict[str, str], backup, python: str, install_argv, work_dir: Path) -> str:
+def _undo(before: dict[str, str], backup, python: str, install_argv, work_dir: Path,
+          reinstalled: list[str]) -> str:
     """Remove what the install added and put back what it replaced; a summary of what was done."""
     import shutil
 
     after = installed_versions(python)
     added = sorted(n for n in after if n not in before)
-    replaced = sorted(n for n in after if n in before and after[n] != before[n])
+    replaced = sorted({n for n in after if n in before and after[n] != before[n]}
+                      | {n for n in reinstalled if n in after})
+    missing = [n for n in reinstalled if n not in after]   # uninstalled, then the install failed
+    replaced = sorted(set(replaced) | set(missing))
     backed_up = {canonicalize_name(d.name) for d in backup.distributions}
-    uninstall(added + [n for n in replaced if n in backed_up], python)
+    uninstall(added + [n for n in replaced if n in backed_up and n in after], python)
     for original, copy in backup.copies.items():
         target = Path(original)
         target.parent.mkdir(parents=True, exist_ok=True)

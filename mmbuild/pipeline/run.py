@@ -408,7 +408,7 @@ class Pipeline:
             result = install_stack(targets, python=self.settings.python, work_dir=work,
                                    constraints=stack.held_versions(torch_version, mmcv_wheel),
                                    may_replace=stack.may_replace(self.stack),
-                                   install_argv=self.installer_argv, accept=accept)
+                                   install_argv=self.installer_argv, accept=accept, reinstall=list(patched))
         self.report.stack_install = {**result.to_dict(), "patched": patched}
 
     def installer_argv(self, targets: list[str], constraints: Path) -> list[str]:

@@ -80,7 +80,7 @@ def install_targets(resolution: StackResolution, *, python: str, work_dir: Path)
         if patch_ids:
             from mmbuild.build.downstream_wheel import build_downstream_wheel
 
-            wheel = build_downstream_wheel(name, version, patch_ids, python=python, work_dir=work_dir)
+            wheel = build_downstream_wheel(name, version, patch_ids, python=python, work_dir=work_dir / name)
             targets.append(str(wheel))
             patched[name] = list(patch_ids)
         else:

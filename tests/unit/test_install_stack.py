@@ -97,3 +97,25 @@ def test_a_failed_acceptance_undoes_every_change(venv, tmp_path):
                       install_argv=_argv(venv, wheels), accept=failing_verify)
     assert installed_versions(venv) == before
     assert sorted(p.read_text() for p in engine_init.rglob("mmengine/__init__.py")) == engine_files
+
+
+def test_a_patched_wheel_of_the_installed_version_replaces_it_and_is_undone_on_failure(venv, tmp_path):
+    wheels = _wheels(tmp_path / "wheels")
+    _pip(venv, wheels, "mmcv==2.1.0+torch2.13cpu", "mmengine==0.10.7")
+    patched = make_wheel(tmp_path / "patched", "mmengine", "0.10.7",
+                         {"mmengine/__init__.py": "PATCHED = 1\n"})
+    engine_init = next((Path(venv).parents[1] / "lib").rglob("mmengine/__init__.py"))
+    report = install_stack([str(patched)], python=venv, work_dir=tmp_path / "w1", constraints=[],
+                           may_replace=["mmengine"], install_argv=_argv(venv, wheels), reinstall=["mmengine"])
+    assert report.replaced == {"mmengine": ["0.10.7", "0.10.7"]}
+    assert engine_init.read_text() == "PATCHED = 1\n"
+    _pip(venv, wheels, "--force-reinstall", "mmengine==0.10.7")
+
+    def failing_verify() -> None:
+        raise VerifyFailedError("the stack checks failed")
+
+    with pytest.raises(VerifyFailedError, match="put back mmengine 0.10.7"):
+        install_stack([str(patched)], python=venv, work_dir=tmp_path / "w2", constraints=[],
+                      may_replace=["mmengine"], install_argv=_argv(venv, wheels), reinstall=["mmengine"],
+                      accept=failing_verify)
+    assert engine_init.read_text() == "V = '0.10.7'\n"
