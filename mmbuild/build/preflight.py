@@ -59,8 +59,9 @@ print(json.dumps({"include": paths, "cuda_include": cuda_paths,
                   "abi": int(bool(torch._C._GLIBCXX_USE_CXX11_ABI))}))
 """
 
-# The argv setuptools compiles an extension unit with (torch's builder passes all but its first
-# word to the C++ compiler), made in the build's environment.
+# The argvs setuptools compiles and links an extension with (torch's builder passes all but the
+# first word of compiler_so to the C++ compiler, and links with compiler_cxx), made in the build's
+# environment.
 _DISTUTILS_COMPILER_SO = r"""
 import json
 try:
@@ -71,7 +72,7 @@ except ImportError:
     from distutils.sysconfig import customize_compiler
 compiler = new_compiler()
 customize_compiler(compiler)
-print(json.dumps(list(getattr(compiler, "compiler_so", None) or [])))
+print(json.dumps([list(getattr(compiler, name, None) or []) for name in ("compiler_so", "compiler_cxx")]))
 """
 
 
@@ -149,15 +150,17 @@ def torch_cuda_probe_argv(nvcc: list[str], source: Path, plan: BuildPlan, host_c
 
 
 def extension_unit_flags(python: str, env: dict[str, str]) -> list[str]:
-    """The flags setuptools gives every extension unit in ``env`` (empty where it cannot tell)."""
+    """The flags setuptools compiles and links every extension with in ``env``, compile flags first
+    (empty where it cannot tell)."""
     result = run_command([python, "-c", _DISTUTILS_COMPILER_SO], timeout=60, env=env)
     if not result.ok:
         return []
     try:
-        compiler_so = json.loads(result.stdout.strip().splitlines()[-1])
+        compiler_so, compiler_cxx = json.loads(result.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         return []
-    return [str(flag) for flag in compiler_so[1:]]
+    flags = [str(flag) for flag in compiler_so[1:]]
+    return flags + [str(flag) for flag in compiler_cxx[1:] if str(flag) not in flags]
 
 
 def python_flags_probe_argv(cxx: list[str], source: Path, output: Path, flags: list[str]) -> list[str]:

@@ -179,7 +179,7 @@ def _python_flags_step(draft: _Draft, env: Environment, compiler) -> None:
     draft.findings += python_flags.findings
     draft.build_env.update(python_flags.env)
     if python_flags.stripped:
-        draft.decide("CFLAGS", "the Python's without " + " ".join(python_flags.stripped),
+        draft.decide("CFLAGS, CXXFLAGS", "the Python's without " + " ".join(python_flags.stripped),
                      "the Python's sysconfig CFLAGS carry flags GCC rejects")
 
 

@@ -4,9 +4,10 @@ setuptools compiles every extension unit with the flags the Python was built wit
 extension builder passes them on to the C++ compiler. Standalone CPythons built with clang carry
 clang-only flags there (python-build-standalone's releases of late 2023, uv's managed CPython
 3.11.6 and 3.12.0 among them, ship ``-fdebug-default-version=4``), which GCC rejects for every
-unit. The plan gives the build ``CFLAGS`` holding the Python's flags without them: setuptools
-75.7 and newer use ``$CFLAGS`` instead of sysconfig's; older ones append it, so the flags stay
-and the plan says so as an error.
+unit and for the link. The plan gives the build ``CFLAGS`` and ``CXXFLAGS`` holding the Python's
+flags without them: setuptools 75.7 and newer compile with ``$CFLAGS`` and link C++ with
+``$CXXFLAGS`` instead of sysconfig's CFLAGS; older ones append ``$CFLAGS``, so the flags stay and
+the plan says so as an error.
 """
 
 from __future__ import annotations
@@ -45,14 +46,18 @@ def without_clang_only_flags(cflags: str) -> str:
 
 
 def choose_python_flags(env: Environment, compiler: Compiler | None) -> FlagsChoice:
-    """CFLAGS for the build when the Python's own flags hold ones the (GCC) compiler rejects."""
+    """CFLAGS and CXXFLAGS for the build when the Python's own flags hold ones GCC rejects."""
     if env.os.system == "Windows" or compiler is None or compiler.kind != "gcc":
         return FlagsChoice()
-    user = env.env_vars.get("CFLAGS")            # replaces sysconfig's (setuptools >= 75.7)
-    cflags = env.python.cflags or "" if user is None else user
+    sysconfig_flags = env.python.cflags or ""
+    # $CFLAGS / $CXXFLAGS replace sysconfig's CFLAGS for compiling / linking (setuptools >= 75.7).
+    sources = {name: sysconfig_flags if env.env_vars.get(name) is None else env.env_vars[name]
+               for name in ("CFLAGS", "CXXFLAGS")}
     setuptools = parse_version(env.packages.get("setuptools"))
     appends = setuptools is not None and setuptools < SETUPTOOLS_CFLAGS_REPLACE
-    rejected = clang_only_flags(f"{env.python.cflags or ''} {user or ''}" if appends else cflags)
+    if appends:
+        sources["CFLAGS"] = f"{sysconfig_flags} {env.env_vars.get('CFLAGS') or ''}"
+    rejected = list(dict.fromkeys(flag for text in sources.values() for flag in clang_only_flags(text)))
     if not rejected:
         return FlagsChoice()
     flags, gcc = " ".join(rejected), f"GCC {compiler.version or ''}".strip()
@@ -60,7 +65,8 @@ def choose_python_flags(env: Environment, compiler: Compiler | None) -> FlagsCho
         old = finding("python-flags-gcc-rejects", message_key="old_setuptools", flags=flags, compiler=gcc,
                       setuptools=env.packages["setuptools"])
         return FlagsChoice(findings=[old])
-    return FlagsChoice(env={"CFLAGS": without_clang_only_flags(cflags)},
+    return FlagsChoice(env={name: without_clang_only_flags(text) for name, text in sources.items()
+                            if clang_only_flags(text)},
                        findings=[finding("python-flags-gcc-rejects", "info", message_key="stripped",
                                          flags=flags, compiler=gcc)],
                        stripped=rejected)

@@ -19,11 +19,12 @@ PBS_CFLAGS = ("-fno-strict-overflow -Wsign-compare -Wunreachable-code -DNDEBUG -
 GCC = Compiler("gcc", "12.2.0", "/usr/bin/g++-12")
 
 
-def _env(cflags: str | None = PBS_CFLAGS, setuptools: str = "84.2.1", user_cflags: str | None = None):
+def _env(cflags: str | None = PBS_CFLAGS, setuptools: str = "84.2.1", user_cflags: str | None = None,
+         user_cxxflags: str | None = None):
     env = load_environment(ENVS / "this-machine-cpu-torch-2.13.json")
     env.python = dataclasses.replace(env.python, cflags=cflags)
     env.packages = {**env.packages, "setuptools": setuptools}
-    env.env_vars = {**env.env_vars, "CFLAGS": user_cflags}
+    env.env_vars = {**env.env_vars, "CFLAGS": user_cflags, "CXXFLAGS": user_cxxflags}
     return env
 
 
@@ -35,9 +36,11 @@ def test_clang_only_flags_are_found_and_stripped_keeping_the_rest_in_order():
     assert stripped.startswith("-fno-strict-overflow -Wsign-compare") and stripped.endswith("libedit/include")
 
 
-def test_gcc_build_gets_cflags_without_them_and_an_info_finding():
+def test_gcc_build_gets_cflags_and_cxxflags_without_them_and_an_info_finding():
+    # $CFLAGS replaces sysconfig's CFLAGS when compiling, $CXXFLAGS when linking C++ (setuptools >= 75.7)
     choice = choose_python_flags(_env(), GCC)
-    assert choice.env == {"CFLAGS": without_clang_only_flags(PBS_CFLAGS)}
+    stripped = without_clang_only_flags(PBS_CFLAGS)
+    assert choice.env == {"CFLAGS": stripped, "CXXFLAGS": stripped}
     assert [(f.id, f.severity) for f in choice.findings] == [("python-flags-gcc-rejects", "info")]
     assert "-fdebug-default-version=4" in choice.findings[0].message
 
@@ -56,16 +59,18 @@ def test_nothing_to_do_for_clang_windows_clean_flags_or_the_users_own_cflags():
     windows = _env()
     windows.os = OSInfo("Windows", "10", "AMD64")
     assert choose_python_flags(windows, GCC).env == {}
-    assert choose_python_flags(_env(user_cflags="-O2 -g"), GCC).env == {}     # $CFLAGS replaces sysconfig's
-    users = _env(user_cflags="-O2 -fdebug-default-version=4")
+    assert choose_python_flags(_env(user_cflags="-O2 -g", user_cxxflags="-O2"), GCC).env == {}
+    users = _env(user_cflags="-O2 -fdebug-default-version=4", user_cxxflags="-O2")
     assert choose_python_flags(users, GCC).env == {"CFLAGS": "-O2"}
+    linking = choose_python_flags(_env(user_cflags="-O2"), GCC).env     # sysconfig's still links
+    assert linking == {"CXXFLAGS": without_clang_only_flags(PBS_CFLAGS)}
 
 
 def test_the_plan_sets_cflags_and_says_why():
     plan = make_plan(_env(), BuildOptions())
-    assert plan.env["CFLAGS"] == without_clang_only_flags(PBS_CFLAGS)
+    assert plan.env["CFLAGS"] == plan.env["CXXFLAGS"] == without_clang_only_flags(PBS_CFLAGS)
     assert "python-flags-gcc-rejects" in {f.id for f in plan.findings}
     assert plan.ok
     clean = make_plan(_env(cflags="-Wsign-compare -DNDEBUG -g -fwrapv -O3 -Wall"), BuildOptions())
-    assert "CFLAGS" not in clean.env
+    assert not {"CFLAGS", "CXXFLAGS"} & set(clean.env)
     assert not make_plan(_env(setuptools="70.0.0"), BuildOptions()).ok

@@ -149,7 +149,13 @@ def test_python_whose_flags_gcc_rejects_stops_in_seconds_with_its_id(tmp_path):
 @pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
 def test_the_plans_cflags_let_the_same_python_through(tmp_path):
     stand_in = _standalone_python_env(tmp_path)
-    build_env = {"CXX": shutil.which("g++"), "CFLAGS": without_clang_only_flags(PBS_CFLAGS), **stand_in}
+    stripped = without_clang_only_flags(PBS_CFLAGS)
+    only_cflags = {"CXX": shutil.which("g++"), "CFLAGS": stripped, **stand_in}
+    # CFLAGS alone is not enough: setuptools links C++ with sysconfig's CFLAGS unless CXXFLAGS is set
+    with pytest.raises(BuildFailedError) as err:
+        check_python_flags(_plan(), only_cflags, {**os.environ, **only_cflags}, tmp_path, sys.executable)
+    assert err.value.problem_id == "python-flags-gcc-rejects"
+    build_env = {**only_cflags, "CXXFLAGS": stripped}
     probe = check_python_flags(_plan(), build_env, {**os.environ, **build_env}, tmp_path, sys.executable)
     assert probe is not None and probe.ok
     assert "-fdebug-default-version=4" not in probe.argv and "-fno-strict-overflow" in probe.argv
