@@ -13,6 +13,12 @@
   same flags plus torch's CUDA include dirs and nvcc flags, in the build's environment (CPATH
   included): a CUDA header torch needs that no include dir provides fails here.
 
+- first of all (not on Windows): an empty C++ unit compiled with the build's C++ compiler and the
+  flags setuptools gives every extension unit (its ``compiler_so``, made from the target Python's
+  sysconfig CFLAGS and the build environment's CFLAGS exactly as setuptools makes it, asked of
+  the target Python in a child process): a flag the compiler rejects, such as the clang-only
+  ``-fdebug-default-version=4`` of some standalone CPythons, stops the build in seconds.
+
 A failure is matched against the catalogue of known problems and raised as a
 BuildFailedError (exit 4) carrying the problem id, typically within a minute.
 """
@@ -51,6 +57,22 @@ print(json.dumps({"include": paths, "cuda_include": cuda_paths,
                   "python_include": sysconfig.get_paths()["include"],
                   "nvcc_flags": list(getattr(ext, "COMMON_NVCC_FLAGS", [])),
                   "abi": int(bool(torch._C._GLIBCXX_USE_CXX11_ABI))}))
+"""
+
+# The argvs setuptools compiles and links an extension with (torch's builder passes all but the
+# first word of compiler_so to the C++ compiler, and links with compiler_cxx), made in the build's
+# environment.
+_DISTUTILS_COMPILER_SO = r"""
+import json
+try:
+    from setuptools._distutils.ccompiler import new_compiler
+    from setuptools._distutils.sysconfig import customize_compiler
+except ImportError:
+    from distutils.ccompiler import new_compiler
+    from distutils.sysconfig import customize_compiler
+compiler = new_compiler()
+customize_compiler(compiler)
+print(json.dumps([list(getattr(compiler, name, None) or []) for name in ("compiler_so", "compiler_cxx")]))
 """
 
 
@@ -127,6 +149,42 @@ def torch_cuda_probe_argv(nvcc: list[str], source: Path, plan: BuildPlan, host_c
     return argv
 
 
+def extension_unit_flags(python: str, env: dict[str, str]) -> list[str]:
+    """The flags setuptools compiles and links every extension with in ``env``, compile flags first
+    (empty where it cannot tell)."""
+    result = run_command([python, "-c", _DISTUTILS_COMPILER_SO], timeout=60, env=env)
+    if not result.ok:
+        return []
+    try:
+        compiler_so, compiler_cxx = json.loads(result.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return []
+    flags = [str(flag) for flag in compiler_so[1:]]
+    return flags + [str(flag) for flag in compiler_cxx[1:] if str(flag) not in flags]
+
+
+def python_flags_probe_argv(cxx: list[str], source: Path, output: Path, flags: list[str]) -> list[str]:
+    return [*cxx, *flags, "-c", str(source), "-o", str(output)]
+
+
+def check_python_flags(plan: BuildPlan, build_env: dict[str, str], env: dict[str, str], work_dir: Path,
+                        python: str) -> ProbeResult | None:
+    """Compile an empty unit with the Python's extension flags; None where there is nothing to check."""
+    if platform.system() == "Windows":
+        return None
+    flags = extension_unit_flags(python, env)
+    if not flags:
+        return None
+    source = work_dir / "python_flags_probe.cpp"
+    source.write_text("int mmbuild_python_flags_probe;\n", encoding="utf-8")
+    argv = python_flags_probe_argv(_compiler_from_env(build_env, plan), source,
+                                   work_dir / "python_flags_probe.o", flags)
+    result = run_command(argv, timeout=COMPILE_TIMEOUT_S, env=env, cwd=str(work_dir))
+    if not result.ok:
+        raise _fail("probe of the Python's compiler flags", result)
+    return ProbeResult("python_flags_probe.cpp", True, argv=argv)
+
+
 def _fail(name: str, result: CommandResult) -> BuildFailedError:
     text = "\n".join(p for p in (result.error, result.stdout, result.stderr) if p)
     summary = summarise_failure(text)
@@ -156,6 +214,9 @@ def run_preflight(plan: BuildPlan, build_env: dict[str, str], work_dir: Path, *,
     work_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **build_env}
     results: list[ProbeResult] = []
+    flags_probe = check_python_flags(plan, build_env, env, work_dir, python)
+    if flags_probe is not None:
+        results.append(flags_probe)
 
     if plan.target == "cuda":
         # First: it takes seconds, and catches arch, flag and host-compiler problems.

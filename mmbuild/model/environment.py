@@ -27,7 +27,8 @@ DOWNSTREAM_PACKAGES = (
 TRACKED_PACKAGES = MMCV_DISTRIBUTIONS + DOWNSTREAM_PACKAGES + (
     "torchvision", "setuptools", "packaging", "ninja",
 )
-BUILD_ENV_VARS = ("TORCH_CUDA_ARCH_LIST", "MAX_JOBS", "MMCV_CUDA_ARGS", "CUDA_HOME", "CC", "CXX", "CPATH")
+BUILD_ENV_VARS = ("TORCH_CUDA_ARCH_LIST", "MAX_JOBS", "MMCV_CUDA_ARGS", "CUDA_HOME", "CC", "CXX", "CPATH",
+                  "CFLAGS", "CXXFLAGS")
 
 
 @dataclass
@@ -44,6 +45,7 @@ class OSInfo:
 class PythonInfo:
     version: str
     executable: str
+    cflags: str | None = None    # sysconfig CFLAGS: setuptools compiles every extension unit with them
 
 
 @dataclass

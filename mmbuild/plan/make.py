@@ -31,6 +31,7 @@ from mmbuild.plan.mmcv_version import choose_mmcv
 from mmbuild.plan.nvcc_threads import choose_nvcc_threads, without_nvcc_threads
 from mmbuild.plan.patches import mmcv_patches, torch_header_patch
 from mmbuild.plan.pch import choose_pch
+from mmbuild.plan.python_flags import choose_python_flags
 from mmbuild.plan.target import choose_target
 from mmbuild.plan.threads import choose_threads_per_block
 from mmbuild.plan.torchvision import check_torchvision
@@ -90,6 +91,7 @@ def make_plan(
         else "-"
     )
     draft.decide("host compiler", compiler_label, compiler.reason)
+    _python_flags_step(draft, env, compiler.compiler)
 
     pch = choose_pch(env, compiler.compiler, options.pch)
     draft.decide("precompiled header", "yes" if pch.enabled else "no", pch.reason)
@@ -170,6 +172,15 @@ def _cuda_step(draft: _Draft, env: Environment, options: BuildOptions, toolkit) 
                      "CPATH: library headers torch's CUDA headers include, from the "
                      "NVIDIA wheels torch was installed with (the toolkit lacks them)")
     return parts
+
+
+def _python_flags_step(draft: _Draft, env: Environment, compiler) -> None:
+    python_flags = choose_python_flags(env, compiler)
+    draft.findings += python_flags.findings
+    draft.build_env.update(python_flags.env)
+    if python_flags.stripped:
+        draft.decide("CFLAGS, CXXFLAGS", "the Python's without " + " ".join(python_flags.stripped),
+                     "the Python's sysconfig CFLAGS carry flags GCC rejects")
 
 
 def _driver_step(env: Environment, target: str, cuda_version: str | None) -> list[Finding]:

@@ -22,6 +22,7 @@ import math
 import os
 import platform
 import sys
+import sysconfig
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -200,7 +201,7 @@ def windows_long_paths_enabled() -> bool | None:
 
 
 def python_info() -> PythonInfo:
-    return PythonInfo(platform.python_version(), sys.executable)
+    return PythonInfo(platform.python_version(), sys.executable, sysconfig.get_config_var("CFLAGS"))
 
 
 @dataclass

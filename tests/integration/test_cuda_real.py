@@ -135,7 +135,8 @@ def test_preflight_stops_a_missing_cuda_header_in_seconds(cuda_venv, tmp_path):
     assert failed.value.problem_id == "cuda-header-missing" and "cusparse.h" in failed.value.message
     assert time.monotonic() - started < 120
     probes = run_preflight(plan, plan.env, tmp_path / "with", gpu_present=False, python=cuda_venv["python"])
-    assert [p.name for p in probes] == ["cuda_probe.cu", "torch_cuda_probe.cu", "torch_extension_probe.cpp"]
+    assert [p.name for p in probes] == ["python_flags_probe.cpp", "cuda_probe.cu", "torch_cuda_probe.cu",
+                                        "torch_extension_probe.cpp"]
 
 
 def test_gpu_machine_without_a_toolkit_fetches_one_and_never_builds_for_cpu(cuda_venv, tmp_path):

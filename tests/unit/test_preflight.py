@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,14 +12,17 @@ import pytest
 from mmbuild.build.preflight import (
     TorchBuildInfo,
     build_nvcc_flags,
+    check_python_flags,
     cuda_probe_argv,
     cxx_probe_argv,
+    extension_unit_flags,
     run_preflight,
     torch_build_info,
     torch_cuda_probe_argv,
 )
 from mmbuild.errors import EXIT_BUILD_FAILED, BuildFailedError
 from mmbuild.model.build_plan import BuildPlan, MmcvChoice
+from mmbuild.plan.python_flags import without_clang_only_flags
 
 NVCC = Path("/usr/local/cuda/bin/nvcc")
 
@@ -99,6 +104,58 @@ def test_full_preflight_passes_with_a_good_toolchain(tmp_path):
     plan = _cuda_plan(["-gencode=arch=compute_80,code=sm_80"])
     plan.cxx_std = "c++20"
     results = run_preflight(plan, {"CXX": cxx}, tmp_path, gpu_present=False)
-    assert [r.name for r in results] == ["cuda_probe.cu", "torch_extension_probe.cpp"]
-    assert all(r.ok for r in results) and not results[0].ran
+    assert [r.name for r in results] == [
+        "python_flags_probe.cpp", "cuda_probe.cu", "torch_extension_probe.cpp"]
+    assert all(r.ok for r in results) and not results[1].ran
     assert (tmp_path / "cuda_probe").is_file() and (tmp_path / "torch_extension_probe.o").is_file()
+
+
+# The sysconfig CFLAGS of python-build-standalone's CPython 3.12.0 (release 20231002, which uv
+# installs as its managed Python), as the compile line quoted in astral-sh/uv#12613 shows them.
+PBS_CFLAGS = ("-fno-strict-overflow -Wsign-compare -Wunreachable-code -DNDEBUG -g -O3 -Wall "
+              "-fdebug-default-version=4 -fPIC -I/tools/deps/include -I/tools/deps/include/ncursesw "
+              "-I/tools/deps/libedit/include")
+
+
+def _standalone_python_env(tmp_path: Path) -> dict[str, str]:
+    """This Python made to report the standalone CPython's CFLAGS: a copy of its own sysconfigdata
+    module with CFLAGS replaced, selected the way CPython itself allows (_PYTHON_SYSCONFIGDATA_NAME)."""
+    import importlib
+    import sysconfig
+
+    real = importlib.import_module(sysconfig._get_sysconfigdata_name())
+    fake = {**real.build_time_vars, "CFLAGS": PBS_CFLAGS}
+    folder = tmp_path / "sysconfigdata"
+    folder.mkdir()
+    (folder / "_sysconfigdata_pbs_standin.py").write_text(f"build_time_vars = {fake!r}\n", encoding="utf-8")
+    return {"PYTHONPATH": str(folder), "_PYTHON_SYSCONFIGDATA_NAME": "_sysconfigdata_pbs_standin"}
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
+def test_python_whose_flags_gcc_rejects_stops_in_seconds_with_its_id(tmp_path):
+    import time
+
+    stand_in = _standalone_python_env(tmp_path)
+    assert "-fdebug-default-version=4" in extension_unit_flags(sys.executable, {**os.environ, **stand_in})
+    started = time.monotonic()
+    with pytest.raises(BuildFailedError) as err:
+        run_preflight(_plan(), {"CXX": shutil.which("g++"), **stand_in}, tmp_path / "work", gpu_present=False)
+    assert time.monotonic() - started < 30
+    assert err.value.exit_code == EXIT_BUILD_FAILED
+    assert err.value.problem_id == "python-flags-gcc-rejects"
+    assert "-fdebug-default-version=4" in err.value.message
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
+def test_the_plans_cflags_let_the_same_python_through(tmp_path):
+    stand_in = _standalone_python_env(tmp_path)
+    stripped = without_clang_only_flags(PBS_CFLAGS)
+    only_cflags = {"CXX": shutil.which("g++"), "CFLAGS": stripped, **stand_in}
+    # CFLAGS alone is not enough: setuptools links C++ with sysconfig's CFLAGS unless CXXFLAGS is set
+    with pytest.raises(BuildFailedError) as err:
+        check_python_flags(_plan(), only_cflags, {**os.environ, **only_cflags}, tmp_path, sys.executable)
+    assert err.value.problem_id == "python-flags-gcc-rejects"
+    build_env = {**only_cflags, "CXXFLAGS": stripped}
+    probe = check_python_flags(_plan(), build_env, {**os.environ, **build_env}, tmp_path, sys.executable)
+    assert probe is not None and probe.ok
+    assert "-fdebug-default-version=4" not in probe.argv and "-fno-strict-overflow" in probe.argv
