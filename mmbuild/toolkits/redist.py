@@ -166,10 +166,27 @@ def unpack(path: Path, archive: Archive, home: Path) -> int:
                 if member.islnk():
                     member.linkname = member.linkname.removeprefix(prefix)
                 kept.append(member)
-            tar.extractall(home, members=kept, filter="data")
+            _extract(tar, kept, home)
     except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
         raise RedistFetchError(f"{path.name} could not be unpacked: {exc}") from None
     return len(kept)
+
+
+def _extract(tar: tarfile.TarFile, members: list[tarfile.TarInfo], home: Path) -> None:
+    """Unpack with tarfile's "data" filter (no absolute paths, no links or files outside ``home``);
+    Pythons without it (before 3.9.17 / 3.10.12 / 3.11.4) get the same path checks here."""
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(home, members=members, filter="data")
+        return
+    root = home.resolve()
+    for member in members:
+        target = (root / member.name).resolve()
+        link = (target.parent / member.linkname).resolve() if member.issym() else target
+        if root not in (target, *target.parents) or root not in (link, *link.parents):
+            raise RedistFetchError(f"{member.name} would be unpacked outside the toolkit's folder")
+        if not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
+            raise RedistFetchError(f"{member.name} is not a file, folder or link")
+    tar.extractall(home, members=members)  # noqa: S202 - every member checked above
 
 
 def assemble(partial: Path, offer: RedistRelease, platform: str, base: str, site_dir: str | None) -> dict:
