@@ -11,13 +11,13 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from redist_mirror import make_release, serve, write_manifest
 
 from mmbuild.errors import EXIT_USAGE
 from mmbuild.knowledge.cuda_redist import base_url, manifest_archives, redist_release
 from mmbuild.toolkits import store
 from mmbuild.toolkits.provision import provision_toolkit
 from mmbuild.toolkits.redist import RedistFetchError, as_url, runtime_version
-from tests.redist_mirror import make_release, serve, write_manifest
 
 REFERENCE = Path("/work/shared/reference/redistrib_12.8.0.subset.json")
 REPO = Path(__file__).resolve().parents[2]
@@ -155,7 +155,7 @@ def test_an_archive_with_files_outside_its_folder_is_refused(mirror, tmp_path, m
     def stray(path: Path, entry: dict) -> None:
         import hashlib
 
-        from tests.redist_mirror import pack
+        from redist_mirror import pack
         data = pack({"../../evil": (b"x", 0o644)}, path.name.removesuffix(".tar.xz"))
         path.write_bytes(data)
         entry.update(sha256=hashlib.sha256(data).hexdigest(), size=str(len(data)))
