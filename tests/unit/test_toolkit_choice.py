@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,14 @@ def test_a_driver_too_old_for_torch_blocks_cuda_builds_but_not_cpu_only_ones():
     assert [f.severity for f in cuda.findings if f.id == "driver-too-old"] == ["error"] and not cuda.ok
     cpu = make_plan(env, BuildOptions(cpu_only=True))
     assert [f.severity for f in cpu.findings if f.id == "driver-too-old"] == ["warning"] and cpu.ok
+
+
+def test_the_command_line_takes_redist_and_the_json_plan_says_where_from(capsys):
+    from mmbuild.cli import main
+
+    report = ENVS / "this-machine-cuda-torch-2.8-cu128-nvcc-13.0.json"
+    argv = ["plan", "--from-env", str(report), "--arch", "9.0", "--cuda-toolkit", "redist", "--json"]
+    assert main(argv) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert (plan["provision"], plan["provision_from"]) == ("12.8", "redist")
+    assert plan["cuda_home"].endswith("/toolkits/cuda-12.8/home")
