@@ -33,7 +33,7 @@ _CUDART = "libcudart.so"
 
 
 class ToolkitFetchError(UsageError):
-    """The package index could not provide the toolkit (offline, refused, or no such version)."""
+    """The toolkit could not be provided (offline, refused, no such version, or not on this platform)."""
 
 
 def provision_toolkit(version: str, python: str, store_dir: Path | None = None, source: str = "index",
