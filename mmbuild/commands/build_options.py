@@ -26,10 +26,11 @@ def add_build_options(p: argparse.ArgumentParser, *, from_env_help: str | None) 
     g.add_argument("--jobs", type=positive_int, metavar="N", help="parallel compile jobs")
     g.add_argument("--threads-per-block", type=positive_int, metavar="N",
                    help="THREADS_PER_BLOCK for mmcv's CUDA kernels")
-    g.add_argument("--cuda-toolkit", metavar="auto|system|index|DIR",
-                   help="auto (default): a toolkit on this machine that fits, else one from the package "
-                        "index; system: only those on this machine; index: always from the package "
-                        "index; DIR: this CUDA_HOME")
+    g.add_argument("--cuda-toolkit", metavar="auto|system|index|redist|DIR",
+                   help="auto (default): a toolkit on this machine that fits, else one fetched (CUDA 13 "
+                        "from the package index, CUDA 11 and 12 from NVIDIA's redistributable archives, "
+                        "or MMBUILD_CUDA_REDIST_URL's mirror); system: only those on this machine; "
+                        "index, redist: always from that source; DIR: this CUDA_HOME")
     g.add_argument("--cuda-home", metavar="DIR", help="the same as --cuda-toolkit DIR")
     g.add_argument("--cxx", metavar="PATH", help="the host C++ compiler to use")
     g.add_argument("--wheelhouse", metavar="DIR", help="reuse or add wheels in this wheelhouse")

@@ -22,6 +22,7 @@ def plan_findings(env: Environment) -> list[Finding]:
 
 
 HELP = "probe this machine and print the Environment with findings"
+_ORIGINS = {"system": "system", "index": "package index", "redist": "NVIDIA redist"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -98,7 +99,7 @@ def render(env: Environment, stream: TextIO) -> str:
     parts.append(_section("PyTorch", torch_rows, stream))
 
     parts.append(_section("CUDA toolkits", [
-        (tk.home, f"CUDA {_or_dash(tk.version)}", "package index" if tk.origin == "index" else "system",
+        (tk.home, f"CUDA {_or_dash(tk.version)}", _ORIGINS.get(tk.origin, tk.origin),
          _arches(tk.arches),
          "library headers: " + ("-" if tk.library_headers is None else _headers(tk.library_headers)))
         for tk in env.cuda_toolkits], stream))

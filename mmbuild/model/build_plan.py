@@ -43,7 +43,8 @@ class BuildPlan:
     env: dict[str, str] = field(default_factory=dict)
     ops: list[str] = field(default_factory=list)
     pch: bool = False                             # precompiled torch headers for the C++ units
-    provision: str | None = None                  # CUDA version to fetch from the index before building
+    provision: str | None = None                  # CUDA version to fetch before building
+    provision_from: str | None = None             # where from: "index" | "redist"
     fingerprint: str = ""
     decisions: list[Decision] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)

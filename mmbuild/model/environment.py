@@ -72,8 +72,9 @@ class CudaToolkit:
     # CUDA headers torch's CUDA headers need, found in this toolkit: name -> include dir
     # (None: not looked at, as in reports saved before mmbuild looked).
     library_headers: dict[str, str] | None = None
-    origin: str = "system"           # "system" | "index" (provisioned by mmbuild from the package index)
-    provisioned: bool = True         # False: an index toolkit a plan names before it is fetched
+    # "system" | "index" | "redist" (provisioned by mmbuild from the package index or NVIDIA's archives)
+    origin: str = "system"
+    provisioned: bool = True         # False: a toolkit to fetch that a plan names before it is fetched
 
 
 @dataclass

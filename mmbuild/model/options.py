@@ -16,7 +16,7 @@ class BuildOptions:
     jobs: int | None = None
     threads_per_block: int | None = None
     cuda_home: str | None = None         # --cuda-home DIR or --cuda-toolkit DIR
-    cuda_toolkit: str = "auto"           # "auto" | "system" | "index" (--cuda-toolkit)
+    cuda_toolkit: str = "auto"           # "auto" | "system" | "index" | "redist" (--cuda-toolkit)
     cxx: str | None = None
     wheelhouse: str | None = None
     ops: list[str] = field(default_factory=list)
@@ -60,7 +60,7 @@ def options_from_args(args: object) -> BuildOptions:
     )
 
 
-TOOLKIT_MODES = ("auto", "system", "index")
+TOOLKIT_MODES = ("auto", "system", "index", "redist")
 
 
 def _toolkit_mode(value: str | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mmbuild.model.build_plan import BuildPlan
 from mmbuild.model.options import BuildOptions
+from mmbuild.plan.toolkit import source_name
 from mmbuild.util.cache_dirs import cache_dir
 
 
@@ -20,7 +21,8 @@ def planned_steps(plan: BuildPlan, options: BuildOptions, settings, compiler_cac
         steps.append(("wheel", f"reuse a wheel from {where} if the fingerprint (known once the sdist "
                                "is downloaded) matches, else build it"))
     if plan.provision:
-        steps.append(("toolkit", f"fetch CUDA {plan.provision}'s compiler from the package index into "
+        where = source_name(plan.provision_from or "index")
+        steps.append(("toolkit", f"fetch CUDA {plan.provision}'s compiler from {where} into "
                                  f"{plan.cuda_home} (kept for later builds)"))
     steps.append(("patch", ", ".join(plan.patches) or "none"))
     if plan.ops:

@@ -237,12 +237,16 @@ class Pipeline:
             self.subset = apply_subset(self.tree.root, self.plan.ops, target=self.plan.target).to_dict()
 
     def provision_toolkit(self) -> Path:
-        """Fetch the plan's CUDA toolkit from the package index into the toolkit store (or reuse it)."""
+        """Fetch the plan's CUDA toolkit (package index or NVIDIA's archives) into the toolkit store, or
+        reuse it; torch's runtime wheel picks the release of NVIDIA's archives."""
+        from mmbuild.plan.toolkit import source_name
         from mmbuild.toolkits.provision import provision_toolkit
 
-        version = self.plan.provision
-        with self.stage("toolkit", f"CUDA {version} from the package index") as step:
-            home = provision_toolkit(version, self.settings.python)
+        version, source = self.plan.provision, self.plan.provision_from or "index"
+        torch = self.env.torch if self.env else None
+        site_dir = os.path.dirname(torch.path) if torch and torch.path else None
+        with self.stage("toolkit", f"CUDA {version} from {source_name(source)}") as step:
+            home = provision_toolkit(version, self.settings.python, source=source, site_dir=site_dir)
             step.detail += f": {home}"
         if os.path.realpath(home) != os.path.realpath(self.plan.cuda_home):
             raise MmbuildError(f"the provisioned toolkit is at {home}, not at {self.plan.cuda_home} "

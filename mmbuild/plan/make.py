@@ -34,6 +34,7 @@ from mmbuild.plan.pch import choose_pch
 from mmbuild.plan.python_flags import choose_python_flags
 from mmbuild.plan.target import choose_target
 from mmbuild.plan.threads import choose_threads_per_block
+from mmbuild.plan.toolkit import FETCH_SOURCES, source_name
 from mmbuild.plan.torchvision import check_torchvision
 
 # CUDA >= this on Windows needs MSVC's conforming preprocessor.
@@ -140,6 +141,7 @@ def make_plan(
         ops=sorted(options.ops),
         pch=pch.enabled,
         provision=toolkit.version if toolkit and not toolkit.provisioned else None,
+        provision_from=toolkit.origin if toolkit and not toolkit.provisioned else None,
         decisions=draft.decisions,
         findings=merge_findings(environment_findings(env), draft.findings),
     )
@@ -192,9 +194,10 @@ def _driver_step(env: Environment, target: str, cuda_version: str | None) -> lis
 
 
 def _toolkit_label(toolkit: CudaToolkit) -> str:
-    if toolkit.origin != "index":
+    if toolkit.origin not in FETCH_SOURCES:
         return f"CUDA {toolkit.version} on this machine"
-    return f"CUDA {toolkit.version} from the package index" + ("" if toolkit.provisioned else " (to fetch)")
+    return f"CUDA {toolkit.version} from {source_name(toolkit.origin)}" + (
+        "" if toolkit.provisioned else " (to fetch)")
 
 
 def _cpu_step(draft: _Draft, env: Environment, options: BuildOptions) -> _CudaParts:
@@ -227,8 +230,8 @@ def _windows_step(draft: _Draft, env: Environment, options: BuildOptions, target
 def _with_fingerprint(plan: BuildPlan, env: Environment, options: BuildOptions, toolkit: CudaToolkit | None,
                       patch_digests: dict[str, str] | None) -> BuildPlan:
     inputs = fingerprint_inputs(env, options, plan, toolkit.version if toolkit else None, patch_digests)
-    if toolkit is not None and toolkit.origin == "index":
-        inputs["nvcc_from"] = "index"
+    if toolkit is not None and toolkit.origin in FETCH_SOURCES:
+        inputs["nvcc_from"] = toolkit.origin
     plan.fingerprint_inputs, plan.fingerprint = inputs, fingerprint(inputs)
     return plan
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mmbuild.knowledge.cuda_wheels import compiler_wheels
 from mmbuild.knowledge.versions import release
 from mmbuild.model.environment import CudaToolkit, Environment
 from mmbuild.model.findings import Finding, finding
 from mmbuild.model.options import BuildOptions
 from mmbuild.plan.cuda_args import requested_arches
-from mmbuild.plan.toolkit import choose_toolkit, index_version
+from mmbuild.plan.toolkit import FETCH_SOURCES, choose_toolkit, fetch_source, index_version, source_name
 
 
 @dataclass
@@ -31,7 +30,7 @@ def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
     if options.cpu_only:
         return TargetChoice("cpu", None, "--cpu-only")
     torch = env.torch
-    asked_for_cuda = bool(options.arch or options.cuda_home or options.cuda_toolkit == "index")
+    asked_for_cuda = bool(options.arch or options.cuda_home or options.cuda_toolkit in FETCH_SOURCES)
     severity = "error" if asked_for_cuda or env.gpus else "warning"
     if torch is None:
         return TargetChoice("cpu", None, "torch is not installed")
@@ -98,13 +97,13 @@ def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
 
 
 def _way_out(env: Environment, options: BuildOptions, arches: list[str], severity: str) -> str:
-    """The end of the fix: fetching the toolkit from the package index where it can, and --cpu-only."""
+    """The end of the fix: fetching the toolkit where it can be (the package index, NVIDIA's
+    redistributable archives), and --cpu-only."""
     parts = []
     version = index_version(env, arches)
-    wheels = compiler_wheels(version)
-    fetchable = wheels is not None and wheels.serves(env.os.system, env.os.machine)
-    if options.cuda_toolkit == "system" and fetchable:
-        parts.append(f"or pass --cuda-toolkit index to fetch CUDA {version} from the package index")
+    source = fetch_source(env, version)
+    if options.cuda_toolkit != "auto" and source and source != options.cuda_toolkit:
+        parts.append(f"or pass --cuda-toolkit {source} to fetch CUDA {version} from {source_name(source)}")
     if severity == "error":
         parts.append("or --cpu-only to build CPU ops only")
     return f" ({'; '.join(parts)})" if parts else ""

@@ -1,6 +1,6 @@
-"""Which CUDA toolkit a build uses, and whether it comes from this machine or the package index.
+"""Which CUDA toolkit a build uses, and whether it comes from this machine or is fetched.
 
-Order: ``--cuda-toolkit DIR`` / ``--cuda-home`` > ``--cuda-toolkit index`` > the user's ``CUDA_HOME``
+Order: ``--cuda-toolkit DIR`` / ``--cuda-home`` > ``--cuda-toolkit index|redist`` > the user's ``CUDA_HOME``
 > a toolkit of this machine whose major matches ``torch.version.cuda`` (the same minor first, then
 the newest of that major). torch's extension builder refuses a toolkit of another major ("The
 detected CUDA version (X) mismatches the version that was used to compile PyTorch (Y)"), so no
@@ -8,9 +8,11 @@ other major is ever chosen implicitly.
 
 ``--cuda-toolkit auto`` (the default) takes this machine's toolkit only when it fits: torch's major,
 every requested arch, a host compiler it accepts. Otherwise it names the toolkit of torch's CUDA
-major.minor (or the newer minor of that major a requested arch needs) from the package index, which
-the pipeline provisions into mmbuild's cache before the build (mmbuild/toolkits/); a toolkit
-provisioned earlier is reused. ``system`` never uses the index; ``index`` always does.
+major.minor (or the newer minor of that major a requested arch needs) from the package index where
+it has that major's compiler (CUDA 13), else from NVIDIA's redistributable archives (CUDA 11 and 12),
+which the pipeline provisions into mmbuild's cache before the build (mmbuild/toolkits/); a toolkit
+provisioned earlier, from either, is reused. ``system`` never fetches; ``index`` and ``redist``
+always fetch from that source.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 
 from mmbuild.knowledge import compilers as compiler_facts
 from mmbuild.knowledge import cuda as cuda_facts
+from mmbuild.knowledge.cuda_redist import redist_release
 from mmbuild.knowledge.cuda_wheels import compiler_wheels, toolkit_home
 from mmbuild.knowledge.versions import parse_version, release
 from mmbuild.model.environment import CudaToolkit, Environment
@@ -61,10 +64,10 @@ def choose_toolkit(env: Environment, cuda_home: str | None = None, mode: str = "
                    arches: list[str] | None = None) -> ToolkitChoice:
     """The toolkit to build with (see the module docstring); ``arches`` are the requested ("8.6")."""
     arches = arches or []
-    if mode == "index" and not cuda_home:
-        return _from_index(env, arches, "--cuda-toolkit index")
+    if mode in FETCH_SOURCES and not cuda_home:
+        return _fetched(env, arches, f"--cuda-toolkit {mode}", (mode,))
     explicit = [("--cuda-home", cuda_home)]
-    if mode != "index":
+    if mode not in FETCH_SOURCES:
         explicit.append(("CUDA_HOME", env.env_vars.get("CUDA_HOME")))
     for source, home in explicit:
         if home:
@@ -91,7 +94,7 @@ def _auto(env: Environment, arches: list[str]) -> ToolkitChoice:
         why = unfit_because(matches[0], env, arches)
     else:
         why = _nothing_found(env, "no toolkit on this machine matches torch's CUDA")
-    index = _from_index(env, arches, why)
+    index = _fetched(env, arches, why, FETCH_SOURCES)
     if index.toolkit is not None and (not matches or not unfit_because(index.toolkit, env, arches)):
         return index
     if matches:
@@ -125,32 +128,68 @@ def index_version(env: Environment, arches: list[str]) -> str | None:
     return f"{wanted[0]}.{wanted[1]}"
 
 
-def _from_index(env: Environment, arches: list[str], why: str) -> ToolkitChoice:
-    """The package index's toolkit for this torch: provisioned already, or to be provisioned."""
-    version = index_version(env, arches)
+FETCH_SOURCES = ("index", "redist")      # where a toolkit can be fetched from, in auto's order
+_SOURCE_NAMES = {"index": "the package index", "redist": "NVIDIA's redistributable archives"}
+
+
+def source_name(source: str) -> str:
+    """ "index" -> "the package index"; "redist" -> "NVIDIA's redistributable archives"."""
+    return _SOURCE_NAMES.get(source, source)
+
+
+def cannot_fetch(env: Environment, version: str, source: str) -> str:
+    """Why ``source`` cannot provide CUDA ``version`` on this platform ("" when it can)."""
+    system, machine = env.os.system, env.os.machine
+    if source == "redist":
+        offer = redist_release(version)
+        if offer is None or not offer.releases:
+            return f"mmbuild knows no CUDA {version} release of NVIDIA's redistributable archives"
+        if not offer.serves(system, machine):
+            return (f"mmbuild fetches NVIDIA's redistributable archives on {' and '.join(offer.platforms)} "
+                    f"only, not {system} {machine}")
+        return ""
     wheels = compiler_wheels(version)
+    if wheels is None or not wheels.available:
+        return (f"the package index has no CUDA {version.split('.')[0]} compiler"
+                + (f" ({wheels.missing})" if wheels else ""))
+    if not wheels.serves(system, machine):
+        return (f"mmbuild fetches CUDA {version} from the package index on "
+                f"{' and '.join(wheels.platforms)} only, not {system} {machine}")
+    return ""
+
+
+def fetch_source(env: Environment, version: str | None) -> str | None:
+    """The first source (auto's order) that can provide CUDA ``version`` here; None when none can."""
+    return next((s for s in FETCH_SOURCES if version and not cannot_fetch(env, version, s)), None)
+
+
+def _fetched(env: Environment, arches: list[str], why: str, sources: tuple[str, ...]) -> ToolkitChoice:
+    """The toolkit for this torch from the first of ``sources`` that has it: provisioned already, or
+    to be provisioned."""
+    version = index_version(env, arches)
     if version is None:
         return ToolkitChoice(None, f"{why}; torch has no CUDA to match", index_note="torch has no CUDA")
-    if wheels is None or not wheels.available:
-        note = (f"the package index has no CUDA {version.split('.')[0]} compiler"
-                + (f" ({wheels.missing})" if wheels else ""))
-        return ToolkitChoice(None, f"{why}; {note}", index_note=note)
-    if not wheels.serves(env.os.system, env.os.machine):
-        note = (f"mmbuild fetches CUDA {version} from the package index on "
-                f"{' and '.join(wheels.platforms)} only, not {env.os.system} {env.os.machine}")
-        return ToolkitChoice(None, f"{why}; {note}", index_note=note)
-    provisioned = next((t for t in env.cuda_toolkits if t.origin == "index" and t.version == version), None)
+    provisioned = next((t for t in env.cuda_toolkits
+                        if t.origin in FETCH_SOURCES and t.version == version), None)
     if provisioned is not None:
-        return ToolkitChoice(provisioned,
-                             f"{why}: CUDA {version} from the package index, provisioned earlier")
+        return ToolkitChoice(provisioned, f"{why}: CUDA {version} from {source_name(provisioned.origin)}, "
+                                          "provisioned earlier")
+    notes = [cannot_fetch(env, version, source) for source in sources]
+    source = next((s for s, note in zip(sources, notes) if not note), None)
+    if source is None:
+        note = "; ".join(notes)
+        return ToolkitChoice(None, f"{why}; {note}", index_note=note)
     if not env.toolkit_store:
         note = "this environment report has no toolkit store to provision into"
         return ToolkitChoice(None, f"{why}; {note}", index_note=note)
     home = toolkit_home(env.toolkit_store, version)
-    pending = CudaToolkit(home, f"{home}/bin/nvcc", version, [], library_headers={}, origin="index",
-                          provisioned=False)  # the wheels bring no library headers: torch's wheels do
-    return ToolkitChoice(pending, f"{why}: CUDA {version} from the package index "
-                                  f"({wheels.requirement_for(version)}), provisioned before the build")
+    # the fetched toolkit brings no library headers: torch's wheels do
+    pending = CudaToolkit(home, f"{home}/bin/nvcc", version, [], library_headers={}, origin=source,
+                          provisioned=False)
+    what = (f"({compiler_wheels(version).requirement_for(version)})" if source == "index"
+            else f"({', '.join(redist_release(version).components)})")
+    return ToolkitChoice(pending, f"{why}: CUDA {version} from {source_name(source)} {what}, "
+                                  "provisioned before the build")
 
 
 def _nothing_found(env: Environment, no_match: str) -> str:

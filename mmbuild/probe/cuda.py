@@ -14,6 +14,7 @@ is then read from ``nvcc --dryrun`` (the ``TOP=`` line).
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 import shutil
@@ -141,15 +142,25 @@ def provisioned_toolkits(store: Path) -> list[tuple[str, str]]:
     return [(str(home), str(home / "bin" / NVCC)) for home in homes if (home / "bin" / NVCC).is_file()]
 
 
+def provisioned_origin(home: str) -> str:
+    """Where a provisioned toolkit came from, as its record says: "index" (also for records that do
+    not say) or "redist"."""
+    try:
+        source = json.loads((Path(home).parent / RECORD).read_text(encoding="utf-8")).get("source")
+    except (OSError, ValueError, AttributeError):
+        source = None
+    return source if source in ("index", "redist") else "index"
+
+
 def probe_cuda_toolkits(environ: dict[str, str] | None = None, timeout: float = TIMEOUT_S,
                         store: Path | None = None) -> tuple[list[CudaToolkit], list[Finding]]:
-    """This machine's toolkits, then those in mmbuild's toolkit store (``origin`` "index")."""
+    """This machine's toolkits, then those in mmbuild's toolkit store (``origin`` "index" or "redist")."""
     found = discover_toolkits(environ, timeout)
     store_prefix = os.path.realpath(store) + os.sep if store else None
     system = [(home, nvcc) for home, nvcc in found
               if not (store_prefix and os.path.realpath(home).startswith(store_prefix))]
     index = provisioned_toolkits(store) if store else []
-    pairs = [(*pair, "system") for pair in system] + [(*pair, "index") for pair in index]
+    pairs = [(*pair, "system") for pair in system] + [(*pair, provisioned_origin(pair[0])) for pair in index]
     if not pairs:
         return [], []
     with ThreadPoolExecutor(max_workers=min(4, len(pairs))) as pool:

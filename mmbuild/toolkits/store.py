@@ -1,11 +1,14 @@
-"""The toolkit store: CUDA toolkits mmbuild provisioned from the package index, one folder each.
+"""The toolkit store: CUDA toolkits mmbuild provisioned, one folder per major.minor.
 
 Its part of the cache folder (util/cache_dirs.py)::
 
     toolkits/cuda-13.0/site/          the wheels, as ``pip install --target`` laid them out
     toolkits/cuda-13.0/home           the CUDA_HOME a build uses: a link to the wheels' folder
                                       (site/nvidia/cu13), completed with lib64 and libcudart.so
-    toolkits/cuda-13.0/toolkit.json   the version nvcc reports, the requirement and the packages
+    toolkits/cuda-12.4/home/          from NVIDIA's redist archives: their top folders merged (bin/,
+                                      include/, lib/, nvvm/), completed with lib64 and targets/
+    toolkits/cuda-13.0/toolkit.json   the version nvcc reports and the source: the requirement and
+                                      the packages, or the release, URL and archives (sha256)
     toolkits/cuda-13.0.lock           held while that version is provisioned or removed
     toolkits/.cuda-13.0.partial-PID/  a provisioning in progress (renamed into place when complete)
 

@@ -246,10 +246,17 @@ SCENARIOS = [
         {"cpu_only": True},
         {"target": "cpu", "ok": True, "mmcv": ("mmcv", "2.2.0"), "no_ids": ["mmcv-version-incompatible"]},
     ),
-    # torch 2.8.0+cu128 with nvcc 13.0 only: the index has no CUDA 12 compiler to fetch instead.
+    # torch 2.8.0+cu128 with nvcc 13.0 only: the index has no CUDA 12 compiler; NVIDIA's
+    # redistributable archives have, so auto plans to fetch CUDA 12.8 from them.
     (
         "this-machine-cuda-torch-2.8-cu128-nvcc-13.0",
         {"arch": "9.0"},
+        {"ok": True, "target": "cuda", "provision": "12.8", "provision_from": "redist",
+         "no_ids": ["cuda-version-mismatch"]},
+    ),
+    (
+        "this-machine-cuda-torch-2.8-cu128-nvcc-13.0",
+        {"arch": "9.0", "cuda_toolkit": "index"},
         {"ok": False, "ids": ["cuda-version-mismatch"], "message_has": "no CUDA 12 compiler"},
     ),
     (

@@ -1,8 +1,9 @@
-"""--cuda-toolkit auto|system|index|DIR: the toolkit a plan takes, this machine's or the index's."""
+"""--cuda-toolkit auto|system|index|redist|DIR: the toolkit a plan takes, this machine's or a fetched one."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -103,15 +104,53 @@ def test_other_major_on_the_machine_fetches_torchs_major_from_the_index():
     assert "--cuda-toolkit index to fetch CUDA 13.0" in mismatch.fix and "--cpu-only" in mismatch.fix
 
 
-def test_a_cuda_12_torch_cannot_be_served_by_the_index_and_the_finding_says_why():
-    """Real report: torch 2.8.0+cu128 with this machine's nvcc 13.0 only."""
+def test_a_cuda_12_torch_with_only_13_on_the_machine_plans_the_redist_fetch():
+    """Real report: torch 2.8.0+cu128 with this machine's nvcc 13.0 only. The index has no CUDA 12
+    compiler; NVIDIA's redistributable archives have."""
     env = _env("this-machine-cuda-torch-2.8-cu128-nvcc-13.0")
-    for mode in ("auto", "index"):
+    for mode in ("auto", "redist"):
+        plan = make_plan(env, BuildOptions(arch="9.0", cuda_toolkit=mode))
+        assert plan.ok and plan.target == "cuda", [f.message for f in plan.findings]
+        assert (plan.provision, plan.provision_from) == ("12.8", "redist")
+        assert plan.cuda_home == plan.env["CUDA_HOME"] == f"{STORE}/cuda-12.8/home"
+        assert _decision(plan, "CUDA toolkit") == \
+            "CUDA 12.8 from NVIDIA's redistributable archives (to fetch)"
+        assert plan.fingerprint_inputs["nvcc_from"] == "redist"
+        [target] = [d.reason for d in plan.decisions if d.name == "target"]
+        assert "archives (cuda_nvcc, cuda_cudart, cuda_cccl), provisioned before the build" in target
+
+
+def test_the_index_alone_cannot_serve_a_cuda_12_torch_and_the_fix_names_redist():
+    env = _env("this-machine-cuda-torch-2.8-cu128-nvcc-13.0")
+    for mode in ("index", "system"):
         plan = make_plan(env, BuildOptions(arch="9.0", cuda_toolkit=mode))
         assert not plan.ok and plan.provision is None
         [error] = [f for f in plan.findings if f.severity == "error"]
-        assert error.id in ("cuda-version-mismatch", "cuda-home-missing")
-        assert "no CUDA 12 compiler" in error.message and "ships ptxas" in error.message
+        assert error.id == "cuda-version-mismatch"
+        assert "--cuda-toolkit redist to fetch CUDA 12.8 from NVIDIA's redistributable archives" in error.fix
+    index = make_plan(env, BuildOptions(arch="9.0", cuda_toolkit="index"))
+    assert "no CUDA 12 compiler" in " ".join(f.message for f in index.findings)
+
+
+def test_a_redist_toolkit_provisioned_earlier_is_reused_with_the_same_fingerprint():
+    env = _env("this-machine-cuda-torch-2.8-cu128-nvcc-13.0")
+    pending = make_plan(env, BuildOptions(arch="9.0"))
+    home = toolkit_home(STORE, "12.8")
+    env.cuda_toolkits.append(CudaToolkit(home, f"{home}/bin/nvcc", "12.8", ["sm_90"], library_headers={},
+                                         origin="redist"))
+    reused = make_plan(env, BuildOptions(arch="9.0"))
+    assert reused.provision is None and reused.cuda_home == pending.cuda_home
+    assert _decision(reused, "CUDA toolkit") == "CUDA 12.8 from NVIDIA's redistributable archives"
+    assert reused.fingerprint == pending.fingerprint
+
+
+def test_redist_is_used_only_where_its_layout_was_checked():
+    env = _env("this-machine-cuda-torch-2.8-cu128-nvcc-13.0")
+    env.os.machine = "aarch64"
+    plan = make_plan(env, BuildOptions(arch="9.0"))
+    assert not plan.ok and plan.provision is None
+    assert "redistributable archives on Linux x86_64 only, not Linux aarch64" in " ".join(
+        f.message for f in plan.findings)
 
 
 def test_index_toolkit_is_not_fetched_when_it_would_not_fit_better():
@@ -158,3 +197,14 @@ def test_a_driver_too_old_for_torch_blocks_cuda_builds_but_not_cpu_only_ones():
     assert [f.severity for f in cuda.findings if f.id == "driver-too-old"] == ["error"] and not cuda.ok
     cpu = make_plan(env, BuildOptions(cpu_only=True))
     assert [f.severity for f in cpu.findings if f.id == "driver-too-old"] == ["warning"] and cpu.ok
+
+
+def test_the_command_line_takes_redist_and_the_json_plan_says_where_from(capsys):
+    from mmbuild.cli import main
+
+    report = ENVS / "this-machine-cuda-torch-2.8-cu128-nvcc-13.0.json"
+    argv = ["plan", "--from-env", str(report), "--arch", "9.0", "--cuda-toolkit", "redist", "--json"]
+    assert main(argv) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert (plan["provision"], plan["provision_from"]) == ("12.8", "redist")
+    assert plan["cuda_home"].endswith("/toolkits/cuda-12.8/home")
