@@ -43,6 +43,7 @@ class BuildPlan:
     env: dict[str, str] = field(default_factory=dict)
     ops: list[str] = field(default_factory=list)
     pch: bool = False                             # precompiled torch headers for the C++ units
+    debug_symbols: bool = False                   # True: the C++ units keep -g (plan/debug_info.py)
     provision: str | None = None                  # CUDA version to fetch from the index before building
     fingerprint: str = ""
     decisions: list[Decision] = field(default_factory=list)
