@@ -25,6 +25,7 @@ class BuildOptions:
     pch: bool = True                     # False: --no-pch
     requests: list[str] = field(default_factory=list)            # downstream requirements (the stack)
     requirement_files: list[str] = field(default_factory=list)   # -r FILE
+    debug_symbols: bool = False          # --debug-symbols: keep -g in the C++ units
 
     @property
     def wants_stack(self) -> bool:
@@ -55,6 +56,7 @@ def options_from_args(args: object) -> BuildOptions:
         compiler_cache=getattr(args, "compiler_cache", None),
         patch_torch=bool(getattr(args, "patch_torch", False)),
         pch=not getattr(args, "no_pch", False),
+        debug_symbols=bool(getattr(args, "debug_symbols", False)),
         requests=list(getattr(args, "requests", None) or []),
         requirement_files=list(getattr(args, "requirement_files", None) or []),
     )

@@ -354,9 +354,12 @@ class Pipeline:
         """The wheel of the final plan: wheelhouse, cache, or a build (under the fingerprint's lock)."""
         fingerprint = self.plan.fingerprint
         house = Wheelhouse(Path(self.options.wheelhouse)) if self.options.wheelhouse else None
-        if house and (found := house.lookup(fingerprint)):
+        from mmbuild.wheels.choose import wheel_from_wheelhouse
+
+        if house and (found := wheel_from_wheelhouse(house.folder, self.plan, self.env,
+                                                     arch_given=bool(self.options.arch))):
             self.report.cache = "wheelhouse"
-            self.report.steps.append(Step("wheel", "done", f"from the wheelhouse: {found[0]}"))
+            self.report.steps.append(Step("wheel", "done", f"from the wheelhouse: {found[0]} ({found[1]})"))
             return found[0]
         waited = []
         with self.wheel_store.locked(fingerprint, on_wait=lambda: (waited.append(1), say(

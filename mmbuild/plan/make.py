@@ -22,6 +22,7 @@ from mmbuild.plan.build_requires import check_build_requires
 from mmbuild.plan.compiler import choose_compiler
 from mmbuild.plan.cuda_args import cuda_arg_tokens, join_cuda_args, requested_arches, split_cuda_args
 from mmbuild.plan.cuda_headers import cpath_value, resolve_cuda_headers
+from mmbuild.plan.debug_info import choose_debug_info
 from mmbuild.plan.engine import check_engine
 from mmbuild.plan.environment_checks import driver_findings, environment_findings
 from mmbuild.plan.fingerprint import fingerprint
@@ -96,6 +97,7 @@ def make_plan(
 
     pch = choose_pch(env, compiler.compiler, options.pch)
     draft.decide("precompiled header", "yes" if pch.enabled else "no", pch.reason)
+    debug_symbols = _debug_step(draft, env, options)
 
     jobs = choose_jobs(env, target.target, max(len(cuda.gencode), 1), options.jobs)
     draft.findings += jobs.findings
@@ -140,6 +142,7 @@ def make_plan(
         env=draft.build_env,
         ops=sorted(options.ops),
         pch=pch.enabled,
+        debug_symbols=debug_symbols,
         provision=toolkit.version if toolkit and not toolkit.provisioned else None,
         provision_from=toolkit.origin if toolkit and not toolkit.provisioned else None,
         decisions=draft.decisions,
@@ -183,6 +186,17 @@ def _python_flags_step(draft: _Draft, env: Environment, compiler) -> None:
     if python_flags.stripped:
         draft.decide("CFLAGS, CXXFLAGS", "the Python's without " + " ".join(python_flags.stripped),
                      "the Python's sysconfig CFLAGS carry flags GCC rejects")
+
+
+def _debug_step(draft: _Draft, env: Environment, options: BuildOptions) -> bool:
+    """-g0 last in the build's CFLAGS and CXXFLAGS unless --debug-symbols (after the Python flags step,
+    whose flags it builds on); True when the units keep debug info."""
+    debug = choose_debug_info(env.os.system, env.python.cflags, env.env_vars, draft.build_env,
+                              options.debug_symbols)
+    draft.build_env.update(debug.env)
+    draft.decide("debug info", "kept (-g)" if debug.keep else ("none (-g0)" if debug.env else "none"),
+                 debug.reason)
+    return debug.keep
 
 
 def _driver_step(env: Environment, target: str, cuda_version: str | None) -> list[Finding]:
@@ -279,6 +293,7 @@ def fingerprint_inputs(
         "patches": {pid: digests.get(pid) for pid in plan.patches},
         "ops": sorted(plan.ops),
         "pch": plan.pch,
+        "debug_symbols": plan.debug_symbols,
     }
 
 

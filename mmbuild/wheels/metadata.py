@@ -59,6 +59,7 @@ def build_metadata(plan: BuildPlan, env: Environment, *, patches: list[str] | No
                          else ({"home": plan.cuda_home, "version": None} if plan.cuda_home else None)),
         "compiler_cache": compiler_cache,
         "precompiled_header": plan.pch,
+        "debug_symbols": plan.debug_symbols,
         "patches": list(patches if patches is not None else plan.patches),
         "ops": list(plan.ops) or "all",
         "built_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),

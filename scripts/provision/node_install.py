@@ -4,9 +4,10 @@ Run with the node's target Python (the one with torch and mmbuild installed):
 
     python node_install.py --wheelhouse /shared/wheelhouse [--report FILE] [--save-env DIR]
 
-The wheels in the wheelhouse carry their build metadata (``mmcv/_mmbuild.json``). Whether
-a wheel fits this node is mmbuild's own check (``mmbuild/wheels/fit.py``, the one fleet
-plans and ``mmbuild verify`` use). Of the fitting wheels the newest build is installed
+The wheels in the wheelhouse carry their build metadata (``mmcv/_mmbuild.json``). Which
+wheel serves this node is mmbuild's own rule (``mmbuild/wheels/choose.py``, the one
+``mmbuild install --wheelhouse`` uses, on the fit check of ``mmbuild/wheels/fit.py``
+that fleet plans and ``mmbuild verify`` use). Of the fitting wheels the newest build is installed
 with mmbuild's installer (torch pinned, the previous mmcv restored on failure), then
 ``mmbuild verify`` runs.
 
@@ -26,28 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from mmbuild.wheels.fit import NodeFacts, rejection_reasons
+from mmbuild.wheels.choose import choose_wheel, wheelhouse_candidates
+from mmbuild.wheels.fit import NodeFacts
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_WHEEL, EXIT_VERIFY = 0, 1, 2, 3, 5
-
-
-def choose_wheel(candidates: list[tuple[Path, dict | None]], node: NodeFacts
-                 ) -> tuple[tuple[Path, dict] | None, list[dict]]:
-    """The newest fitting (wheel, metadata), and the rejected wheels with their reasons."""
-    fitting, rejected = [], []
-    for wheel, meta in candidates:
-        reasons = ["no mmbuild metadata in the wheel"] if meta is None else rejection_reasons(meta, node)
-        if reasons:
-            rejected.append({"wheel": wheel.name, "reasons": reasons})
-        else:
-            fitting.append((wheel, meta))
-    fitting.sort(key=lambda item: str(item[1].get("built_at", "")), reverse=True)
-    return (fitting[0] if fitting else None), rejected
-
-
-def wheelhouse_wheels(folder: Path) -> list[Path]:
-    """Every mmcv wheel in the wheelhouse (flat, or in the per-fingerprint sub-folders)."""
-    return sorted(p for p in folder.rglob("mmcv*.whl") if p.is_file())
 
 
 def _verify(python: str) -> dict:
@@ -64,7 +47,6 @@ def _verify(python: str) -> dict:
 
 def run(args: argparse.Namespace, report: dict) -> int:
     from mmbuild.probe import probe_environment
-    from mmbuild.wheels.metadata import read_wheel_metadata
 
     folder = Path(args.wheelhouse)
     if not folder.is_dir():
@@ -78,15 +60,16 @@ def run(args: argparse.Namespace, report: dict) -> int:
         report["saved_env"] = str(saved)
     node = NodeFacts.from_environment(env)
     report["node"] = node.__dict__
-    candidates = [(wheel, read_wheel_metadata(wheel)) for wheel in wheelhouse_wheels(folder)]
-    chosen, rejected = choose_wheel(candidates, node)
-    report["rejected"] = rejected
-    if chosen is None:
+    candidates = wheelhouse_candidates(folder)
+    choice = choose_wheel(candidates, node)
+    report["rejected"] = choice.rejected
+    if choice.wheel is None:
         report["error"] = (f"no wheel in {folder} fits this node ({len(candidates)} found); "
                            "build one for it with build-node.sh")
         return EXIT_NO_WHEEL
-    wheel, meta = chosen
+    wheel, meta = choice.wheel, choice.meta
     report["wheel"] = str(wheel)
+    report["why"] = choice.why
     report["built_for"] = {k: meta.get(k) for k in ("fingerprint", "version", "target", "arch_list", "ops")}
     from mmbuild.errors import MmbuildError
     from mmbuild.install.wheel import install_wheel

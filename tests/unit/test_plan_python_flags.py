@@ -67,10 +67,15 @@ def test_nothing_to_do_for_clang_windows_clean_flags_or_the_users_own_cflags():
 
 
 def test_the_plan_sets_cflags_and_says_why():
-    plan = make_plan(_env(), BuildOptions())
+    # --debug-symbols: the flags as this step leaves them (without it, -g goes and -g0 follows:
+    # test_debug_info.py).
+    keep_g = BuildOptions(debug_symbols=True)
+    plan = make_plan(_env(), keep_g)
     assert plan.env["CFLAGS"] == plan.env["CXXFLAGS"] == without_clang_only_flags(PBS_CFLAGS)
     assert "python-flags-gcc-rejects" in {f.id for f in plan.findings}
     assert plan.ok
-    clean = make_plan(_env(cflags="-Wsign-compare -DNDEBUG -g -fwrapv -O3 -Wall"), BuildOptions())
+    clean = make_plan(_env(cflags="-Wsign-compare -DNDEBUG -g -fwrapv -O3 -Wall"), keep_g)
     assert not {"CFLAGS", "CXXFLAGS"} & set(clean.env)
+    stripped = make_plan(_env(), BuildOptions()).env["CFLAGS"]
+    assert "-fdebug-default-version=4" not in stripped and stripped.endswith(" -g0")
     assert not make_plan(_env(setuptools="70.0.0"), BuildOptions()).ok

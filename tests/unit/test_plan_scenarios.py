@@ -124,6 +124,10 @@ SCENARIOS = [
     ("mmcv-and-mmcv-full-installed", {}, {"ids": ["mmcv-dual-install"]}),
     ("mmdet-3.3.0-cap", {}, {"mmcv": ("mmcv", "2.1.0"), "ok": True, "reason_has": "mmdet 3.3.0"}),
     ("mmdet-3.3.0-cap", {"mmcv": "2.2.0"}, {"mmcv": ("mmcv", "2.2.0"), "ids": ["mmcv-version-incompatible"]}),
+    # the installed mmcv 2.2.0 is refused by the installed mmsegmentation 1.2.2: the plan names it and
+    # builds 2.1.0, which repairs it
+    ("this-machine-mmcv-2.2.0-under-mmseg-1.2.2", {},
+     {"mmcv": ("mmcv", "2.1.0"), "ok": True, "reason_has": "mmsegmentation 1.2.2"}),
     ("mmdet-2.28-needs-mmcv-full", {}, {"mmcv": ("mmcv-full", "1.7.2"), "ok": True}),
     # mmseg 0.29 caps mmcv-full below 1.7: 1.6.2 was tested up to torch 1.13, so it is tried (a
     # warning); torchvision is what blocks here.

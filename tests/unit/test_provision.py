@@ -14,7 +14,8 @@ import pytest
 from mmbuild.model.environment import load_environment
 from mmbuild.model.options import BuildOptions
 from mmbuild.plan import make_plan
-from mmbuild.wheels.fit import arch_runs_on
+from mmbuild.wheels.choose import choose_wheel
+from mmbuild.wheels.fit import NodeFacts, arch_runs_on, rejection_reasons
 from mmbuild.wheels.metadata import build_metadata
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +44,7 @@ def fleet_wheel_meta():
 
 
 def node(fixture: str, **changes) -> object:
-    facts = node_install.NodeFacts.from_environment(load_environment(ENVS / f"{fixture}.json"))
+    facts = NodeFacts.from_environment(load_environment(ENVS / f"{fixture}.json"))
     return dataclasses.replace(facts, **changes)
 
 
@@ -62,7 +63,7 @@ def test_arch_runs_on(arch, capability, runs):
 
 def test_fleet_wheel_fits_h100_and_l4_nodes(fleet_wheel_meta):
     for fixture in ("h100-cuda-13.0-torch-2.13", "fleet-node-l4"):
-        assert node_install.rejection_reasons(fleet_wheel_meta, node(fixture, python="3.11")) == []
+        assert rejection_reasons(fleet_wheel_meta, node(fixture, python="3.11")) == []
 
 
 @pytest.mark.parametrize(("changes", "reason"), [
@@ -73,27 +74,31 @@ def test_fleet_wheel_fits_h100_and_l4_nodes(fleet_wheel_meta):
 ])
 def test_mismatches_are_explained(fleet_wheel_meta, changes, reason):
     h100 = node("h100-cuda-13.0-torch-2.13", **{"python": "3.11", **changes})
-    reasons = node_install.rejection_reasons(fleet_wheel_meta, h100)
+    reasons = rejection_reasons(fleet_wheel_meta, h100)
     assert any(reason in r for r in reasons), reasons
 
 
 def test_cpu_wheel_is_not_used_on_a_gpu_node():
     env = load_environment(ENVS / "this-machine-cpu-torch-2.13.json")
     meta = build_metadata(make_plan(env, BuildOptions()), env)
-    assert node_install.rejection_reasons(meta, node("this-machine-cpu-torch-2.13")) == []
+    assert rejection_reasons(meta, node("this-machine-cpu-torch-2.13")) == []
     gpu_node = node("this-machine-cpu-torch-2.13", torch_cuda="13.0", capabilities=["9.0"])
-    assert "CPU-only build, node has GPUs" in node_install.rejection_reasons(meta, gpu_node)
+    assert "CPU-only build, node has GPUs" in rejection_reasons(meta, gpu_node)
 
 
 def test_choose_wheel_prefers_the_newest_fit(fleet_wheel_meta):
     older = dict(fleet_wheel_meta, built_at="2026-01-01T00:00:00+00:00")
     newer = dict(fleet_wheel_meta, built_at="2026-02-01T00:00:00+00:00")
     wrong = dict(fleet_wheel_meta, arch_list=["8.0"])
-    chosen, rejected = node_install.choose_wheel(
+    choice = choose_wheel(
         [(Path("a.whl"), older), (Path("b.whl"), newer), (Path("c.whl"), wrong), (Path("d.whl"), None)],
         node("h100-cuda-13.0-torch-2.13", python="3.11"))
-    assert chosen[0] == Path("b.whl")
-    assert [r["wheel"] for r in rejected] == ["c.whl", "d.whl"]
+    assert choice.wheel == Path("b.whl")
+    assert [r["wheel"] for r in choice.rejected] == ["c.whl", "d.whl"]
+
+
+def test_node_installer_uses_the_shared_rule():
+    assert node_install.choose_wheel is choose_wheel
 
 
 def test_node_install_without_wheelhouse_is_bad_input(tmp_path):
