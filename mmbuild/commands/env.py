@@ -7,7 +7,7 @@ import sys
 import time
 from typing import TextIO
 
-from mmbuild.model.environment import Environment
+from mmbuild.model.environment import CudaToolkit, Environment
 from mmbuild.model.findings import Finding, merge_findings
 from mmbuild.probe import probe_environment
 from mmbuild.util.console import emit_json, paint, render_findings, table
@@ -68,6 +68,13 @@ def _headers(found: dict[str, str]) -> str:
     return "; ".join(dirs) + (f" (missing: {' '.join(missing)})" if missing else "")
 
 
+def _found_by(toolkit: CudaToolkit) -> str:
+    """Where the probe found a toolkit: "found by PATH, distro" ("package index" for mmbuild's own)."""
+    if toolkit.origin == "index":
+        return "package index"
+    return "found by " + (", ".join(toolkit.found_by) or toolkit.origin)
+
+
 def _section(title: str, rows: list[tuple[str, ...]], stream: TextIO) -> str:
     body = table(rows) if rows else "  -"
     return f"{paint(title, 'bold', stream)}\n{body}\n"
@@ -98,7 +105,7 @@ def render(env: Environment, stream: TextIO) -> str:
     parts.append(_section("PyTorch", torch_rows, stream))
 
     parts.append(_section("CUDA toolkits", [
-        (tk.home, f"CUDA {_or_dash(tk.version)}", "package index" if tk.origin == "index" else "system",
+        (tk.home, f"CUDA {_or_dash(tk.version)}", _found_by(tk),
          _arches(tk.arches),
          "library headers: " + ("-" if tk.library_headers is None else _headers(tk.library_headers)))
         for tk in env.cuda_toolkits], stream))

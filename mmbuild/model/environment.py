@@ -72,6 +72,9 @@ class CudaToolkit:
     library_headers: dict[str, str] | None = None
     origin: str = "system"           # "system" | "index" (provisioned by mmbuild from the package index)
     provisioned: bool = True         # False: an index toolkit a plan names before it is fetched
+    # Where the probe found it (mmbuild/probe/cuda_places.py's labels: "CUDA_HOME", "PATH",
+    # "distro", "conda", "pip", "store", ...), every place that led to it, first first.
+    found_by: list[str] = field(default_factory=list)
 
 
 @dataclass

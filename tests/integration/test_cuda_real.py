@@ -154,7 +154,7 @@ def test_gpu_machine_without_a_toolkit_fetches_one_and_never_builds_for_cpu(cuda
     smi = bin_dir / "nvidia-smi"
     smi.write_text(f"#!/bin/sh\ncat {shlex.quote(str(SMI_OUTPUT))}\n")
     smi.chmod(0o755)
-    homes = sorted({os.path.realpath(home) for home, _ in discover_toolkits()})
+    homes = sorted({os.path.realpath(home) for home, _, _ in discover_toolkits()})
     hide = "".join(f"mount -t tmpfs none {shlex.quote(h)} && " for h in homes)
     env = {k: v for k, v in cuda_venv["env"].items() if k not in ("CUDA_HOME", "CUDA_PATH", "CONDA_PREFIX")}
     no_gpu_path = f"{Path(cuda_venv['python']).parent}:/usr/bin:/bin"
