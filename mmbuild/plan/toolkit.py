@@ -101,9 +101,9 @@ def _auto(env: Environment, arches: list[str]) -> ToolkitChoice:
 
 def chosen_because(chosen: CudaToolkit, env: Environment, arches: list[str]) -> str:
     """Why ``chosen`` among this machine's toolkits: where it was found, and why each other one was not
-    ("matches torch's CUDA 11.7 (found by PATH, distro); passed over: CUDA 13.0 at ... is not ...")."""
+    ("matches torch's CUDA 11.7, found by PATH and distro; passed over: CUDA 13.0 at ... is not ...")."""
     torch_cuda = env.torch.cuda if env.torch else None
-    where = f" (found by {', '.join(chosen.found_by)})" if chosen.found_by else ""
+    where = f", found by {' and '.join(chosen.found_by)}" if chosen.found_by else ""
     order = ("the same minor as torch's comes first" if release(chosen.version) == release(torch_cuda)
              else "the newest of torch's major comes first")
     others = [unfit_because(t, env, arches) or f"CUDA {t.version} at {t.home}: {order}"
