@@ -7,7 +7,7 @@ import sys
 import time
 from typing import TextIO
 
-from mmbuild.model.environment import Environment
+from mmbuild.model.environment import CudaToolkit, Environment
 from mmbuild.model.findings import Finding, merge_findings
 from mmbuild.probe import probe_environment
 from mmbuild.util.console import emit_json, paint, render_findings, table
@@ -69,6 +69,13 @@ def _headers(found: dict[str, str]) -> str:
     return "; ".join(dirs) + (f" (missing: {' '.join(missing)})" if missing else "")
 
 
+def _found_by(toolkit: CudaToolkit) -> str:
+    """Where the probe found a toolkit: "found by PATH, distro" (where mmbuild fetched its own from)."""
+    if toolkit.origin in _ORIGINS and toolkit.origin != "system":
+        return _ORIGINS[toolkit.origin]
+    return "found by " + (", ".join(toolkit.found_by) or toolkit.origin)
+
+
 def _section(title: str, rows: list[tuple[str, ...]], stream: TextIO) -> str:
     body = table(rows) if rows else "  -"
     return f"{paint(title, 'bold', stream)}\n{body}\n"
@@ -99,7 +106,7 @@ def render(env: Environment, stream: TextIO) -> str:
     parts.append(_section("PyTorch", torch_rows, stream))
 
     parts.append(_section("CUDA toolkits", [
-        (tk.home, f"CUDA {_or_dash(tk.version)}", _ORIGINS.get(tk.origin, tk.origin),
+        (tk.home, f"CUDA {_or_dash(tk.version)}", _found_by(tk),
          _arches(tk.arches),
          "library headers: " + ("-" if tk.library_headers is None else _headers(tk.library_headers)))
         for tk in env.cuda_toolkits], stream))

@@ -75,6 +75,9 @@ class CudaToolkit:
     # "system" | "index" | "redist" (provisioned by mmbuild from the package index or NVIDIA's archives)
     origin: str = "system"
     provisioned: bool = True         # False: a toolkit to fetch that a plan names before it is fetched
+    # Where the probe found it (mmbuild/probe/cuda_places.py's labels: "CUDA_HOME", "PATH",
+    # "distro", "conda", "pip", "store", ...), every place that led to it, first first.
+    found_by: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mmbuild.knowledge.distro_toolkits import distro_toolkit
 from mmbuild.knowledge.versions import release
 from mmbuild.model.environment import CudaToolkit, Environment
 from mmbuild.model.findings import Finding, finding
@@ -97,16 +98,31 @@ def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
 
 
 def _way_out(env: Environment, options: BuildOptions, arches: list[str], severity: str) -> str:
-    """The end of the fix: fetching the toolkit where it can be (the package index, NVIDIA's
-    redistributable archives), and --cpu-only."""
+    """The end of the fix: the operating system's own toolkit where it fits, fetching the toolkit where
+    it can be (the package index, NVIDIA's redistributable archives), and --cpu-only."""
     parts = []
     version = index_version(env, arches)
+    packaged = _packaged_toolkit(env)
+    if packaged:
+        parts.append(packaged)
     source = fetch_source(env, version)
     if options.cuda_toolkit != "auto" and source and source != options.cuda_toolkit:
         parts.append(f"or pass --cuda-toolkit {source} to fetch CUDA {version} from {source_name(source)}")
     if severity == "error":
         parts.append("or --cpu-only to build CPU ops only")
     return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _packaged_toolkit(env: Environment) -> str:
+    """The operating system's own CUDA package, where it is torch's CUDA major and not installed yet."""
+    packaged = distro_toolkit(env.os.distro, env.os.distro_version)
+    torch_major = (release(env.torch.cuda if env.torch else None) or (None,))[0]
+    if packaged is None or (release(packaged.cuda) or (None,))[0] != torch_major:
+        return ""
+    if any(t.version == packaged.cuda and t.origin == "system" for t in env.cuda_toolkits):
+        return ""
+    return (f"or install {packaged.distro.capitalize()} {packaged.version}'s own CUDA {packaged.cuda}: "
+            f"{packaged.install_command}, with the {packaged.component} component enabled")
 
 
 def _consequence(severity: str, gpus: bool) -> str:

@@ -4,7 +4,8 @@ Order: ``--cuda-toolkit DIR`` / ``--cuda-home`` > ``--cuda-toolkit index|redist`
 > a toolkit of this machine whose major matches ``torch.version.cuda`` (the same minor first, then
 the newest of that major). torch's extension builder refuses a toolkit of another major ("The
 detected CUDA version (X) mismatches the version that was used to compile PyTorch (Y)"), so no
-other major is ever chosen implicitly.
+other major is ever chosen implicitly. The reason says where the chosen toolkit was found and why
+each other toolkit of this machine was passed over.
 
 ``--cuda-toolkit auto`` (the default) takes this machine's toolkit only when it fits: torch's major,
 every requested arch, a host compiler it accepts. Otherwise it names the toolkit of torch's CUDA
@@ -79,17 +80,16 @@ def choose_toolkit(env: Environment, cuda_home: str | None = None, mode: str = "
         return _auto(env, arches)
     matches = matching_toolkits(env)
     if matches:
-        return ToolkitChoice(matches[0], f"matches torch's CUDA {env.torch.cuda}")
+        return ToolkitChoice(matches[0], chosen_because(matches[0], env, arches))
     return ToolkitChoice(None, _nothing_found(env, "no toolkit matches torch's CUDA"))
 
 
 def _auto(env: Environment, arches: list[str]) -> ToolkitChoice:
     """This machine's toolkit that fits; else the index's when it fits better; else today's choice."""
     matches = matching_toolkits(env)
-    matched = f"matches torch's CUDA {env.torch.cuda}"
     fitting = [t for t in matches if not unfit_because(t, env, arches)]
     if fitting:
-        return ToolkitChoice(fitting[0], matched)
+        return ToolkitChoice(fitting[0], chosen_because(fitting[0], env, arches))
     if matches:
         why = unfit_because(matches[0], env, arches)
     else:
@@ -98,8 +98,21 @@ def _auto(env: Environment, arches: list[str]) -> ToolkitChoice:
     if index.toolkit is not None and (not matches or not unfit_because(index.toolkit, env, arches)):
         return index
     if matches:
-        return ToolkitChoice(matches[0], matched, index_note=index.index_note)
+        return ToolkitChoice(matches[0], chosen_because(matches[0], env, arches), index_note=index.index_note)
     return ToolkitChoice(None, why, index_note=index.index_note)
+
+
+def chosen_because(chosen: CudaToolkit, env: Environment, arches: list[str]) -> str:
+    """Why ``chosen`` among this machine's toolkits: where it was found, and why each other one was not
+    ("matches torch's CUDA 11.7, found by PATH and distro; passed over: CUDA 13.0 at ... is not ...")."""
+    torch_cuda = env.torch.cuda if env.torch else None
+    where = f", found by {' and '.join(chosen.found_by)}" if chosen.found_by else ""
+    order = ("the same minor as torch's comes first" if release(chosen.version) == release(torch_cuda)
+             else "the newest of torch's major comes first")
+    others = [unfit_because(t, env, arches) or f"CUDA {t.version} at {t.home}: {order}"
+              for t in env.cuda_toolkits if t is not chosen and t.origin == "system"]
+    passed_over = f"; passed over: {'; '.join(others)}" if others else ""
+    return f"matches torch's CUDA {torch_cuda}{where}{passed_over}"
 
 
 def unfit_because(toolkit: CudaToolkit, env: Environment, arches: list[str]) -> str:

@@ -1,24 +1,24 @@
-"""CUDA toolkits: every one on the machine, with its nvcc version and GPU targets.
+"""CUDA toolkits: every one on the machine, where it was found, its nvcc version and GPU targets.
 
-Detection order (all are reported, in this order, deduplicated by real path):
-``CUDA_HOME``, ``CUDA_PATH``, ``CUDA_PATH_V*`` (Windows installers set one per
-version), ``nvcc`` on ``PATH``, ``/usr/local/cuda`` and ``/usr/local/cuda-*``, and
-conda's toolkit under ``$CONDA_PREFIX``. For each: ``nvcc --version`` and
-``nvcc --list-gpu-arch``, each with a timeout; an nvcc that fails or hangs gives
-an entry without a version and a finding.
+The places looked at, in order, are cuda_places.py's (the variables, every nvcc on ``PATH``,
+/usr/local/cuda*, the distribution's package, /opt/cuda, conda, pip); all are reported, in that
+order, deduplicated by the real path of the home, each with every label it was found by. For each:
+``nvcc --version`` and ``nvcc --list-gpu-arch``, each with a timeout; an nvcc that fails or hangs
+gives an entry without a version and a finding.
 
-An ``nvcc`` on ``PATH`` may be a wrapper script outside any toolkit; its toolkit
-is then read from ``nvcc --dryrun`` (the ``TOP=`` line).
+An ``nvcc`` on ``PATH`` may be a wrapper script outside any toolkit; its toolkit is then the folder
+above the file it links to, or is read from ``nvcc --dryrun`` (the ``TOP=`` line).
 """
 
 from __future__ import annotations
 
-import glob
+import contextlib
 import json
 import os
 import re
-import shutil
+import site
 import sys
+import sysconfig
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from mmbuild.knowledge.cuda_wheels import RECORD
 from mmbuild.model.environment import CudaToolkit
 from mmbuild.model.findings import Finding, finding
 from mmbuild.probe.cuda_headers import locate_headers, toolkit_include_dirs
+from mmbuild.probe.cuda_places import Place, all_places
 from mmbuild.util.process import run_command
 
 TIMEOUT_S = 10.0
@@ -54,25 +55,6 @@ def parse_dryrun_top(text: str) -> str | None:
     return os.path.normpath(match.group(1)) if match else None
 
 
-def candidate_homes(environ: dict[str, str], which_nvcc: str | None,
-                    usr_local: list[str], platform: str = sys.platform) -> list[tuple[str, str]]:
-    """(source, toolkit home) pairs in detection order, before deduplication."""
-    found: list[tuple[str, str]] = []
-    for name in ("CUDA_HOME", "CUDA_PATH"):
-        if environ.get(name):
-            found.append((name, environ[name]))
-    if platform == "win32":
-        versioned = sorted((k for k in environ if k.startswith("CUDA_PATH_V")), reverse=True)
-        found.extend((k, environ[k]) for k in versioned if environ[k])
-    if which_nvcc:
-        found.append(("PATH", str(Path(which_nvcc).parent.parent)))
-    found.extend(("/usr/local", d) for d in usr_local)
-    if environ.get("CONDA_PREFIX"):
-        prefix = environ["CONDA_PREFIX"]
-        found.append(("CONDA_PREFIX", os.path.join(prefix, "Library") if platform == "win32" else prefix))
-    return found
-
-
 def _nvcc_in(home: str) -> str | None:
     path = os.path.join(home, "bin", NVCC)
     return path if os.path.isfile(path) else None
@@ -89,30 +71,53 @@ def _resolve_wrapper(nvcc: str, timeout: float) -> str | None:
     return parse_dryrun_top(result.stdout + result.stderr)
 
 
-def discover_toolkits(environ: dict[str, str] | None = None,
-                      timeout: float = TIMEOUT_S) -> list[tuple[str, str]]:
-    """(home, nvcc path) for every toolkit found, deduplicated by the real path of the home."""
+def _home_of_path_nvcc(place: Place, timeout: float) -> tuple[str, str]:
+    """(home, nvcc) of an nvcc found on PATH: its own folder's parent when that is a toolkit
+    (``/usr`` for Debian's ``/usr/bin/nvcc``), else that of the file it links to, else ``TOP=``."""
+    nvcc = place.nvcc or ""
+    if _nvcc_in(place.home) and _looks_like_toolkit(place.home):
+        return place.home, _nvcc_in(place.home) or nvcc
+    home = str(Path(os.path.realpath(nvcc)).parent.parent)
+    if not _looks_like_toolkit(home):
+        home = _resolve_wrapper(nvcc, timeout) or home
+    return home, _nvcc_in(home) or nvcc
+
+
+Found = tuple[str, str, list[str]]  # (home, nvcc, found_by labels)
+
+
+def discover_toolkits(environ: dict[str, str] | None = None, timeout: float = TIMEOUT_S, *,
+                      root: str = "/", site_dirs: list[str] | None = None) -> list[Found]:
+    """(home, nvcc, found_by labels) of every toolkit found, deduplicated by the real path of the home.
+
+    ``root`` prefixes the fixed places (tests lay out captured trees under it); ``site_dirs`` are the
+    site-packages a pip-installed toolkit is looked for in (this Python's by default).
+    """
     environ = dict(os.environ) if environ is None else environ
-    which = shutil.which(NVCC, path=environ.get("PATH"))
-    usr_local = sorted(glob.glob("/usr/local/cuda")) + sorted(glob.glob("/usr/local/cuda-*"))
-    seen: set[str] = set()
-    toolkits = []
-    for source, home in candidate_homes(environ, which, usr_local):
-        nvcc = _nvcc_in(home)
-        if source == "PATH" and which and (nvcc is None or not _looks_like_toolkit(home)):
-            real = os.path.realpath(which)
-            home = str(Path(real).parent.parent)
-            if not _looks_like_toolkit(home):
-                home = _resolve_wrapper(which, timeout) or home
-            nvcc = _nvcc_in(home) or which
-        if nvcc is None:
+    sites = python_site_dirs() if site_dirs is None else site_dirs
+    by_home: dict[str, Found] = {}
+    for place in all_places(environ, NVCC, root=root, site_dirs=sites):
+        if place.found_by == "PATH":
+            home, nvcc = _home_of_path_nvcc(place, timeout)
+        else:
+            home, nvcc = place.home, _nvcc_in(place.home) or ""
+        if not nvcc:
             continue
         key = os.path.realpath(home)
-        if key in seen:
+        if key in by_home:
+            if place.found_by not in by_home[key][2]:
+                by_home[key][2].append(place.found_by)
             continue
-        seen.add(key)
-        toolkits.append((os.path.normpath(home), nvcc))
-    return toolkits
+        by_home[key] = (os.path.normpath(home), nvcc, [place.found_by])
+    return list(by_home.values())
+
+
+def python_site_dirs() -> list[str]:
+    """This Python's site-packages (where ``pip install cuda-toolkit[nvcc]`` puts nvcc)."""
+    dirs = [sysconfig.get_paths()["purelib"]]
+    with contextlib.suppress(AttributeError):  # a virtualenv's old site.py lacks it
+        dirs += site.getsitepackages()
+    return list(dict.fromkeys(d for d in dirs if os.path.isdir(d)))
 
 
 def probe_toolkit(home: str, nvcc: str, timeout: float = TIMEOUT_S) -> tuple[CudaToolkit, list[Finding]]:
@@ -153,18 +158,20 @@ def provisioned_origin(home: str) -> str:
 
 
 def probe_cuda_toolkits(environ: dict[str, str] | None = None, timeout: float = TIMEOUT_S,
-                        store: Path | None = None) -> tuple[list[CudaToolkit], list[Finding]]:
+                        store: Path | None = None, *, root: str = "/",
+                        site_dirs: list[str] | None = None) -> tuple[list[CudaToolkit], list[Finding]]:
     """This machine's toolkits, then those in mmbuild's toolkit store (``origin`` "index" or "redist")."""
-    found = discover_toolkits(environ, timeout)
+    found = discover_toolkits(environ, timeout, root=root, site_dirs=site_dirs)
     store_prefix = os.path.realpath(store) + os.sep if store else None
-    system = [(home, nvcc) for home, nvcc in found
-              if not (store_prefix and os.path.realpath(home).startswith(store_prefix))]
-    index = provisioned_toolkits(store) if store else []
-    pairs = [(*pair, "system") for pair in system] + [(*pair, provisioned_origin(pair[0])) for pair in index]
-    if not pairs:
+    system = [entry for entry in found
+              if not (store_prefix and os.path.realpath(entry[0]).startswith(store_prefix))]
+    index = [(home, nvcc, ["store"]) for home, nvcc in provisioned_toolkits(store)] if store else []
+    entries = [(*entry, "system") for entry in system] + [(*entry, provisioned_origin(entry[0]))
+                                                          for entry in index]
+    if not entries:
         return [], []
-    with ThreadPoolExecutor(max_workers=min(4, len(pairs))) as pool:
-        results = list(pool.map(lambda p: probe_toolkit(p[0], p[1], timeout=timeout), pairs))
-    for (_, _, origin), (toolkit, _) in zip(pairs, results):
-        toolkit.origin = origin
+    with ThreadPoolExecutor(max_workers=min(4, len(entries))) as pool:
+        results = list(pool.map(lambda e: probe_toolkit(e[0], e[1], timeout=timeout), entries))
+    for (_, _, found_by, origin), (toolkit, _) in zip(entries, results):
+        toolkit.origin, toolkit.found_by = origin, found_by
     return [t for t, _ in results], [f for _, fs in results for f in fs]

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import shutil
 import signal
 import site
 import subprocess
@@ -21,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from mmbuild.model.arch import Arch
-from mmbuild.probe.nvidia_wheels import nvidia_wheel_paths
-from mmbuild.util.process import run_command
 from mmbuild.verify import embedded_code
 from mmbuild.verify.cpu_coverage import CpuCoverage, cpu_coverage
+from mmbuild.verify.cuobjdump import Cuobjdump, cuobjdumps, list_registers, unread_message
 from mmbuild.verify.fatbin import EmbeddedCode, NotAnElfFile, read_embedded_code
 from mmbuild.verify.report import CheckResult, VerifyReport
 from mmbuild.verify.resource_usage import (
@@ -106,36 +103,7 @@ def run_worker(device: str, ops: list[str], seed: int, python: str = sys.executa
     return info, results
 
 
-CUOBJDUMP = "cuobjdump.exe" if os.name == "nt" else "cuobjdump"
 NO_GPU = "no GPU present"
-SYSTEM_CUDA_HOMES = ("/usr/local/cuda",)
-
-
-def wheel_cuobjdumps(site_dirs: Iterable[str | Path]) -> list[Path]:
-    """cuobjdump from NVIDIA's wheel (``pip install nvidia-cuda-cuobjdump``) in these site-packages:
-    ``nvidia/cu<major>/bin/cuobjdump`` (the CUDA 13 wheels' layout), then any ``nvidia/*/bin/cuobjdump``."""
-    found: list[Path] = []
-    for site_dir in site_dirs:
-        for tool in nvidia_wheel_paths(site_dir, f"bin/{CUOBJDUMP}"):
-            if tool.is_file() and tool not in found:
-                found.append(tool)
-    return found
-
-
-def find_cuobjdump(site_dirs: Iterable[str | Path] = (),
-                   toolkit_homes: Iterable[str | None] = ()) -> str | None:
-    """cuobjdump, looked for in this order: ``$CUDA_HOME/bin``, ``$CUDA_PATH/bin``, the toolkits
-    named in ``toolkit_homes`` (the one that built mmcv), ``/usr/local/cuda/bin``, ``PATH``, then
-    NVIDIA's wheel in ``site_dirs`` (the site-packages of the target Python, next to torch)."""
-    homes = (os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), *toolkit_homes, *SYSTEM_CUDA_HOMES)
-    for home in homes:
-        if home and (Path(home) / "bin" / CUOBJDUMP).is_file():
-            return str(Path(home) / "bin" / CUOBJDUMP)
-    on_path = shutil.which("cuobjdump")
-    if on_path:
-        return on_path
-    wheels = wheel_cuobjdumps(site_dirs)
-    return str(wheels[0]) if wheels else None
 
 
 def site_dirs_of(info: dict[str, Any]) -> list[str]:
@@ -199,14 +167,17 @@ def arch_check_for_device(code: EmbeddedCode, gpu: dict[str, Any]) -> CheckResul
 def resource_checks(ext_path: str | None, gpus: list[dict[str, Any]], threads_per_block: int | None,
                     cuobjdump_output: str | None = None, *, code: EmbeddedCode | None = None,
                     cuobjdump: str | None = None, site_dirs: Iterable[str | Path] = (),
-                    toolkit_homes: Iterable[str | None] = (),
+                    built_with: dict[str, Any] | None = None,
                     no_gpu_reason: str = NO_GPU) -> list[CheckResult]:
     """Registers per kernel (cuobjdump) vs THREADS_PER_BLOCK on each GPU; without a GPU, against the
     registers per block that every arch since 3.0 has, for each SASS arch in ``_ext``.
 
     ``code`` (the fatbinary's arches, when already read) lets a library without SASS be answered
     without running cuobjdump: nothing for a CPU-only build without a GPU, a skip otherwise.
+    ``built_with`` is the embedded metadata's ``cuda_toolkit`` (home, version): its cuobjdump is tried
+    first (verify/cuobjdump.py).
     """
+    built_with = built_with or {}
     if not ext_path:
         return []
     if code is not None and not code.sass:
@@ -217,20 +188,22 @@ def resource_checks(ext_path: str | None, gpus: list[dict[str, Any]], threads_pe
                                      "allocated when the driver compiles it; not checked") if code.ptx
                             else "_ext holds no GPU code: no kernel registers to check")]
     if cuobjdump_output is None:
-        tool = cuobjdump or find_cuobjdump(site_dirs, toolkit_homes)
-        if tool is None:
+        tools = [Cuobjdump(cuobjdump)] if cuobjdump else cuobjdumps(built_with.get("home"), site_dirs)
+        if not tools:
             return [CheckResult("registers per block", "resources", "-", "skip",
                                 message="cuobjdump not installed: register use not checked "
                                         "(pip install nvidia-cuda-cuobjdump, or a CUDA toolkit)")]
-        result = run_command([tool, "--dump-resource-usage", ext_path], timeout=120)
-        if not result.ok:
+        listing = list_registers(ext_path, tools)
+        if not listing.kernels:
             return [CheckResult("registers per block", "resources", "-", "skip",
-                                message=f"cuobjdump failed: {result.error or result.stderr.strip()[:200]}")]
-        cuobjdump_output = result.stdout
-    kernels = unique_kernels(parse_cuobjdump_resource_usage(cuobjdump_output))
-    if not kernels:
-        return [CheckResult("registers per block", "resources", "-", "skip",
-                            message="cuobjdump listed no kernels in _ext: register use not checked")]
+                                data={"cuobjdump_tried": listing.tried_data()},
+                                message=unread_message(listing, built_with.get("version")))]
+        kernels = listing.kernels
+    else:
+        kernels = unique_kernels(parse_cuobjdump_resource_usage(cuobjdump_output))
+        if not kernels:
+            return [CheckResult("registers per block", "resources", "-", "skip",
+                                message="cuobjdump listed no kernels in _ext: register use not checked")]
     threads = threads_per_block or 512
     if not gpus:
         return [resource_check_without_device(kernels, threads, no_gpu_reason)]
@@ -329,9 +302,8 @@ def verify(device: str, ops: list[str], seed: int) -> VerifyReport:
         results += arch_checks(ext_path, gpus, code, no_gpu_reason=reason)
     # Where the fatbinary cannot be read here (a Windows .pyd), cuobjdump still can.
     if code is not None or (ext_path and (gpus or built_for.get("target") == "cuda")):
-        toolkit = (built_for.get("cuda_toolkit") or {}).get("home")
         results += resource_checks(ext_path, gpus, built_for.get("threads_per_block"), code=code,
-                                   site_dirs=site_dirs_of(info), toolkit_homes=[toolkit],
+                                   site_dirs=site_dirs_of(info), built_with=built_for.get("cuda_toolkit"),
                                    no_gpu_reason=reason)
     report = VerifyReport(mmcv=mmcv, devices=info.get("devices") or [], checks=results)
     if info.get("ext_functions"):

@@ -24,6 +24,7 @@ import os
 import re
 import shlex
 import shutil
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -116,11 +117,70 @@ def test_every_flag_reaches_nvcc_as_its_own_argument(subset_install):
     assert "nvcc fatal" not in log
 
 
+# The preflight without the plan's CPATH, in its own process (so it can run where /usr/include is
+# overlaid): prints [problem id, message] of the BuildFailedError it raises.
+PREFLIGHT = """
+import json, sys
+from pathlib import Path
+from mmbuild.build.preflight import run_preflight
+from mmbuild.errors import BuildFailedError
+from mmbuild.model.build_plan import BuildPlan
+args = json.loads(sys.argv[1])
+try:
+    run_preflight(BuildPlan.from_dict(args["plan"]), args["env"], Path(args["work"]), gpu_present=False,
+                  python=args["python"])
+    print(json.dumps([None, "the preflight passed"]))
+except BuildFailedError as error:
+    print(json.dumps([error.problem_id, error.message]))
+"""
+
+
+def _without_distro_cuda_headers(tmp_path: Path) -> list[str]:
+    """The argv prefix that runs a command where /usr/include lacks the CUDA library headers torch
+    needs (Debian's nvidia-cuda-dev puts them there; gcc searches it last): an overlay whiting them
+    out, in a private mount namespace. Nothing when /usr/include has none of them."""
+    from mmbuild.knowledge.torch_facts import cuda_headers_needed
+
+    present = [h for h in cuda_headers_needed() if (Path("/usr/include") / h).exists()]
+    if not present:
+        return []
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip(f"/usr/include holds {', '.join(present)}: hiding them needs root and unshare")
+    upper, work = tmp_path / "overlay-upper", tmp_path / "overlay-work"
+    upper.mkdir()
+    work.mkdir()
+    for header in present:
+        os.mknod(upper / header, stat.S_IFCHR | 0o600, os.makedev(0, 0))   # an overlayfs whiteout
+    mount = (f"mount -t overlay overlay -o lowerdir=/usr/include,upperdir={shlex.quote(str(upper))},"
+             f"workdir={shlex.quote(str(work))} /usr/include")
+    return ["unshare", "-m", "sh", "-c", mount + ' && exec "$@"', "sh"]
+
+
+def _hide_toolkits() -> tuple[str, list[str]]:
+    """Shell commands hiding every toolkit the probe finds, and what a build with one would log.
+
+    A toolkit in a folder of its own is covered by an empty tmpfs. The distribution's (home /usr)
+    keeps /usr: its nvcc gets /dev/null bound over it (no longer a file) and its real folder,
+    /usr/lib/nvidia-cuda-toolkit, the tmpfs."""
+    commands, markers = [], []
+    for home, nvcc, _ in discover_toolkits():
+        real = os.path.realpath(home)
+        if real in ("/", "/usr"):
+            commands += [f"mount --bind /dev/null {shlex.quote(nvcc)}"]
+            if os.path.isdir("/usr/lib/nvidia-cuda-toolkit"):
+                commands += ["mount -t tmpfs none /usr/lib/nvidia-cuda-toolkit"]
+            markers.append(nvcc)
+        else:
+            commands.append(f"mount -t tmpfs none {shlex.quote(real)}")
+            markers.append(real)
+    return "".join(f"{c} && " for c in commands), markers
+
+
 def test_preflight_stops_a_missing_cuda_header_in_seconds(cuda_venv, tmp_path):
     """The plan's CPATH (torch's NVIDIA wheels) is what makes torch's CUDA headers compile here:
-    without it the preflight fails on cusparse.h, with its catalogue id, instead of the first .cu."""
+    without it the preflight fails on cusparse.h, with its catalogue id, instead of the first .cu
+    (where the distribution's CUDA headers lie in /usr/include, they are hidden for that run)."""
     from mmbuild.build.preflight import run_preflight
-    from mmbuild.errors import BuildFailedError
     from mmbuild.model.build_plan import BuildPlan
 
     planned = run([cuda_venv["python"], "-m", "mmbuild", "plan", "--json", "--arch", "9.0"], cuda_venv["env"],
@@ -130,9 +190,11 @@ def test_preflight_stops_a_missing_cuda_header_in_seconds(cuda_venv, tmp_path):
     assert "nvidia" in plan.env["CPATH"]
     without = {k: v for k, v in plan.env.items() if k != "CPATH"}
     started = time.monotonic()
-    with pytest.raises(BuildFailedError) as failed:
-        run_preflight(plan, without, tmp_path / "without", gpu_present=False, python=cuda_venv["python"])
-    assert failed.value.problem_id == "cuda-header-missing" and "cusparse.h" in failed.value.message
+    failed = run([*_without_distro_cuda_headers(tmp_path), cuda_venv["python"], "-c", PREFLIGHT,
+                  json.dumps({"plan": plan.to_dict(), "env": without, "work": str(tmp_path / "without"),
+                              "python": cuda_venv["python"]})], cuda_venv["env"], timeout=300)
+    problem_id, message = json.loads(failed.stdout.strip().splitlines()[-1])
+    assert problem_id == "cuda-header-missing" and "cusparse.h" in message
     assert time.monotonic() - started < 120
     probes = run_preflight(plan, plan.env, tmp_path / "with", gpu_present=False, python=cuda_venv["python"])
     assert [p.name for p in probes] == ["python_flags_probe.cpp", "cuda_probe.cu", "torch_cuda_probe.cu",
@@ -155,8 +217,7 @@ def test_gpu_machine_without_a_toolkit_fetches_one_and_never_builds_for_cpu(cuda
     smi = bin_dir / "nvidia-smi"
     smi.write_text(f"#!/bin/sh\ncat {shlex.quote(str(SMI_OUTPUT))}\n")
     smi.chmod(0o755)
-    homes = sorted({os.path.realpath(home) for home, _ in discover_toolkits()})
-    hide = "".join(f"mount -t tmpfs none {shlex.quote(h)} && " for h in homes)
+    hide, hidden = _hide_toolkits()
     env = {k: v for k, v in cuda_venv["env"].items() if k not in ("CUDA_HOME", "CUDA_PATH", "CONDA_PREFIX")}
     no_gpu_path = f"{Path(cuda_venv['python']).parent}:/usr/bin:/bin"
 
@@ -188,7 +249,7 @@ def test_gpu_machine_without_a_toolkit_fetches_one_and_never_builds_for_cpu(cuda
     stages = [s["stage"] for s in report["steps"]]
     assert stages[-5:] == ["toolkit", "preflight", "build", "install", "verify"]
     log = Path(report["log"]).read_text(errors="replace")
-    assert f"{home}/bin/nvcc" in log and not any(h in log for h in homes)
+    assert f"{home}/bin/nvcc" in log and not any(h in log for h in hidden)
     assert report["verify"]["ok"]
     print(f"\ninstall with CUDA 13.0 fetched from the package index (nms, sm_90): {seconds:.0f} s")
 

@@ -268,6 +268,13 @@ SCENARIOS = [
         {"cpu_only": True},
         {"target": "cpu", "ok": True},
     ),
+    # Debian's CUDA 11.8 at /usr beside 13.0, torch 2.0.1+cu117, no CUDA_HOME: /usr's, with g++-11.
+    (
+        "this-machine-debian-cuda-11.8-and-13.0-torch-2.0.1-cu117",
+        {"arch": "8.6", "ops": "nms,roi_align"},
+        {"target": "cuda", "ok": True, "cuda_home": "/usr", "cxx_std": "c++14",
+         "env": {"CUDA_HOME": "/usr", "CXX": "/usr/bin/g++-11"}, "ids": ["gcc-unsupported"]},
+    ),
 ]
 
 

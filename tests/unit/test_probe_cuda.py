@@ -30,15 +30,6 @@ def test_parse_dryrun_top_finds_the_real_toolkit_behind_a_wrapper():
     assert top == "/usr/local/cuda-13.0"
 
 
-def test_candidate_homes_order():
-    env = {"CUDA_HOME": "/a", "CUDA_PATH": "/b", "CUDA_PATH_V12_4": "/c", "CUDA_PATH_V11_8": "/d",
-           "CONDA_PREFIX": "/conda"}
-    linux = cuda.candidate_homes(env, "/opt/x/bin/nvcc", ["/usr/local/cuda"], platform="linux")
-    assert [h for _, h in linux] == ["/a", "/b", "/opt/x", "/usr/local/cuda", "/conda"]
-    windows = cuda.candidate_homes(env, None, [], platform="win32")
-    assert [h for _, h in windows][:4] == ["/a", "/b", "/c", "/d"]
-
-
 def _fake_toolkit(root: Path, script: str) -> Path:
     bin_dir = root / "bin"
     bin_dir.mkdir(parents=True)
@@ -65,13 +56,13 @@ def test_same_toolkit_through_a_symlink_is_listed_once(tmp_path):
     _fake_toolkit(tmp_path / "cuda-12.8", "echo 'Cuda compilation tools, release 12.8, V12.8.93'\n")
     os.symlink(tmp_path / "cuda-12.8", tmp_path / "cuda")
     env = {"CUDA_HOME": str(tmp_path / "cuda"), "CUDA_PATH": str(tmp_path / "cuda-12.8"), "PATH": ""}
-    homes = [h for h, _ in cuda.discover_toolkits(env)]
+    homes = [h for h, _, _ in cuda.discover_toolkits(env)]
     assert homes.count(str(tmp_path / "cuda")) + homes.count(str(tmp_path / "cuda-12.8")) == 1
 
 
 def test_missing_nvcc_gives_no_toolkit_and_no_exception(tmp_path):
     env = {"CUDA_HOME": str(tmp_path / "nothing-here"), "PATH": str(tmp_path)}
-    homes = [h for h, _ in cuda.discover_toolkits(env)]
+    homes = [h for h, _, _ in cuda.discover_toolkits(env)]
     assert str(tmp_path / "nothing-here") not in homes
 
 

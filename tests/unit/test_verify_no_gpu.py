@@ -17,25 +17,38 @@ from types import SimpleNamespace
 
 import pytest
 
-from mmbuild.verify import supervisor
+from mmbuild.knowledge.versions import release
+from mmbuild.probe.cuda import discover_toolkits, parse_nvcc_version
+from mmbuild.verify import cuobjdump, supervisor
+from mmbuild.verify.cuobjdump import Cuobjdump, cuobjdumps, list_registers, unread_message, wheel_cuobjdumps
 from mmbuild.verify.fatbin import EmbeddedCode, read_embedded_code
 from mmbuild.verify.report import CheckResult
 from mmbuild.verify.resource_usage import KernelRegisters, parse_cuobjdump_resource_usage, unique_kernels
 from mmbuild.verify.supervisor import (
     arch_checks,
-    find_cuobjdump,
     resource_check_without_device,
     resource_checks,
     run_worker,
     site_dirs_of,
-    wheel_cuobjdumps,
 )
 from mmbuild.verify.worker import _cuda_build, _no_gpu_reason
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "verify"
 ROOT = Path(__file__).parent.parent.parent
-_CUDA_NVCC = Path("/usr/local/cuda/bin/nvcc")
-NVCC = shutil.which("nvcc") or (str(_CUDA_NVCC) if _CUDA_NVCC.exists() else None)
+CAT = shutil.which("cat") or "/bin/cat"
+
+
+def _newest_nvcc() -> tuple[str | None, str | None]:
+    """(nvcc, its version) of the newest toolkit here: the one g++ of this machine builds sm_90 with."""
+    found = []
+    for _, nvcc, _ in discover_toolkits():
+        version = parse_nvcc_version(subprocess.run([nvcc, "--version"], capture_output=True, text=True,
+                                                    check=False).stdout)
+        found += [(nvcc, version)] if version else []
+    return max(found, key=lambda f: release(f[1]), default=(None, None))
+
+
+NVCC, NVCC_VERSION = _newest_nvcc()
 # A venv whose site-packages hold NVIDIA's cuobjdump wheel (pip install nvidia-cuda-cuobjdump), when
 # set; the CUDA tier (tests/integration/test_cuda_real.py) runs the same lookup in its own venv.
 CUDA_VENV = os.environ.get("MMBUILD_TEST_CUDA_VENV", "")
@@ -54,7 +67,10 @@ def _venv_sites():
 
 
 def _cuobjdump():
-    return find_cuobjdump(site_dirs=_venv_sites())
+    """A cuobjdump that reads what NVCC built: of its CUDA release or newer (an older one cannot)."""
+    wanted = release(NVCC_VERSION)
+    return next((t.path for t in cuobjdumps(None, _venv_sites())
+                 if wanted and release(t.version) and release(t.version) >= wanted), None)
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +185,7 @@ def test_a_library_without_sass_or_without_kernels_is_not_passed():
 def test_real_cuobjdump_on_the_built_library_matches_the_captured_output(libraries):
     tool = _cuobjdump()
     if tool is None:
-        pytest.skip("cuobjdump not installed (pip install nvidia-cuda-cuobjdump)")
+        pytest.skip(f"no cuobjdump of CUDA {NVCC_VERSION} or newer (pip install nvidia-cuda-cuobjdump)")
     for name, fixture in (("sass", "cuobjdump_res_usage_sm80_sm90.txt"),
                           ("ptx", "cuobjdump_res_usage_sm80_sm90_ptx.txt")):
         live = subprocess.run([tool, "--dump-resource-usage", str(libraries[name])],
@@ -196,20 +212,74 @@ def test_the_wheel_layout_next_to_torch_is_found(tmp_path):
     assert wheel_cuobjdumps([tmp_path / "nowhere", site]) == [cu13, other]
 
 
-def test_lookup_order_cuda_home_then_system_then_path_then_wheel(tmp_path, monkeypatch):
-    site = tmp_path / "site-packages"
-    wheel = _tool(site / "nvidia" / "cu13" / "bin" / "cuobjdump")
-    home = _tool(tmp_path / "cuda-home" / "bin" / "cuobjdump")
-    built_with = _tool(tmp_path / "built-with" / "bin" / "cuobjdump")
-    for name in ("CUDA_HOME", "CUDA_PATH"):
+def _versioned_tool(path: Path, version: str, listing: Path | None = None) -> Path:
+    """A cuobjdump answering --version with CUDA ``version`` and a listing: ``listing``'s text, or the
+    captured failure of Debian's 11.8 one (exit 1)."""
+    fails = FIXTURES / "cuobjdump_debian_11.8_fails"
+    out, err, code = (listing, None, 0) if listing else (f"{fails}.stdout.txt", f"{fails}.stderr.txt", 1)
+    cat = CAT  # the tests run these with an empty PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"""#!/bin/sh
+if [ "$1" = --version ]; then echo 'Cuda compilation tools, release {version}, V{version}.1'; exit 0; fi
+{cat} '{out}'; {f"{cat} '{err}' >&2; " if err else ""}exit {code}
+""")
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture
+def no_machine_toolkits(tmp_path, monkeypatch):
+    """Only the toolkits a test lays out: no fixed places, no CUDA_HOME, an empty PATH."""
+    for name in ("CUDA_HOME", "CUDA_PATH", "CONDA_PREFIX", "CUDA_ROOT", "CUDA_TOOLKIT_ROOT_DIR",
+                 "CUDAToolkit_ROOT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    monkeypatch.setattr(supervisor, "SYSTEM_CUDA_HOMES", (str(tmp_path / "no-system-cuda"),))
-    assert find_cuobjdump() is None
-    assert find_cuobjdump(site_dirs=[site]) == str(wheel)
-    assert find_cuobjdump([site], toolkit_homes=[None, str(tmp_path / "built-with")]) == str(built_with)
-    monkeypatch.setenv("CUDA_HOME", str(tmp_path / "cuda-home"))
-    assert find_cuobjdump([site], toolkit_homes=[str(tmp_path / "built-with")]) == str(home)
+    monkeypatch.setattr(cuobjdump, "ROOT", str(tmp_path / "no-fixed-places"))
+    monkeypatch.setattr(supervisor.site, "getsitepackages", lambda: [])
+    monkeypatch.setattr(supervisor.sysconfig, "get_paths", lambda: {"purelib": str(tmp_path / "purelib")})
+
+
+def test_the_build_toolkits_cuobjdump_first_then_the_newest(tmp_path, monkeypatch, no_machine_toolkits):
+    site = tmp_path / "site-packages"
+    wheel = _versioned_tool(site / "nvidia" / "cu13" / "bin" / "cuobjdump", "13.2")
+    _tool(tmp_path / "built-with" / "bin" / "nvcc")
+    built_with = _versioned_tool(tmp_path / "built-with" / "bin" / "cuobjdump", "11.8")
+    on_path = _versioned_tool(tmp_path / "path" / "cuobjdump", "12.4")
+    assert cuobjdumps() == []
+    assert [t.path for t in cuobjdumps(site_dirs=[site])] == [str(wheel)]
+    monkeypatch.setenv("PATH", str(tmp_path / "path"))
+    tools = cuobjdumps(str(tmp_path / "built-with"), [site])
+    assert [(t.path, t.version, t.built_with) for t in tools] == [
+        (str(built_with), "11.8", True), (str(wheel), "13.2", False), (str(on_path), "12.4", False)]
+    monkeypatch.setenv("CUDA_HOME", str(tmp_path / "built-with"))      # a toolkit found, not the build's
+    assert [t.path for t in cuobjdumps(None, [site])] == [str(wheel), str(on_path), str(built_with)]
+
+
+def test_a_cuobjdump_that_cannot_read_the_library_is_followed_by_the_next(tmp_path):
+    listing = FIXTURES / "cuobjdump_res_usage_sm80_sm90.txt"
+    debian = Cuobjdump(str(_versioned_tool(tmp_path / "usr" / "bin" / "cuobjdump", "11.8")), "11.8", True)
+    wheel = Cuobjdump(str(_versioned_tool(tmp_path / "cu13" / "cuobjdump", "13.2", listing)), "13.2")
+    read = list_registers("/x/_ext.so", [debian, wheel])
+    assert read.tool == wheel and {k.arch for k in read.kernels} == {"sm_80", "sm_90"}
+    assert [t.path for t, _ in read.tried] == [debian.path, wheel.path]
+    assert "sm_4" in read.tried[0][1] and read.tried[1][1] is None
+
+
+def test_when_no_cuobjdump_reads_it_the_check_says_which_were_tried_not_their_errors(
+        tmp_path, monkeypatch, no_machine_toolkits):
+    _tool(tmp_path / "usr" / "bin" / "nvcc")
+    _versioned_tool(tmp_path / "usr" / "bin" / "cuobjdump", "11.8")
+    built_with = {"home": str(tmp_path / "usr"), "version": "11.8"}
+    [result] = resource_checks("/x/_ext.so", [], 512, code=EmbeddedCode([86], []), built_with=built_with)
+    assert (result.name, result.status) == ("registers per block", "skip")
+    assert "fatal" not in result.message and "sm_4" not in result.message
+    assert result.message == (
+        f"register use not checked: no cuobjdump here reads _ext's code (built with CUDA 11.8); tried "
+        f"{tmp_path}/usr/bin/cuobjdump (CUDA 11.8, the build toolkit). A cuobjdump of CUDA 11.8 or newer "
+        "reads it (pip install nvidia-cuda-cuobjdump)")
+    [tried] = result.data["cuobjdump_tried"]
+    assert tried["version"] == "11.8" and "Support for 'sm_4' has been removed" in tried["error"]
+    assert unread_message(list_registers("/x", []), None).startswith("cuobjdump listed no kernels")
 
 
 def test_the_real_wheel_install_is_found_where_pip_puts_it():
@@ -225,19 +295,16 @@ def test_site_dirs_come_from_where_the_worker_found_torch_and_mmcv_first():
     assert site_dirs_of(info)[:2] == ["/venv/lib/python3.11/site-packages", "/other/site-packages"]
 
 
-def test_verify_without_a_gpu_finds_the_wheel_cuobjdump_next_to_torch(libraries, tmp_path, monkeypatch):
+def test_verify_without_a_gpu_finds_the_wheel_cuobjdump_next_to_torch(libraries, tmp_path, monkeypatch,
+                                                                      no_machine_toolkits):
     """The whole supervisor path: worker facts of a no-GPU machine, the real library, cuobjdump
     found only through the site-packages the worker reported torch in."""
     tool = _cuobjdump()
     if tool is None:
-        pytest.skip("cuobjdump not installed (pip install nvidia-cuda-cuobjdump)")
+        pytest.skip(f"no cuobjdump of CUDA {NVCC_VERSION} or newer (pip install nvidia-cuda-cuobjdump)")
     site = tmp_path / "site-packages"
     (site / "nvidia" / "cu13" / "bin").mkdir(parents=True)
     (site / "nvidia" / "cu13" / "bin" / "cuobjdump").symlink_to(tool)
-    for name in ("CUDA_HOME", "CUDA_PATH"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    monkeypatch.setattr(supervisor, "SYSTEM_CUDA_HOMES", (str(tmp_path / "no-system-cuda"),))
     monkeypatch.setattr(supervisor.site, "getsitepackages", lambda: [])
     monkeypatch.setattr(supervisor.site, "getusersitepackages", lambda: str(tmp_path / "user"))
     monkeypatch.setattr(supervisor.sysconfig, "get_paths", lambda: {"purelib": str(tmp_path / "purelib")})
@@ -329,7 +396,7 @@ def test_device_cpu_on_a_gpu_machine_does_not_claim_there_is_no_gpu(libraries, m
     info = {"mmcv": {"built_for": {"target": "cuda"}}, "devices": ["cpu"], "gpus": [H100],
             "ext_path": str(libraries["sass"])}
     monkeypatch.setattr(supervisor, "run_worker", lambda device, ops, seed: (info, []))
-    monkeypatch.setattr(supervisor, "find_cuobjdump", lambda *args, **kwargs: None)
+    monkeypatch.setattr(supervisor, "cuobjdumps", lambda *args, **kwargs: [])
     checks = {c.name: c for c in supervisor.verify("cpu", [], 7).checks}
     assert checks["arches in _ext"].device == "-" and checks["arches in _ext"].status == "skip"
     assert checks["arches in _ext"].message.startswith("--device cpu: not checked against a device")
