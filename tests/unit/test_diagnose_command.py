@@ -16,7 +16,7 @@ def test_json_output(capsys):
     document = json.loads(capsys.readouterr().out)
     problem = document["problems"][0]
     assert {"id", "line", "excerpt", "cause", "fix", "remedy"} <= set(problem)
-    expected = ("nvcc-arch-unsupported", 2, "mmbuild install --cuda-toolkit index")
+    expected = ("nvcc-arch-unsupported", 2, "mmbuild install --cuda-toolkit auto")
     assert (problem["id"], problem["line"], problem["remedy"]) == expected
     assert document["first_error_line"] == 2
 
@@ -25,7 +25,7 @@ def test_human_output_on_stderr(capsys):
     assert main(["diagnose", str(NVCC_LOG)]) == 0
     captured = capsys.readouterr()
     assert captured.out == ""
-    remedy = "remedy: mmbuild install --cuda-toolkit index"
+    remedy = "remedy: mmbuild install --cuda-toolkit auto"
     expected = ("nvcc-arch-unsupported", "line 2:", "cause:", "fix:", remedy)
     for part in expected:
         assert part in captured.err
