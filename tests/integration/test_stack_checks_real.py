@@ -1,6 +1,6 @@
-"""The stack checks of `mmbuild verify` on a real stack: a subset mmcv 2.1.0 built for the stack's ops,
+"""The stack checks of `mmbuild verify` on a real stack: the session's stack install (mmcv 2.1.0,
 mmdet 3.3.0, and mmengine 0.10.7, mmsegmentation 1.2.2 and mmaction2 1.2.0 built from their sdists
-with mmbuild's patches (tests/integration/conftest.py ``stack_venv``: one subset build, minutes).
+with mmbuild's patches; tests/integration/conftest.py ``stack_venv``).
 """
 
 from __future__ import annotations
