@@ -49,6 +49,7 @@ from mmbuild.util.cache_dirs import cache_dir, sweep_dead_runs
 from mmbuild.util.console import say
 from mmbuild.verify.in_target import verify_in_target
 from mmbuild.wheels.metadata import METADATA_MEMBER, build_metadata, embed_in_wheel
+from mmbuild.wheels.relabel import relabel_wheel
 from mmbuild.wheels.store import CacheEntry, Wheelhouse, WheelStore
 
 
@@ -311,7 +312,8 @@ class Pipeline:
         self.check_blocked()
         return found.message
 
-    def embed_metadata(self, wheel: Path) -> None:
+    def embed_metadata(self, wheel: Path) -> Path:
+        """Embed the build metadata and give the wheel its local version label; returns its new path."""
         document = build_metadata(self.plan, self.env, patches=self.plan.patches,
                                   source_sha256=self.archive.sha256, compiler_cache=self.compiler_cache)
         if self.patch_report:
@@ -320,6 +322,7 @@ class Pipeline:
             document["ops"] = self.subset["built_ops"]
             document["subset"] = self.subset
         embed_in_wheel(wheel, METADATA_MEMBER, json.dumps(document, indent=2).encode())
+        return relabel_wheel(wheel, document["wheel_version"])
 
     def cache_entry(self) -> CacheEntry:
         return CacheEntry(fingerprint=self.plan.fingerprint, wheel="", sha256="",
@@ -354,7 +357,7 @@ class Pipeline:
                 if self.settings.preflight:
                     self.preflight(self.build_env(tools))
                 built = self.build(tools)
-                self.embed_metadata(built)
+                built = self.embed_metadata(built)
                 wheel = self.wheel_store.store(built, self.cache_entry())
                 self.report.cache = "built"
         if house:

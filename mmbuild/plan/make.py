@@ -34,6 +34,7 @@ from mmbuild.plan.pch import choose_pch
 from mmbuild.plan.target import choose_target
 from mmbuild.plan.threads import choose_threads_per_block
 from mmbuild.plan.torchvision import check_torchvision
+from mmbuild.wheels.local_version import local_label
 
 # CUDA >= this on Windows needs MSVC's conforming preprocessor.
 MSVC_PREPROCESSOR_CUDA = Version("13.2")
@@ -265,6 +266,9 @@ def fingerprint_inputs(
         "patches": {pid: digests.get(pid) for pid in plan.patches},
         "ops": sorted(plan.ops),
         "pch": plan.pch,
+        # The wheel's name and METADATA carry it (wheels/local_version.py): wheels from before have none.
+        "local_version": local_label(plan.target, env.torch.version if env.torch else None,
+                                     env.torch.cuda if env.torch else None),
     }
 
 
