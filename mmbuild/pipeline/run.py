@@ -32,6 +32,7 @@ from mmbuild.build.compiler_cache import choose_compiler_cache, compiler_cache_e
 from mmbuild.build.tools import BuildTools, resolve_build_tools
 from mmbuild.build.wheel import build_wheel, summarise_failure
 from mmbuild.errors import BlockedError, BuildFailedError, MmbuildError, VerifyFailedError
+from mmbuild.install.installer import installer_for
 from mmbuild.model.build_plan import BuildPlan
 from mmbuild.model.environment import Environment
 from mmbuild.model.options import BuildOptions
@@ -412,6 +413,8 @@ class Pipeline:
         self.compiler_cache = choose_compiler_cache(self.options.compiler_cache)
         if not self.settings.dry_run:
             self.wheel_store.check_writable()
+            # The installer every later step uses; neither pip nor uv is a usage error before anything runs.
+            say(f"    installer: {installer_for(self.settings.python).describe()}")
         self.probe()
         options = self.options
         if options.source:
