@@ -31,6 +31,8 @@ INSTALL_TIMEOUT_S = 1800.0
 INSTALLER_VARIABLE = "MMBUILD_INSTALLER"
 KINDS = ("pip", "uv")
 _PIP_QUIET = ["--disable-pip-version-check"]
+_DOWNLOAD_KINDS = {"sdist": ["--use-pep517", "--no-binary", ":all:"], "wheel": ["--only-binary", ":all:"],
+                   "any": []}
 # uv's index variables -> pip's (uv separates find-links by commas, the others by spaces).
 _UV_TO_PIP = (("UV_DEFAULT_INDEX", "PIP_INDEX_URL", " "), ("UV_INDEX_URL", "PIP_INDEX_URL", " "),
               ("UV_INDEX", "PIP_EXTRA_INDEX_URL", " "), ("UV_EXTRA_INDEX_URL", "PIP_EXTRA_INDEX_URL", " "),
@@ -120,19 +122,18 @@ class Installer:
         return [self.python, "-m", "pip", "install", *_PIP_QUIET, "--no-input", "--progress-bar", "off",
                 "--no-warn-script-location", "--target", str(target), *requirements]
 
-    def download_argv(self, requirement: str, dest: Path) -> list[str]:
-        """Download the sdist of ``requirement`` into ``dest`` (no dependencies, no wheels)."""
-        args = ["download", "--use-pep517", "--no-deps", "--no-binary", ":all:", *_PIP_QUIET,
-                "-d", str(dest), requirement]
+    def download_argv(self, requirement: str, dest: Path, kind: str = "sdist") -> list[str]:
+        """Download ``requirement`` (no dependencies) into ``dest``: ``kind`` is sdist, wheel or any."""
+        args = ["download", *_DOWNLOAD_KINDS[kind], "--no-deps", *_PIP_QUIET, "-d", str(dest), requirement]
         if self.name == "uv":
             return [self.uv, "tool", "run", "--python", self.python, "--from", "pip", "pip", *args]
         return [self.python, "-m", "pip", *args]
 
-    def download(self, requirement: str, dest: Path, *, timeout: float,
-                 env: dict[str, str] | None = None) -> CommandResult:
+    def download(self, requirement: str, dest: Path, *, timeout: float = INSTALL_TIMEOUT_S,
+                 env: dict[str, str] | None = None, kind: str = "sdist") -> CommandResult:
         """Run :meth:`download_argv` with ``os.environ`` + ``env`` (+ uv's index settings for its pip)."""
         merged = {**os.environ, **(env or {})}
-        return run_command(self.download_argv(requirement, dest), timeout=timeout,
+        return run_command(self.download_argv(requirement, dest, kind), timeout=timeout,
                            env=merged if self.name == "pip" else pip_env_from_uv(merged))
 
     def wheel_argv(self, source: Path, out_dir: Path) -> list[str]:

@@ -90,6 +90,9 @@ def test_commands_of_each_installer(tmp_path):
     download = uv.download_argv("mmcv==2.1.0", tmp_path)
     assert download[:8] == ["/bin/uv", "tool", "run", "--python", "/env/bin/python", "--from", "pip", "pip"]
     assert "--no-binary" in download and download[-1] == "mmcv==2.1.0"
+    wheel_only = pip.download_argv("mmdet==3.3.0", tmp_path, kind="wheel")
+    assert wheel_only[:4] == ["/env/bin/python", "-m", "pip", "download"] and "--only-binary" in wheel_only
+    assert "--no-binary" not in pip.download_argv("mmdet==3.3.0", tmp_path, kind="any")
     target = uv.install_target_argv(["nvidia-cuda-nvcc"], tmp_path / "site")
     assert target[target.index("--target") + 1] == str(tmp_path / "site")
 
