@@ -102,8 +102,8 @@ class Installer:
 
     def install_argv(self, args: list[str], constraints: Path | None = None) -> list[str]:
         extra = ["-c", str(constraints)] if constraints is not None else []
-        if self.name == "uv":
-            return [self.uv, "pip", "install", "--python", self.python, *extra, *args]
+        if self.name == "uv":   # compiled like pip does: no import recompiles mmcv (see probe/torch_probe.py)
+            return [self.uv, "pip", "install", "--python", self.python, "--compile-bytecode", *extra, *args]
         return [self.python, "-m", "pip", "install", *_PIP_QUIET, "--no-input", *extra, *args]
 
     def uninstall(self, names: list[str], *, timeout: float = INSTALL_TIMEOUT_S) -> CommandResult:
