@@ -43,7 +43,8 @@ def planned_steps(plan: BuildPlan, options: BuildOptions, settings, compiler_cac
              else "pip wheel --no-build-isolation --no-deps")
     steps.append(("build", f"{env_text} {build} (compiler cache: {compiler_cache})"))
     if settings.install:
-        steps.append(("install", f"back up the installed mmcv, {installer} install the wheel with torch "
+        command = "uv pip" if installer == "uv" else installer
+        steps.append(("install", f"back up the installed mmcv, {command} install the wheel with torch "
                                  "pinned, import check, restore on failure"))
         if settings.verify:
             steps.append(("verify", "mmbuild verify"))
