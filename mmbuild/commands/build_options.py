@@ -38,8 +38,18 @@ def add_build_options(p: argparse.ArgumentParser, *, from_env_help: str | None) 
                    help="compiler cache (default: one that is installed)")
     g.add_argument("--no-pch", action="store_true",
                    help="compile torch's headers in every C++ unit (no precompiled header)")
+    add_stack_arguments(p)
     p.add_argument("--from-env", metavar="FILE", action="append",
                    help=from_env_help if from_env_help is not None else argparse.SUPPRESS)
 
 
 FROM_ENV_HELP = "plan for the machine of a saved 'mmbuild env --json' report (repeat for a fleet)"
+
+
+def add_stack_arguments(p: argparse.ArgumentParser) -> None:
+    """The downstream packages to resolve, build mmcv for and install (``mmbuild install mmdet ...``)."""
+    p.add_argument("requests", nargs="*", metavar="REQUIREMENT",
+                   help="OpenMMLab packages that use mmcv (mmdet, mmsegmentation==1.2.2, ...) and any "
+                        "others to install beside them; mmbuild picks the mmcv they all accept")
+    p.add_argument("-r", "--requirement", dest="requirement_files", metavar="FILE", action="append",
+                   default=[], help="read requirements from this file (repeatable)")

@@ -47,11 +47,23 @@ def run(args) -> int:
     paths = getattr(args, "from_env", None)
     envs = load_environments(paths)
     names = [Path(p).stem for p in paths] if paths else None
-    plan = build_plan(envs, options_from_args(args), names)
+    options = options_from_args(args)
+    resolution = None
+    if options.wants_stack:
+        from mmbuild.pipeline.stack import env_for_plan, options_for, plan_with_stack, resolve_requests
+
+        resolution = resolve_requests(options, envs[0], sys.executable)
+        options = options_for(options, resolution)
+        envs[0] = env_for_plan(envs[0], resolution)
+    plan = build_plan(envs, options, names)
+    if resolution is not None:
+        plan = plan_with_stack(plan, resolution)
     if args.json:
-        emit_json(plan.to_dict())
+        emit_json({**plan.to_dict(), **({"stack": resolution.to_dict()} if resolution else {})})
     else:
         sys.stderr.write(render(plan, sys.stderr))
+        if resolution is not None:
+            sys.stderr.write(render_stack(resolution))
     return EXIT_OK if plan.ok else EXIT_BLOCKED
 
 
@@ -72,3 +84,17 @@ def render(plan: BuildPlan, stream: TextIO) -> str:
     verdict = "ok: ready to build" if plan.ok else "blocked: fix the errors above first"
     parts.append(paint(verdict, "ok" if plan.ok else "error", stream))
     return "\n".join(parts) + "\n"
+
+
+def render_stack(resolution) -> str:
+    """The resolved downstream packages, each with the mmcv range it accepts and where that was read."""
+    rows = [("package", "version", "accepts", "read from")]
+    for pin in resolution.downstream:
+        rows.append((pin.name, pin.version, f"{pin.bounds.mmcv_package}{pin.bounds.mmcv}",
+                     ", ".join(pin.bounds.sources)))
+    lines = [paint("stack", "bold", sys.stderr), table(rows),
+             f"mmcv: {resolution.mmcv}" + (f"; {resolution.mmengine}" if resolution.mmengine else "")]
+    for fix in resolution.fixes:
+        for patch in fix["patches"]:
+            lines.append(f"patched: {fix['package']} {fix['version']} ({patch['id']}): {patch['why']}")
+    return "\n".join(lines) + "\n"

@@ -9,7 +9,7 @@ import sys
 from mmbuild.errors import EXIT_OK, EXIT_VERIFY_FAILED, UsageError
 from mmbuild.model.findings import Finding, finding
 from mmbuild.util.console import emit_json, paint, render_findings, say, table
-from mmbuild.verify.report import VerifyReport
+from mmbuild.verify.report import CheckResult, VerifyReport
 
 
 def _findings(report: VerifyReport) -> list[Finding]:
@@ -20,6 +20,14 @@ def _findings(report: VerifyReport) -> list[Finding]:
             seen.setdefault(check.id, []).append(f"{check.name} ({check.device})")
     return [finding(pid, "error", message_key="checks_failed", count=len(names), names=", ".join(names[:8]))
             for pid, names in seen.items()]
+
+
+def _installed_refusals() -> list[Finding]:
+    """An installed package that refuses the installed mmcv (it would stop at import)."""
+    from mmbuild.plan.environment_checks import installed_mmcv_refusals
+    from mmbuild.probe.collect import probe_installed_packages
+
+    return installed_mmcv_refusals(probe_installed_packages())
 
 
 def _print_human(report: VerifyReport, seed: int) -> None:
@@ -51,6 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=("cpu", "cuda", "all"), default="all")
     parser.add_argument("--ops", metavar="LIST", help="check only these ops")
     parser.add_argument("--seed", type=int, help="replay a run with this seed")
+    parser.add_argument("--no-stack", action="store_true",
+                        help="skip the downstream packages' checks (import, bounds, one model, resume)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,7 +74,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
     report = verify(args.device, ops, seed)
-    report.findings = _findings(report)
+    if not args.no_stack:
+        from mmbuild.verify.stack import run_stack_checks
+
+        devices = None if args.device == "all" else [args.device]
+        stack = run_stack_checks(sys.executable, devices, seed=seed)
+        report.checks += [CheckResult.from_dict(c) for c in stack]
+    report.findings = _findings(report) + _installed_refusals()
     if args.json:
         emit_json({**report.to_dict(), "seed": seed})
     else:

@@ -122,19 +122,29 @@ class Installer:
         return [self.python, "-m", "pip", "install", *_PIP_QUIET, "--no-input", "--progress-bar", "off",
                 "--no-warn-script-location", "--target", str(target), *requirements]
 
-    def download_argv(self, requirement: str, dest: Path, kind: str = "sdist") -> list[str]:
-        """Download ``requirement`` (no dependencies) into ``dest``: ``kind`` is sdist, wheel or any."""
-        args = ["download", *_DOWNLOAD_KINDS[kind], "--no-deps", *_PIP_QUIET, "-d", str(dest), requirement]
+    def download_argv(self, requirement: str, dest: Path, kind: str = "sdist", *,
+                      build_isolation: bool = True) -> list[str]:
+        """Download ``requirement`` (no dependencies) into ``dest``: ``kind`` is sdist, wheel or any.
+
+        pip reads an sdist's metadata by running its setup.py, isolated by default; without isolation
+        in the target's own environment (a setup.py that imports torch). uv has no download: it runs
+        pip from its tool cache with ``--python <target>``, so that pip works on the target as well.
+        """
+        isolation = [] if build_isolation else ["--no-build-isolation"]
+        args = ["download", *_DOWNLOAD_KINDS[kind], *isolation, "--no-deps", *_PIP_QUIET, "-d", str(dest),
+                requirement]
         if self.name == "uv":
-            return [self.uv, "tool", "run", "--python", self.python, "--from", "pip", "pip", *args]
+            return [self.uv, "tool", "run", "--python", self.python, "--from", "pip", "pip",
+                    "--python", self.python, *args]
         return [self.python, "-m", "pip", *args]
 
     def download(self, requirement: str, dest: Path, *, timeout: float = INSTALL_TIMEOUT_S,
-                 env: dict[str, str] | None = None, kind: str = "sdist") -> CommandResult:
+                 env: dict[str, str] | None = None, kind: str = "sdist",
+                 build_isolation: bool = True) -> CommandResult:
         """Run :meth:`download_argv` with ``os.environ`` + ``env`` (+ uv's index settings for its pip)."""
         merged = {**os.environ, **(env or {})}
-        return run_command(self.download_argv(requirement, dest, kind), timeout=timeout,
-                           env=merged if self.name == "pip" else pip_env_from_uv(merged))
+        return run_command(self.download_argv(requirement, dest, kind, build_isolation=build_isolation),
+                           timeout=timeout, env=merged if self.name == "pip" else pip_env_from_uv(merged))
 
     def wheel_argv(self, source: Path, out_dir: Path) -> list[str]:
         """Build ``source`` into a wheel in ``out_dir`` with the target's own packages (no isolation)."""

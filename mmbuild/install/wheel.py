@@ -87,7 +87,14 @@ class InstallReport:
 
 def installed_mmcv(python: str = sys.executable) -> list[InstalledDistribution]:
     """The mmcv distributions installed for ``python`` (asked in a child process)."""
-    result = run_command([python, "-c", _LIST_DISTRIBUTIONS, *MMCV_DISTRIBUTIONS], timeout=60)
+    return installed_distributions(list(MMCV_DISTRIBUTIONS), python)
+
+
+def installed_distributions(names: list[str], python: str = sys.executable) -> list[InstalledDistribution]:
+    """Those of ``names`` installed for ``python``, with their files (asked in a child process)."""
+    if not names:
+        return []
+    result = run_command([python, "-c", _LIST_DISTRIBUTIONS, *names], timeout=60)
     if not result.ok:
         reason = result.error or result.stderr.strip()
         raise MmbuildError(f"cannot list installed packages of {python}: {reason}")
@@ -129,10 +136,12 @@ def uninstall(names: list[str], python: str = sys.executable) -> None:
     installer = installer_for(python)
     result = installer.uninstall(names, timeout=PIP_TIMEOUT_S)
     if not result.ok:
-        raise MmbuildError(f"{installer.name} could not uninstall {', '.join(names)}: {_tail(result)}")
+        raise MmbuildError(f"{installer.name} could not uninstall {', '.join(names)}: "
+                           f"{installer_tail(result)}")
 
 
-def _tail(result) -> str:
+def installer_tail(result) -> str:
+    """The installer's last error line (else its last line) of a failed run."""
     text = result.error or (result.stderr or result.stdout).strip()
     lines = [line for line in text.splitlines() if line.strip()]
     errors = [line for line in lines if "ERROR" in line or "error" in line]
@@ -163,11 +172,13 @@ def install_wheel(wheel: Path, *, work_dir: Path, torch_version: str | None,
         installer = installer_for(python)
         result = installer.install([str(wheel)], constraints, timeout=PIP_TIMEOUT_S)
         if not result.ok:
-            raise InstallFailedError(f"{installer.name} could not install {wheel.name}: {_tail(result)}")
+            raise InstallFailedError(f"{installer.name} could not install {wheel.name}: "
+                                     f"{installer_tail(result)}")
         check = run_command([python, "-c", import_check], timeout=300)
         if not check.ok:
             summary = summarise_failure(check.error or check.stderr + check.stdout)
-            raise VerifyFailedError(f"the new mmcv does not import: {summary.excerpt or _tail(check)}",
+            reason = summary.excerpt or installer_tail(check)
+            raise VerifyFailedError(f"the new mmcv does not import: {reason}",
                                     fix=summary.fix, problem_id=summary.problem_id)
         if accept is not None:
             accept()

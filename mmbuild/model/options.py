@@ -23,6 +23,13 @@ class BuildOptions:
     compiler_cache: str | None = None    # "ccache" | "sccache" | "none"; None: use one if installed
     patch_torch: bool = False
     pch: bool = True                     # False: --no-pch
+    requests: list[str] = field(default_factory=list)            # downstream requirements (the stack)
+    requirement_files: list[str] = field(default_factory=list)   # -r FILE
+
+    @property
+    def wants_stack(self) -> bool:
+        """Whether downstream packages were asked for (``mmbuild install mmdet ...``)."""
+        return bool(self.requests or self.requirement_files)
 
 
 def normalise_ops(ops: list[str] | str) -> list[str]:
@@ -48,6 +55,8 @@ def options_from_args(args: object) -> BuildOptions:
         compiler_cache=getattr(args, "compiler_cache", None),
         patch_torch=bool(getattr(args, "patch_torch", False)),
         pch=not getattr(args, "no_pch", False),
+        requests=list(getattr(args, "requests", None) or []),
+        requirement_files=list(getattr(args, "requirement_files", None) or []),
     )
 
 

@@ -25,6 +25,8 @@ class PipelineReport:
     install: dict | None = None
     verify: dict | None = None
     error: dict | None = None
+    stack: dict | None = None          # the resolved downstream packages (install mmdet ...)
+    stack_install: dict | None = None  # what installing them changed
     seconds: float = 0.0               # wall time of the whole run (stages nest: verify runs in install)
 
     @property
@@ -34,5 +36,5 @@ class PipelineReport:
     def to_dict(self) -> dict:
         return {"ok": self.ok, "command": self.command, "plan": self.plan, "source": self.source,
                 "wheel": self.wheel, "cache": self.cache, "log": self.log, "install": self.install,
-                "verify": self.verify, "steps": [s.__dict__ for s in self.steps], "error": self.error,
-                "seconds": self.seconds}
+                "verify": self.verify, "stack": self.stack, "stack_install": self.stack_install,
+                "steps": [s.__dict__ for s in self.steps], "error": self.error, "seconds": self.seconds}

@@ -19,6 +19,7 @@ remedies are the plan's policy (``plan/remedies.py``): each retries once with on
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -90,6 +91,7 @@ class Pipeline:
         self.patch_report: dict | None = None
         self.subset: dict | None = None
         self.patch_digests: dict[str, str] = {}
+        self.stack = None                     # the resolved stack (pipeline/stack.py), when asked for
 
     # -- bookkeeping ------------------------------------------------------------------------
 
@@ -124,6 +126,19 @@ class Pipeline:
             self.env = probe_environment()
         return self.env
 
+    def resolve_stack(self) -> BuildOptions:
+        """Resolve the requested downstream packages; the options of the mmcv they all accept."""
+        from mmbuild.pipeline.stack import options_for, resolve_requests
+
+        requested = " ".join([*self.options.requests, *(f"-r {f}" for f in self.options.requirement_files)])
+        with self.stage("resolve", requested) as step:
+            self.stack = resolve_requests(self.options, self.env, self.settings.python)
+            self.report.stack = self.stack.to_dict()
+            pins = ", ".join(f"{p.name} {p.version}" for p in self.stack.downstream)
+            engine = f", {self.stack.mmengine}" if self.stack.mmengine else ""
+            step.detail = f"{pins}; {self.stack.mmcv}{engine}"
+        return options_for(self.options, self.stack)
+
     def nodes(self) -> list[Environment]:
         if not self.settings.live_probe:
             return self.settings.from_envs or [self.env]
@@ -131,7 +146,10 @@ class Pipeline:
 
     def plan_attempt(self, options: BuildOptions) -> BuildPlan:
         """The plan of one attempt, made once; its fingerprint covers the source once that is known."""
+        from mmbuild.pipeline.stack import env_for_plan, plan_with_stack
+
         envs = self.nodes()
+        envs[0] = env_for_plan(envs[0], self.stack)
         digests = self.patch_digests
         if self.settings.planner is not None:
             plan = self.settings.planner(envs[0], options, patch_digests=digests)
@@ -145,6 +163,7 @@ class Pipeline:
 
             plan = make_plan(envs[0], options, patch_digests=digests)
         self.attempt_options = options
+        plan = plan_with_stack(plan, self.stack)
         self.plan = with_source(plan, self.archive.sha256) if self.archive else plan
         self.report.plan = self.plan.to_dict()
         return self.plan
@@ -370,10 +389,35 @@ class Pipeline:
 
         torch_version = self.env.torch.version if self.env and self.env.torch else None
         with self.stage("install", f"{wheel.name} (torch pinned to {torch_version})"):
+            accept = self.verify if self.settings.verify else None
+            if self.stack is not None:
+                accept = functools.partial(self.install_stack, wheel, accept)
             result = install_wheel(wheel, work_dir=self.work_dir or self.new_work_dir(),
                                    torch_version=torch_version, python=self.settings.python,
-                                   accept=self.verify if self.settings.verify else None)
+                                   accept=accept)
         self.report.install = result.__dict__
+
+    def install_stack(self, mmcv_wheel: Path, accept: Callable[[], None] | None) -> None:
+        """The downstream packages beside the new mmcv (pipeline/stack.py); undone if ``accept`` fails."""
+        from mmbuild.install.stack import install_stack
+        from mmbuild.pipeline import stack
+
+        torch_version = self.env.torch.version if self.env and self.env.torch else None
+        work = (self.work_dir or self.new_work_dir()) / "stack"
+        pins = ", ".join(f"{n} {v}" for n, v in stack.downstream_pins(self.stack))
+        with self.stage("stack", f"{pins} (torch and the built mmcv held)") as step:
+            targets, patched = stack.install_targets(self.stack, python=self.settings.python, work_dir=work)
+            if patched:
+                step.detail += "; patched: " + ", ".join(f"{n} ({', '.join(p)})" for n, p in patched.items())
+            result = install_stack(targets, python=self.settings.python, work_dir=work,
+                                   constraints=stack.held_versions(torch_version, mmcv_wheel),
+                                   may_replace=stack.may_replace(self.stack),
+                                   install_argv=self.installer_argv, accept=accept)
+        self.report.stack_install = {**result.to_dict(), "patched": patched}
+
+    def installer_argv(self, targets: list[str], constraints: Path) -> list[str]:
+        """The target environment's installer command for ``targets`` under ``constraints``."""
+        return installer_for(self.settings.python).install_argv(targets, constraints)
 
     def verify(self) -> None:
         with self.stage("verify", "the installed mmcv on every device present"):
@@ -392,6 +436,11 @@ class Pipeline:
         for name, detail in planned_steps(self.plan, self.options, self.settings, self.compiler_cache,
                                           source_known=self.archive is not None):
             self.planned(name, detail)
+        if self.stack is not None and self.settings.install:
+            from mmbuild.pipeline.stack import downstream_pins
+
+            pins = ", ".join(f"{n}=={v}" for n, v in downstream_pins(self.stack))
+            self.planned("stack", f"install {pins} beside the new mmcv (torch and mmcv held), then verify")
 
     # -- the whole run ----------------------------------------------------------------------
 
@@ -416,7 +465,7 @@ class Pipeline:
             # The installer every later step uses; neither pip nor uv is a usage error before anything runs.
             say(f"    installer: {installer_for(self.settings.python).describe()}")
         self.probe()
-        options = self.options
+        options = self.resolve_stack() if self.options.wants_stack else self.options
         if options.source:
             # The version to plan for is the one of the given source.
             self.locate_source()

@@ -13,6 +13,7 @@ from mmbuild.knowledge import cuda as cuda_facts
 from mmbuild.knowledge.versions import parse_version
 from mmbuild.model.environment import MMCV_WITH_OPS, Environment
 from mmbuild.model.findings import Finding, finding
+from mmbuild.plan.mmcv_version import downstream_requirements
 
 
 def environment_findings(env: Environment) -> list[Finding]:
@@ -21,6 +22,7 @@ def environment_findings(env: Environment) -> list[Finding]:
     findings += _torch_findings(env)
     findings += _long_path_findings(env)
     findings += _package_findings(env)
+    findings += installed_mmcv_refusals(env)
     return findings
 
 
@@ -105,4 +107,26 @@ def _package_findings(env: Environment) -> list[Finding]:
         findings.append(
             finding("mmcv-ops-missing", "info", message_key="mmcv_lite", version=env.packages["mmcv-lite"])
         )
+    return findings
+
+
+def installed_mmcv_refusals(env: Environment) -> list[Finding]:
+    """``mmcv-version-incompatible`` for each installed package that refuses the installed mmcv.
+
+    The bounds are those the package checks at import (``mmcv_minimum_version`` ...), else the
+    tables: the user meets them as ``MMCV==x is used but incompatible`` when importing it.
+    """
+    installed = [(name, env.packages[name]) for name in MMCV_WITH_OPS if env.packages.get(name)]
+    findings: list[Finding] = []
+    for package, version in installed:
+        release_version = parse_version(version)
+        if release_version is None:
+            continue
+        for requirement in downstream_requirements(env):
+            accepted = requirement.spec.contains(release_version, prereleases=True)
+            if requirement.package == package and accepted:
+                continue
+            findings.append(finding("mmcv-version-incompatible", "warning", message_key="installed_refused",
+                                    downstream=requirement.downstream, package=package, version=version,
+                                    requirement=f"{requirement.package}{requirement.spec}"))
     return findings

@@ -81,8 +81,14 @@ def choose_mmcv(env: Environment, request: str | None) -> tuple[MmcvChoice, list
     release was tested with is tried (an ``untested-version`` warning); only a known failure or a
     downstream conflict blocks.
     """
+    return choose_mmcv_for(env, downstream_requirements(env), request)
+
+
+def choose_mmcv_for(env: Environment, requirements: list[facts.MmcvRequirement],
+                    request: str | None = None) -> tuple[MmcvChoice, list[Finding]]:
+    """:func:`choose_mmcv` against the given ``requirements`` (the stack resolver passes those of
+    the downstream set it considers, instead of the installed packages')."""
     torch_version = env.torch.version if env.torch else None
-    requirements = downstream_requirements(env)
     if request:
         return _explicit(request, torch_version, env.python.version, requirements)
     releases = _preferred(env)
@@ -92,7 +98,7 @@ def choose_mmcv(env: Environment, request: str | None) -> tuple[MmcvChoice, list
                            requirements="; ".join(str(q) for q in requirements))
         choice = MmcvChoice(releases[0].package, str(releases[0].version), "no release fits (see findings)")
         return choice, [conflict]
-    judged = [(r, _judge(r, torch_version, env.python.version)) for r in fits]
+    judged = [(r, judge_release(r, env)) for r in fits]
     usable = [(r, j) for r, j in judged if not j.blocks]
     if not usable:
         release, judgement = judged[0]
@@ -118,10 +124,17 @@ def _preferred(env: Environment) -> list[facts.MmcvRelease]:
     return releases
 
 
-def _judge(release: facts.MmcvRelease, torch_version: str | None, python_version: str) -> Judgement:
+def preferred_releases(env: Environment) -> list[facts.MmcvRelease]:
+    """Every known release, most preferred first (the order the automatic choice tries them in)."""
+    return _preferred(env)
+
+
+def judge_release(release: facts.MmcvRelease, env: Environment) -> Judgement:
     """The torch judgement, unless this Python cannot install the release at all."""
-    python = release.python_blocks(python_version)
-    return Judgement("fails", python) if python else release.judge_torch(torch_version)
+    python = release.python_blocks(env.python.version)
+    if python:
+        return Judgement("fails", python)
+    return release.judge_torch(env.torch.version if env.torch else None)
 
 
 def _blocked(reason: str, wanted: str, blocks_python: bool) -> Finding:

@@ -51,6 +51,22 @@ def check_torchvision(env: Environment, mmcv: MmcvChoice) -> TorchvisionCheck:
     return _known_torch(env, mmcv, pair)
 
 
+def torchvision_to_install(env: Environment, mmcv: MmcvChoice) -> tuple[str, str | None] | None:
+    """(requirement, index URL or None for the configured index) of the torchvision that an mmcv-full
+    stack installs beside torch: where torchvision is missing or of another release and the table
+    pairs this torch with one. None: mmcv 2.x, the installed one fits, or the table cannot say."""
+    if mmcv.package != "mmcv-full" or env.torch is None:
+        return None
+    pair = facts.pair_for_torch(env.torch.version)
+    wanted = pair.recommended(env.torch.version) if pair else None
+    installed = env.packages.get("torchvision")
+    if wanted is None or (installed and release(installed) == pair.torchvision):
+        return None
+    local = _local(env.torch.version)
+    index = f"{PYTORCH_INDEX}{local}" if local and _INDEX_VARIANT.match(local) else None
+    return f"torchvision=={wanted.version}", index
+
+
 def _known_torch(env: Environment, mmcv: MmcvChoice, pair: facts.TorchvisionPair) -> TorchvisionCheck:
     torch = env.torch.version
     installed = env.packages.get("torchvision")

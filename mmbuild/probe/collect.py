@@ -43,3 +43,11 @@ def probe_environment(environ: dict[str, str] | None = None) -> Environment:
     env.findings = (memory_findings + torch_report.findings + gpu_report.findings + cuda_findings
                     + compiler_findings + packages.mmcv_findings(env.packages))
     return env
+
+
+def probe_installed_packages() -> Environment:
+    """Only the installed packages and the mmcv ranges they declare (for verify: no toolchain probes)."""
+    env = Environment(os=system.os_info(), python=system.python_info())
+    env.packages = packages.installed_versions()
+    env.downstream_constraints = packages.downstream_constraints(env.packages)
+    return env

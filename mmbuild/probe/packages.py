@@ -10,6 +10,8 @@ Downstream packages (the onedl-* forks too: onedl-mmpretrain checks its range in
 
     mmcv_minimum_version = '2.0.0rc4'      MMCV_MIN = '2.0.0rc4'
     mmcv_maximum_version = '2.2.0'         MMCV_MAX = '2.2.0'
+
+and the mmengine range alike (``mmengine_minimum_version`` / ``MMENGINE_MIN``).
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ IMPORT_NAMES = {"mmdet": "mmdet", "mmsegmentation": "mmseg", "mmaction2": "mmact
                 "mmpretrain": "mmpretrain", "mmcls": "mmcls", "onedl-mmdetection": "mmdet",
                 "onedl-mmsegmentation": "mmseg", "onedl-mmpretrain": "mmpretrain"}
 _BOUND = re.compile(
-    r"""^\s*(?P<name>mmcv_minimum_version|mmcv_min_version|MMCV_MIN|MMCV_MINIMUM_VERSION
-              |mmcv_maximum_version|mmcv_max_version|MMCV_MAX|MMCV_MAXIMUM_VERSION)
+    r"""^\s*(?P<name>(?:mmcv|mmengine)_(?:minimum|min|maximum|max)_version
+              |(?:MMCV|MMENGINE)_(?:MINIMUM|MIN|MAXIMUM|MAX)(?:_VERSION)?)
         \s*=\s*['"](?P<value>[^'"]+)['"]""",
     re.MULTILINE | re.VERBOSE,
 )
@@ -42,9 +44,17 @@ _EXT = re.compile(r"^mmcv/_ext[^/]*\.(so|pyd)$")
 
 def parse_mmcv_bounds(text: str) -> tuple[str | None, str | None]:
     """(minimum, maximum) mmcv version a downstream ``__init__.py`` declares (string literals only)."""
+    return parse_version_bounds(text, "mmcv")
+
+
+def parse_version_bounds(text: str, subject: str) -> tuple[str | None, str | None]:
+    """(minimum, maximum) version of ``subject`` ("mmcv" or "mmengine") that a downstream
+    ``__init__.py`` checks at import (string literals only), in either style of the module docstring."""
     low = high = None
     for match in _BOUND.finditer(text):
         name = match.group("name").lower()
+        if not name.startswith(f"{subject}_"):
+            continue
         if "min" in name:
             low = low or match.group("value")
         else:

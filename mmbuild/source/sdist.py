@@ -85,17 +85,22 @@ def cached_sdist(package: str, version: str) -> SourceArchive | None:
 
 
 def download_sdist(package: str, version: str, folder: Path | None = None,
-                   python: str = sys.executable) -> SourceArchive:
-    """The sdist of ``package==version`` from the package index (cached after the first time)."""
+                   python: str = sys.executable, *, build_isolation: bool = True) -> SourceArchive:
+    """The sdist of ``package==version`` from the package index (cached after the first time).
+
+    pip reads an sdist's metadata by running its setup.py: in an isolated environment by default
+    (setuptools<82 there), or with ``build_isolation=False`` in ``python`` itself, for a setup.py
+    that imports torch (mmdet's).
+    """
     folder = ensure_writable_dir(folder or sdist_cache_dir(), "cache directory")
     with FileLock(str(folder / f".{package}-{version}.lock")):
         found = _find_sdist(folder, package, version)
         if found is None:
-            found = _download(package, version, folder, python)
+            found = _download(package, version, folder, python, build_isolation)
         return SourceArchive(found, sha256_file(found), "sdist", "pypi")
 
 
-def _download(package: str, version: str, folder: Path, python: str) -> Path:
+def _download(package: str, version: str, folder: Path, python: str, build_isolation: bool = True) -> Path:
     installer = installer_for(python)       # before anything is made: no installer is a usage error
     staging = folder / f".download-{package}-{version}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -104,7 +109,8 @@ def _download(package: str, version: str, folder: Path, python: str) -> Path:
         constraint = staging / "constraints.txt"
         constraint.write_text("setuptools<82\n", encoding="utf-8")
         env = {"PIP_CONSTRAINT": str(constraint), "PIP_BUILD_CONSTRAINT": str(constraint)}
-        result = installer.download(f"{package}=={version}", staging, timeout=DOWNLOAD_TIMEOUT_S, env=env)
+        result = installer.download(f"{package}=={version}", staging, timeout=DOWNLOAD_TIMEOUT_S, env=env,
+                                    build_isolation=build_isolation)
         found = _find_sdist(staging, package, version)
         if not result.ok or found is None:
             tail = (result.error or (result.stderr or result.stdout).strip().splitlines()[-1:] or [""])

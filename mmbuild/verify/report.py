@@ -7,7 +7,7 @@ from typing import Any
 
 from mmbuild.model.findings import Finding
 
-KINDS = ("numeric", "load", "abi", "arch", "resources")
+KINDS = ("numeric", "load", "abi", "arch", "resources", "stack")
 STATUSES = ("pass", "fail", "skip")
 
 

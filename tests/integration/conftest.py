@@ -15,17 +15,40 @@ def venv(tmp_path_factory) -> dict:
     return make_venv(tmp_path_factory.mktemp("fresh"))
 
 
+STACK = ["mmdet==3.3.0", "mmsegmentation==1.2.2"]
+
+
 @pytest.fixture(scope="session")
-def first_install(venv) -> dict:
-    """``mmbuild install`` of mmcv 2.2.0 from cold: build, install, verify."""
+def stale_mmcv(venv) -> dict:
+    """The FAQ's first trouble, made for real before the stack install repairs it: mmcv 2.2.0 (only
+    nms, a subset build of minutes) under mmsegmentation 1.2.2, which caps mmcv below 2.2.0.
+    What env, plan and verify said of it is kept for test_stack_real.py."""
+    argv = [venv["python"], "-m", "mmbuild", "install", "--json", "--mmcv", "2.2.0", "--ops", "nms",
+            *sdist_arg("2.2.0")]
+    built = run(argv, venv["env"])
+    assert built.returncode == 0, built.stderr[-3000:]
+    pip = run([venv["python"], "-m", "pip", "install", "-q", "mmsegmentation==1.2.2"], venv["env"])
+    assert pip.returncode == 0, pip.stderr[-3000:]
+    said = {}
+    for command in (["env"], ["plan"], ["verify", "--device", "cpu"]):
+        done = run([venv["python"], "-m", "mmbuild", *command, "--json"], venv["env"], timeout=900)
+        said[command[0]] = {"returncode": done.returncode, "report": json.loads(done.stdout)}
+    imported = run([venv["python"], "-c", "import mmseg"], venv["env"], timeout=300)
+    return {"said": said, "import_mmseg": imported.stderr.strip().splitlines()[-1:]}
+
+
+@pytest.fixture(scope="session")
+def first_install(venv, stale_mmcv) -> dict:
+    """``mmbuild install mmdet==3.3.0 mmsegmentation==1.2.2`` from cold over the stale mmcv: resolve,
+    build mmcv 2.1.0 (all ops), install it and the stack, verify with the stack checks."""
     started = time.monotonic()
-    argv = [venv["python"], "-m", "mmbuild", "install", "--json", *sdist_arg("2.2.0")]
+    argv = [venv["python"], "-m", "mmbuild", "install", "--json", *STACK, *sdist_arg("2.1.0")]
     result = run(argv, venv["env"])
     seconds = time.monotonic() - started
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout)
-    print(f"\ncold install: {seconds:.0f} s, peak RSS of one child process {peak_mib:.0f} MiB")
+    print(f"\ncold stack install: {seconds:.0f} s, peak RSS of one child process {peak_mib:.0f} MiB")
     return {"report": report, "seconds": seconds}
 
 
@@ -37,3 +60,38 @@ def cuda_venv(tmp_path_factory) -> dict:
     if system_nvcc() is None:
         pytest.skip("no CUDA toolkit (nvcc) on this machine: the CUDA tier compiles .cu units with it")
     return make_cuda_venv(tmp_path_factory.mktemp("cuda"))
+
+
+STACK_OPS = "nms,roi_align,psamask"  # what the stack checks' models run through (mmbuild.verify.stack)
+STACK = {"mmdet": "3.3.0", "mmsegmentation": "1.2.2", "mmaction2": "1.2.0", "mmengine": "0.10.7"}
+
+
+@pytest.fixture(scope="session")
+def stack_venv(tmp_path_factory) -> dict:
+    """A fresh venv with a subset mmcv 2.1.0 (the stack's ops only) and the downstream stack: mmdet as
+    released, mmengine, mmsegmentation and mmaction2 as mmbuild's patched wheels of their sdists."""
+    venv = make_venv(tmp_path_factory.mktemp("stack"))
+    python, env = venv["python"], venv["env"]
+    argv = [python, "-m", "mmbuild", "install", "--mmcv", "2.1.0", "--ops", STACK_OPS, "--no-verify",
+            *sdist_arg("2.1.0")]
+    result = run(argv, env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    build = (
+        "import sys\nfrom pathlib import Path\n"
+        "from mmbuild.build.downstream_wheel import build_downstream_wheel\n"
+        "from mmbuild.plan.downstream_patches import downstream_patches\n"
+        "for spec in sys.argv[2:]:\n"
+        "    name, version = spec.split('==')\n"
+        "    print(build_downstream_wheel(name, version, downstream_patches(name, version),\n"
+        "                                 python=sys.executable, work_dir=Path(sys.argv[1]) / name))\n"
+    )
+    patched = [f"{name}=={version}" for name, version in STACK.items() if name != "mmdet"]
+    result = run([python, "-c", build, str(venv["root"] / "downstream"), *patched], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    wheels = result.stdout.split()
+    constraints = venv["root"] / "constraints.txt"
+    constraints.write_text("torch==2.13.0\nmmcv==2.1.0\n", encoding="utf-8")
+    result = run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-c", str(constraints),
+                  f"mmdet=={STACK['mmdet']}", *wheels], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {**venv, "wheels": wheels}

@@ -12,7 +12,7 @@ BUILD_IDS = [
     "torch17-profile-kind", "pkg-resources-missing", "build-isolation-no-torch", "cxx-standard",
     "compiler-oom", "no-gpu-arch-list", "cuda-home-missing", "thc-header-missing", "bdist-wheel-missing",
     "driver-too-old", "msvc-preprocessor", "torch-cuda-unavailable", "torchvision-missing",
-    "nvcc-args-joined", "cuda-header-missing",
+    "nvcc-args-joined", "cuda-header-missing", "checkpoint-weights-only", "downstream-module-missing",
 ]
 USAGE_IDS = [
     "registry-key-error", "ddp-unused-parameters", "backward-twice", "loss-nan", "cuda-oom",

@@ -42,6 +42,9 @@ def _by_id(env) -> dict:
         ("mmcv-and-mmcv-full-installed", {"not-compiled-with-gpu": "info", "mmcv-dual-install": "warning"}),
         ("h100-cuda-13.0-torch-2.13", {}),
         ("two-toolkits-picks-matching-major", {}),
+        ("this-machine-mmcv-2.2.0-under-mmseg-1.2.2",
+         {"not-compiled-with-gpu": "info", "mmcv-version-incompatible": "warning",
+          "untested-version": "warning"}),
     ],
 )
 def test_findings_of_saved_reports(name: str, expected: dict) -> None:
@@ -112,3 +115,17 @@ def test_windows_with_long_paths_disabled_is_warned_and_enabled_or_unknown_is_no
 def test_gcc_other_compiler_is_named_in_the_finding() -> None:
     [gcc] = [f for f in plan_findings(_env("gcc-5.5-with-gcc-9")) if f.id == "gcc-unsupported"]
     assert "GCC 5.5.0" in gcc.message and "/usr/bin/g++-9" in gcc.message
+
+
+def test_an_installed_mmcv_that_an_installed_package_refuses_is_named_with_its_bound() -> None:
+    refusals = [f for f in plan_findings(_env("this-machine-mmcv-2.2.0-under-mmseg-1.2.2"))
+                if f.id == "mmcv-version-incompatible"]
+    assert [f.message.split(":")[0] for f in refusals] == [
+        "mmsegmentation 1.2.2 refuses the installed mmcv 2.2.0"]
+    assert "mmcv<2.2.0,>=2.0.0rc4" in refusals[0].message and "mmbuild install" in refusals[0].fix
+
+
+def test_an_installed_mmcv_inside_every_bound_is_not_reported() -> None:
+    env = _env("this-machine-mmcv-2.2.0-under-mmseg-1.2.2")
+    env.packages["mmcv"] = "2.1.0+torch2.13cpu"
+    assert "mmcv-version-incompatible" not in {f.id for f in plan_findings(env)}

@@ -25,6 +25,20 @@ def test_parse_mmcv_bounds_ignores_computed_values():
     assert packages.parse_mmcv_bounds("mmcv_min_version = digit_version(MMCV_MIN)\n") == (None, None)
 
 
+STACK = Path(__file__).parent.parent / "fixtures" / "stack"
+
+
+@pytest.mark.parametrize(("name", "mmcv", "mmengine"), [
+    ("mmsegmentation-1.2.2.mmseg.__init__.py.txt", ("2.0.0rc4", "2.2.0"), ("0.5.0", "1.0.0")),  # MMCV_MIN
+    ("mmpretrain-1.2.0.mmpretrain.__init__.py.txt", ("2.0.0", "2.4.0"), ("0.8.3", "1.0.0")),
+    ("mmdet-2.28.2.mmdet.__init__.py.txt", ("1.3.17", "1.8.0"), (None, None)),
+])
+def test_parse_version_bounds_reads_mmcv_and_mmengine_apart(name, mmcv, mmengine):
+    text = (STACK / name).read_text()
+    assert packages.parse_version_bounds(text, "mmcv") == mmcv == packages.parse_mmcv_bounds(text)
+    assert packages.parse_version_bounds(text, "mmengine") == mmengine
+
+
 def test_has_ext_module():
     assert packages.has_ext_module(["mmcv/__init__.py", "mmcv/_ext.cpython-311-x86_64-linux-gnu.so"])
     assert packages.has_ext_module(["mmcv\\_ext.cp310-win_amd64.pyd"])

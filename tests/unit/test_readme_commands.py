@@ -14,7 +14,7 @@ def readme_commands(heading: str = "Two commands for a fresh machine") -> list[s
 
 def test_the_readme_starts_with_the_main_job_and_the_test_command():
     install, tests = readme_commands()
-    assert "torch==2.13.0" in install and install.endswith("python -m mmbuild install")
+    assert "torch==2.13.0" in install and install.endswith("python -m mmbuild install mmdet mmsegmentation")
     assert "torch==2.13.0" in tests and "pytest" in tests
 
 

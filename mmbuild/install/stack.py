@@ -1,0 +1,138 @@
+"""Install a resolved stack's downstream packages beside the built mmcv, and undo it on failure.
+
+Steps, with the target Python's installer:
+
+1. Note every installed distribution (name and version), and back up the files of those the
+   install may replace: the downstream packages, mmengine and the other requested packages, and
+   what they declare they require (the same backup as mmcv's, install/wheel.py).
+2. Install the pins (``mmdet==3.3.0``, ``mmengine==0.10.7``, a patched downstream wheel where the
+   plan patches one) under a constraints file holding the installed torch and the built mmcv at
+   their exact versions: the installer may add dependencies but never replace either.
+3. The caller's acceptance step (the verify stage: mmcv's ops and the stack checks).
+
+If step 2 or 3 fails, what the install added is uninstalled and what it replaced is put back (from
+the backup, else reinstalled at its previous version), then the error is raised: the caller puts the
+previous mmcv back in turn.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from mmbuild.errors import MmbuildError
+from mmbuild.install.wheel import InstallFailedError, back_up, installer_tail, uninstall
+from mmbuild.util.process import run_command
+
+INSTALL_TIMEOUT_S = 3600.0
+
+_LIST_ALL = r"""
+import json
+from importlib import metadata
+out = {}
+for dist in metadata.distributions():
+    name = dist.metadata["Name"]
+    if name:
+        out[name] = dist.version
+print(json.dumps(out))
+"""
+
+
+@dataclass
+class StackInstallReport:
+    """What the stack install did: the targets it installed and each distribution it changed."""
+
+    targets: list[str]
+    constraints: list[str]
+    added: dict[str, str] = field(default_factory=dict)            # name -> version
+    replaced: dict[str, list[str]] = field(default_factory=dict)   # name -> [before, after]
+
+    def to_dict(self) -> dict:
+        return {"targets": self.targets, "constraints": self.constraints, "added": self.added,
+                "replaced": self.replaced}
+
+
+def installed_versions(python: str) -> dict[str, str]:
+    """Every distribution installed for ``python``, canonical name -> version."""
+    result = run_command([python, "-c", _LIST_ALL], timeout=120)
+    if not result.ok:
+        reason = result.error or result.stderr.strip()
+        raise MmbuildError(f"cannot list installed packages of {python}: {reason}")
+    return {canonicalize_name(name): version for name, version in json.loads(result.stdout).items()}
+
+
+def _names_of(requirements: list[str]) -> set[str]:
+    names = set()
+    for text in requirements:
+        try:
+            names.add(canonicalize_name(Requirement(text).name))
+        except InvalidRequirement:
+            continue
+    return names
+
+
+def install_stack(targets: list[str], *, python: str, work_dir: Path, constraints: list[str],
+                  may_replace: list[str], install_argv: Callable[[list[str], Path], list[str]],
+                  accept: Callable[[], None] | None = None) -> StackInstallReport:
+    """Install ``targets`` (requirements or wheel paths) under ``constraints``, per the docstring.
+
+    ``may_replace`` names (or requirements) whose installed files are backed up first;
+    ``install_argv(targets, constraints_file)`` is the installer's command line.
+    """
+    work_dir.mkdir(parents=True, exist_ok=True)
+    before = installed_versions(python)
+    watched = sorted(_names_of(may_replace) & set(before))
+    from mmbuild.install.wheel import installed_distributions
+
+    backup = back_up(installed_distributions(watched, python), work_dir / "previous-stack")
+    constraints_file = work_dir / "stack-constraints.txt"
+    constraints_file.write_text("".join(f"{c}\n" for c in constraints), encoding="utf-8")
+    report = StackInstallReport(targets=list(targets), constraints=list(constraints))
+    try:
+        result = run_command(install_argv(targets, constraints_file), timeout=INSTALL_TIMEOUT_S)
+        if not result.ok:
+            raise InstallFailedError(f"could not install {' '.join(Path(t).name for t in targets)}: "
+                                     f"{installer_tail(result)}",
+                                     fix="check the versions and the network; nothing was changed")
+        after = installed_versions(python)
+        report.added = {n: v for n, v in after.items() if n not in before}
+        report.replaced = {n: [before[n], v] for n, v in after.items() if n in before and before[n] != v}
+        if accept is not None:
+            accept()
+    except BaseException as exc:
+        undone = _undo(before, backup, python, install_argv, work_dir)
+        if not isinstance(exc, MmbuildError):
+            raise
+        raise type(exc)(f"{exc.message}; undone: {undone}", fix=exc.fix, problem_id=exc.problem_id) from None
+    return report
+
+
+def _undo(before: dict[str, str], backup, python: str, install_argv, work_dir: Path) -> str:
+    """Remove what the install added and put back what it replaced; a summary of what was done."""
+    import shutil
+
+    after = installed_versions(python)
+    added = sorted(n for n in after if n not in before)
+    replaced = sorted(n for n in after if n in before and after[n] != before[n])
+    backed_up = {canonicalize_name(d.name) for d in backup.distributions}
+    uninstall(added + [n for n in replaced if n in backed_up], python)
+    for original, copy in backup.copies.items():
+        target = Path(original)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(copy, target)
+    again = [f"{n}=={before[n]}" for n in replaced if n not in backed_up]
+    if again:
+        empty = work_dir / "no-constraints.txt"
+        empty.write_text("", encoding="utf-8")
+        run_command(install_argv(again, empty), timeout=INSTALL_TIMEOUT_S)
+    parts = []
+    if added:
+        parts.append(f"removed {', '.join(added)}")
+    if replaced:
+        parts.append(f"put back {', '.join(f'{n} {before[n]}' for n in replaced)}")
+    return "; ".join(parts) or "nothing had changed"

@@ -1,0 +1,216 @@
+"""The stack-check worker for one downstream package, run in the target Python.
+
+``python -m mmbuild.verify.stack.worker --package mmdet --device all --seed N`` prints the same
+JSON-lines events as the ops worker (mmbuild/verify/worker.py): a ``start`` before each check, a
+``result`` after it. Checks, in order: the package's bounds on mmcv and mmengine (read, not
+imported), its import (every module its registries hold), one inference and one training step of
+its check model on every device, and a Runner checkpoint saved and resumed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from importlib import metadata
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+from mmbuild.model.environment import MMCV_DISTRIBUTIONS
+from mmbuild.verify.report import CheckResult
+from mmbuild.verify.stack.bounds import bound_checks, bounds_verdict
+from mmbuild.verify.stack.packages import StackModel, model_for
+from mmbuild.verify.worker import Channel
+
+Outcome = tuple[str, str, "dict[str, Any] | None"]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return text.splitlines()[-1][:400] if text else type(exc).__name__
+
+
+def run_check(channel: Channel, name: str, device: str, check: Callable[[], Outcome]) -> CheckResult:
+    """Announce, run and report one check; an exception is its failure, with its last line."""
+    channel.send("start", name=name, device=device)
+    started = time.perf_counter()
+    try:
+        status, message, data = check()
+    except BaseException as exc:  # noqa: BLE001 - a model can raise anything
+        status, message, data = "fail", _first_line(exc), None
+        sys.stderr.write(traceback.format_exc())
+    result = CheckResult(name, "stack", device, status, seconds=round(time.perf_counter() - started, 3),
+                         message=message, data=data)
+    channel.result(result)
+    return result
+
+
+def _installed(names: tuple[str, ...]) -> str | None:
+    for name in names:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def check_bounds(model: StackModel) -> Outcome:
+    spec = find_spec(model.module)
+    if spec is None or spec.origin is None:
+        return "fail", f"{model.module} is not importable from this Python", None
+    text = Path(spec.origin).read_text(encoding="utf-8", errors="replace")
+    versions = {"mmcv": _installed(MMCV_DISTRIBUTIONS),
+                "mmengine": _installed(("mmengine", "onedl-mmengine"))}
+    checks = bound_checks(text, versions)
+    status, message = bounds_verdict(checks)
+    if status == "fail":
+        message += " (mmbuild install <package> picks versions that fit)"
+    return status, message, {c.subject: {"installed": c.installed, "range": c.range} for c in checks}
+
+
+def check_import(model: StackModel) -> Outcome:
+    package = importlib.import_module(model.module)
+    importlib.import_module(f"{model.module}.utils").register_all_modules(init_default_scope=False)
+    return "pass", f"{model.module} {getattr(package, '__version__', '?')} and every registered module", None
+
+
+def _ext_module():
+    return importlib.import_module("mmcv._ext")
+
+
+def _through_ops(model: StackModel, run: Callable[[], str]) -> Outcome:
+    from mmbuild.verify.stack.ext_calls import counted_ext_calls, describe_calls, missing_ops
+
+    if not model.ops:
+        return "pass", run(), None
+    with counted_ext_calls(_ext_module(), model.ops) as counts:
+        said = run()
+    data = {"ext_calls": dict(counts)}
+    missing = missing_ops(counts, model.ops)
+    if missing:
+        return ("fail", f"{said}; never reached mmcv's {', '.join(missing)} "
+                        f"(calls: {describe_calls(counts)})", data)
+    return "pass", f"{said}; through mmcv ops: {describe_calls(counts)}", data
+
+
+def check_inference(model: StackModel, built, device: str, seed: int) -> Outcome:
+    import torch
+
+    from mmbuild.verify.stack import models
+
+    def run() -> str:
+        built.eval()
+        with torch.no_grad():
+            outputs = built.test_step(models.batch(model, seed, train=False))
+        return models.describe_predictions(model, outputs)
+
+    return _through_ops(model, run)
+
+
+def check_train_step(model: StackModel, built, device: str, seed: int) -> Outcome:
+    import math
+
+    from mmengine.optim import OptimWrapper
+    from torch.optim import SGD
+
+    from mmbuild.verify.stack import models
+
+    def run() -> str:
+        built.train()
+        wrapper = OptimWrapper(SGD(built.parameters(), lr=1e-4, momentum=0.9))
+        losses = built.train_step(models.batch(model, seed, train=True), wrapper)
+        total = float(sum(v for k, v in losses.items() if "loss" in k))
+        if not math.isfinite(total):
+            raise FloatingPointError(f"the losses are not finite: {losses}")
+        return f"loss {total:.3f} ({len(losses)} terms), one SGD step"
+
+    return _through_ops(model, run)
+
+
+def devices_for(choice: str, torch) -> tuple[list[str], str | None]:
+    """(devices to run on, why CUDA is skipped when torch has CUDA but no GPU is visible)."""
+    from mmbuild.verify.worker import _no_gpu_reason
+
+    devices = ["cpu"] if choice in ("cpu", "all") else []
+    if choice in ("cuda", "all"):
+        if torch.cuda.is_available():
+            devices += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+        elif torch.version.cuda is not None:
+            return devices, _no_gpu_reason(torch)
+    return devices, None
+
+
+def _model_steps(channel: Channel, model: StackModel, device: str, seed: int, wanted):
+    """Inference and one training step of the check model on one device (built once for both);
+    returns the model (None when it could not be built)."""
+    from mmbuild.verify.stack.models import build_model
+
+    steps = [(f"{model.distribution} {model.label} inference", check_inference),
+             (f"{model.distribution} {model.label} train step", check_train_step)]
+    steps = [(name, check) for name, check in steps if wanted(name, device)]
+    try:
+        built = build_model(model, device)
+    except Exception as exc:  # noqa: BLE001 - reported as the steps' failure
+        failure = f"model not built: {_first_line(exc)}"
+        for name, _ in steps:
+            run_check(channel, name, device, lambda: ("fail", failure, None))
+        return None
+    for name, check in steps:
+        run_check(channel, name, device, lambda c=check: c(model, built, device, seed))
+    return built
+
+
+def run_package(channel: Channel, model: StackModel, device_choice: str, seed: int, skip: set[str]) -> None:
+    """Every check of one package, in the order of the module docstring; none after a failed import."""
+    def wanted(name: str, device: str) -> bool:
+        return f"{name}@{device}" not in skip
+
+    prefix = model.distribution
+    if wanted(f"{prefix} bounds", "-"):
+        run_check(channel, f"{prefix} bounds", "-", lambda: check_bounds(model))
+    if wanted(f"{prefix} import", "-") and \
+            run_check(channel, f"{prefix} import", "-", lambda: check_import(model)).status == "fail":
+        return
+    import torch
+
+    devices, absent = devices_for(device_choice, torch)
+    built = None
+    for device in devices:
+        built = _model_steps(channel, model, device, seed, wanted)
+    if absent:
+        for step in ("inference", "train step"):
+            name = f"{prefix} {model.label} {step}"
+            channel.result(CheckResult(name, "stack", "cuda", "skip", message=absent))
+    runner_device = devices[-1] if devices else None
+    if runner_device and wanted(f"{prefix} runner resume", runner_device):
+        from mmbuild.verify.stack.runner_check import save_and_resume
+
+        with tempfile.TemporaryDirectory(prefix="mmbuild-stack-") as work:
+            run_check(channel, f"{prefix} runner resume", runner_device,
+                      lambda: save_and_resume(model, built, Path(work), seed))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mmbuild.verify.stack.worker")
+    parser.add_argument("--package", required=True, help="distribution name, e.g. mmdet")
+    parser.add_argument("--device", choices=("cpu", "cuda", "all"), default="all")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip", default="", help="name@device pairs already done or crashed")
+    args = parser.parse_args(argv)
+    channel = Channel()
+    model = model_for(args.package)
+    if model is None:
+        channel.result(CheckResult(f"{args.package} import", "stack", "-", "skip",
+                                   message="no stack check model for this package"))
+        return 0
+    run_package(channel, model, args.device, args.seed, set(filter(None, args.skip.split(","))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""The stack install in a throwaway venv: pins installed under the held versions, undone on failure.
+
+The wheels are real (tiny, pure-Python) wheels made by test_install.make_wheel; pip runs offline
+(PIP_NO_INDEX) from a local folder of them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_install import make_wheel
+
+from mmbuild.errors import VerifyFailedError
+from mmbuild.install.stack import install_stack, installed_versions
+from mmbuild.install.wheel import InstallFailedError
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("stack-venv")
+    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
+    return str(folder / "bin" / "python")
+
+
+@pytest.fixture
+def venv(target, monkeypatch) -> str:
+    """The module's venv with nothing but pip installed."""
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    extra = sorted(set(installed_versions(target)) - {"pip", "setuptools"})
+    if extra:
+        subprocess.run([target, "-m", "pip", "uninstall", "-y", "-q", *extra], check=True)
+    return target
+
+
+def _wheels(folder: Path) -> Path:
+    make_wheel(folder, "mmcv", "2.1.0+torch2.13cpu", {"mmcv/__init__.py": "__version__ = '2.1.0'\n"})
+    make_wheel(folder, "mmengine", "0.10.6", {"mmengine/__init__.py": "V = '0.10.6'\n"})
+    make_wheel(folder, "mmengine", "0.10.7", {"mmengine/__init__.py": "V = '0.10.7'\n"})
+    make_wheel(folder, "addict", "2.4.0", {"addict/__init__.py": ""})
+    make_wheel(folder, "mmdet", "3.3.0", {"mmdet/__init__.py": "import mmengine\n"},
+               requires=["mmengine>=0.7.1", "addict"])
+    make_wheel(folder, "mmdet", "9.9.9", {"mmdet/__init__.py": ""}, requires=["mmcv>=3"])
+    return folder
+
+
+def _argv(python: str, wheels: Path):
+    def argv(targets: list[str], constraints: Path) -> list[str]:
+        return [sys.executable, "-m", "pip", "--python", python, "install", "-q",
+                "--find-links", str(wheels), "-c", str(constraints), *targets]
+    return argv
+
+
+def _pip(python: str, wheels: Path, *targets: str) -> None:
+    subprocess.run([sys.executable, "-m", "pip", "--python", python, "install", "-q", "--find-links",
+                    str(wheels), *targets], check=True, capture_output=True)
+
+
+def test_installs_the_pins_under_the_held_versions(venv, tmp_path):
+    wheels = _wheels(tmp_path / "wheels")
+    _pip(venv, wheels, "mmcv==2.1.0+torch2.13cpu", "mmengine==0.10.6")
+    report = install_stack(["mmdet==3.3.0", "mmengine==0.10.7"], python=venv, work_dir=tmp_path / "w",
+                           constraints=["mmcv==2.1.0+torch2.13cpu"], may_replace=["mmdet", "mmengine"],
+                           install_argv=_argv(venv, wheels))
+    assert report.added == {"addict": "2.4.0", "mmdet": "3.3.0"}
+    assert report.replaced == {"mmengine": ["0.10.6", "0.10.7"]}
+    assert (tmp_path / "w" / "stack-constraints.txt").read_text() == "mmcv==2.1.0+torch2.13cpu\n"
+
+
+def test_a_pin_that_would_replace_the_held_mmcv_fails_and_changes_nothing(venv, tmp_path):
+    wheels = _wheels(tmp_path / "wheels")
+    _pip(venv, wheels, "mmcv==2.1.0+torch2.13cpu", "mmengine==0.10.6")
+    before = installed_versions(venv)
+    with pytest.raises(InstallFailedError, match="could not install mmdet==9.9.9"):
+        install_stack(["mmdet==9.9.9"], python=venv, work_dir=tmp_path / "w",
+                      constraints=["mmcv==2.1.0+torch2.13cpu"], may_replace=["mmdet"],
+                      install_argv=_argv(venv, wheels))
+    assert installed_versions(venv) == before
+
+
+def test_a_failed_acceptance_undoes_every_change(venv, tmp_path):
+    wheels = _wheels(tmp_path / "wheels")
+    _pip(venv, wheels, "mmcv==2.1.0+torch2.13cpu", "mmengine==0.10.6")
+    before = installed_versions(venv)
+    engine_init = Path(venv).parents[1] / "lib"
+    engine_files = sorted(p.read_text() for p in engine_init.rglob("mmengine/__init__.py"))
+
+    def failing_verify() -> None:
+        assert installed_versions(venv)["mmdet"] == "3.3.0"
+        raise VerifyFailedError("the stack checks failed")
+
+    with pytest.raises(VerifyFailedError, match="undone: removed addict, mmdet; put back mmengine 0.10.6"):
+        install_stack(["mmdet==3.3.0", "mmengine==0.10.7"], python=venv, work_dir=tmp_path / "w",
+                      constraints=["mmcv==2.1.0+torch2.13cpu"], may_replace=["mmdet", "mmengine"],
+                      install_argv=_argv(venv, wheels), accept=failing_verify)
+    assert installed_versions(venv) == before
+    assert sorted(p.read_text() for p in engine_init.rglob("mmengine/__init__.py")) == engine_files
