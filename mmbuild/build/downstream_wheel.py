@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mmbuild import __version__
 from mmbuild.errors import BuildFailedError, UsageError
+from mmbuild.install.installer import installer_for
 from mmbuild.patching import apply_patches, current_platform
 from mmbuild.source.sdist import SourceArchive, download_sdist, safe_extract
 from mmbuild.util.process import run_command
@@ -58,8 +59,7 @@ def build_downstream_wheel(name: str, version: str, patch_ids: list[str], *, pyt
     out = Path(work_dir) / "wheel"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    argv = [python, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "--disable-pip-version-check",
-            "-w", str(out), str(tree)]
+    argv = installer_for(python).wheel_argv(tree, out)     # pip wheel, or uv build (no isolation either way)
     result = run_command(argv, timeout=BUILD_TIMEOUT_S)
     wheels = sorted(out.glob("*.whl"))
     if not result.ok or len(wheels) != 1:

@@ -1,6 +1,8 @@
-"""Build the wheel: mmcv's own setup.py through pip, without build isolation, ninja doing the work.
+"""Build the wheel: mmcv's own setup.py through the installer, without build isolation, ninja doing the work.
 
-``python -m pip wheel --no-build-isolation --no-deps -v -w <partial dir> <source>`` runs in a
+``python -m pip wheel --no-build-isolation --no-deps -v -w <partial dir> <source>`` (or, where uv
+is the environment's installer, ``uv build --wheel --no-build-isolation --python <python>
+--out-dir <partial dir> <source>``: the target's own setuptools and torch, as with pip) runs in a
 new session (its own process group) with ``os.environ`` + the plan's env. Every output line
 goes to the log file; ninja's ``[n/N]`` lines drive the progress report; ``verbose`` streams
 the log to stderr as well.
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -26,7 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mmbuild.build.progress import NinjaProgress
+from mmbuild.diagnose.summary import FailureSummary, summarise_failure
 from mmbuild.errors import BuildFailedError, MmbuildError
+from mmbuild.install.installer import installer_for
+
+__all__ = ["BuildInterrupted", "BuildResult", "FailureSummary", "build_wheel", "pip_wheel_argv",
+           "summarise_failure"]
 
 KILL_GRACE_S = 10.0
 
@@ -48,20 +54,9 @@ class BuildResult:
     returncode: int = 0
 
 
-@dataclass
-class FailureSummary:
-    """What went wrong in a failed build log: a catalogue id when one matches, else the first error."""
-
-    problem_id: str | None
-    line: int | None
-    excerpt: str
-    fix: str | None
-    extracted: dict
-
-
 def pip_wheel_argv(python: str, source: Path, out_dir: Path) -> list[str]:
-    return [python, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-v",
-            "--disable-pip-version-check", "-w", str(out_dir), str(source)]
+    """The build command of ``python``'s installer (install/installer.py): pip wheel or uv build."""
+    return installer_for(python).wheel_argv(source, out_dir)
 
 
 @contextlib.contextmanager
@@ -171,47 +166,3 @@ def build_wheel(source: Path, out_dir: Path, *, env: dict[str, str], log_path: P
         return BuildResult(final, log_path, seconds, returncode)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
-
-
-def summarise_failure(text: str) -> FailureSummary:
-    """The most relevant problem in a failed build's output.
-
-    A known problem of the catalogue first; otherwise the first compiler diagnostic
-    (``file:line:col: error: ...``), which says more than ninja's ``FAILED:`` line; otherwise
-    the first line that looks like an error.
-    """
-    from mmbuild.diagnose import diagnose_text
-
-    diagnosis = diagnose_text(text)
-    if diagnosis.problems:
-        top = diagnosis.problems[0]
-        return FailureSummary(top.id, top.line, top.excerpt.strip(), top.fix, dict(top.extracted or {}))
-    compiler_error = _first_compiler_error(text)
-    if compiler_error is not None:
-        return compiler_error
-    if diagnosis.first_error_line:
-        lines = text.splitlines()
-        index = diagnosis.first_error_line - 1
-        excerpt = lines[index].strip() if 0 <= index < len(lines) else ""
-        return FailureSummary(None, diagnosis.first_error_line, excerpt, None, {})
-    return _first_error_line(text)
-
-
-_COMPILER_ERROR = re.compile(r":\d+(:\d+)?: (fatal )?error\b|\berror( [A-Z]+\d+)?: |^\s*nvcc fatal\s*:")
-
-
-def _first_compiler_error(text: str) -> FailureSummary | None:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if _COMPILER_ERROR.search(line):
-            return FailureSummary(None, number, line.strip(), None, {})
-    return None
-
-
-def _first_error_line(text: str) -> FailureSummary:
-    markers = ("error:", "Error:", "fatal", "ERROR", "Killed", "Traceback")
-    for number, line in enumerate(text.splitlines(), start=1):
-        if any(m in line for m in markers):
-            return FailureSummary(None, number, line.strip(), None, {})
-    tail = text.strip().splitlines()[-1:] or [""]
-    return FailureSummary(None, None, tail[0].strip(), None, {})
-

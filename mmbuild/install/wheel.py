@@ -1,6 +1,7 @@
 """Install a built wheel safely: keep the previous mmcv, and put it back if anything fails.
 
-Steps, all with the target Python (``python -m pip``):
+Steps, all with the target Python's installer (install/installer.py: ``python -m pip``, or
+``uv pip ... --python <python>`` in an environment uv made or one without pip):
 
 1. Back up every installed mmcv distribution (mmcv, mmcv-full, mmcv-lite, onedl-mmcv): pip keeps no
    wheel of what it installed and an mmcv with ops cannot be rebuilt quickly, so the files
@@ -31,8 +32,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmbuild.build.wheel import summarise_failure
+from mmbuild.diagnose.summary import summarise_failure
 from mmbuild.errors import MmbuildError, VerifyFailedError
+from mmbuild.install.installer import installer_for
 from mmbuild.model.environment import MMCV_DISTRIBUTIONS
 from mmbuild.util.fileio import atomic_write_json
 from mmbuild.util.process import run_command
@@ -131,10 +133,11 @@ def restore(backup: Backup, python: str = sys.executable) -> None:
 def uninstall(names: list[str], python: str = sys.executable) -> None:
     if not names:
         return
-    result = run_command([python, "-m", "pip", "uninstall", "-y", "--disable-pip-version-check", *names],
-                         timeout=PIP_TIMEOUT_S)
+    installer = installer_for(python)
+    result = installer.uninstall(names, timeout=PIP_TIMEOUT_S)
     if not result.ok:
-        raise MmbuildError(f"pip could not uninstall {', '.join(names)}: {installer_tail(result)}")
+        raise MmbuildError(f"{installer.name} could not uninstall {', '.join(names)}: "
+                           f"{installer_tail(result)}")
 
 
 def installer_tail(result) -> str:
@@ -146,7 +149,8 @@ def installer_tail(result) -> str:
 
 
 def pip_install_argv(python: str, wheel: Path, constraints: Path) -> list[str]:
-    return [python, "-m", "pip", "install", "--disable-pip-version-check", "-c", str(constraints), str(wheel)]
+    """The install command of ``python``'s installer, ``wheel`` under ``constraints``."""
+    return installer_for(python).install_argv([str(wheel)], constraints)
 
 
 def install_wheel(wheel: Path, *, work_dir: Path, torch_version: str | None,
@@ -165,9 +169,10 @@ def install_wheel(wheel: Path, *, work_dir: Path, torch_version: str | None,
     removed = [d.name for d in previous]
     try:
         uninstall(removed, python)
-        result = run_command(pip_install_argv(python, wheel, constraints), timeout=PIP_TIMEOUT_S)
+        installer = installer_for(python)
+        result = installer.install([str(wheel)], constraints, timeout=PIP_TIMEOUT_S)
         if not result.ok:
-            raise InstallFailedError(f"pip could not install {wheel.name}: "
+            raise InstallFailedError(f"{installer.name} could not install {wheel.name}: "
                                      f"{installer_tail(result)}")
         check = run_command([python, "-c", import_check], timeout=300)
         if not check.ok:

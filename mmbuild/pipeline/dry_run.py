@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from mmbuild.errors import UsageError
+from mmbuild.install.installer import installer_for
 from mmbuild.model.build_plan import BuildPlan
 from mmbuild.model.options import BuildOptions
 from mmbuild.plan.toolkit import source_name
 from mmbuild.util.cache_dirs import cache_dir
+
+
+def _installer_name(python: str) -> str:
+    """``pip`` or ``uv`` (install/installer.py); a dry run only says when there is neither."""
+    try:
+        return installer_for(python).name
+    except UsageError as exc:
+        return f"(no installer: {exc.message})"
 
 
 def planned_steps(plan: BuildPlan, options: BuildOptions, settings, compiler_cache: str, *,
@@ -30,11 +40,14 @@ def planned_steps(plan: BuildPlan, options: BuildOptions, settings, compiler_cac
     steps.append(("preflight", f"compile csrc_tests probes with -std={plan.cxx_std}"
                                + (f" and {' '.join(plan.gencode)}" if plan.target == "cuda" else "")))
     env_text = " ".join(f"{k}={v}" for k, v in sorted(plan.env.items()))
-    steps.append(("build", f"{env_text} pip wheel --no-build-isolation --no-deps (compiler cache: "
-                           f"{compiler_cache})"))
+    installer = _installer_name(settings.python)
+    build = ("uv build --wheel --no-build-isolation" if installer == "uv"
+             else "pip wheel --no-build-isolation --no-deps")
+    steps.append(("build", f"{env_text} {build} (compiler cache: {compiler_cache})"))
     if settings.install:
-        steps.append(("install", "back up the installed mmcv, pip install the wheel with torch pinned, "
-                                 "import check, restore on failure"))
+        command = "uv pip" if installer == "uv" else installer
+        steps.append(("install", f"back up the installed mmcv, {command} install the wheel with torch "
+                                 "pinned, import check, restore on failure"))
         if settings.verify:
             steps.append(("verify", "mmbuild verify"))
     else:

@@ -33,6 +33,7 @@ from mmbuild.build.compiler_cache import choose_compiler_cache, compiler_cache_e
 from mmbuild.build.tools import BuildTools, resolve_build_tools
 from mmbuild.build.wheel import build_wheel, summarise_failure
 from mmbuild.errors import BlockedError, BuildFailedError, MmbuildError, VerifyFailedError
+from mmbuild.install.installer import installer_for
 from mmbuild.model.build_plan import BuildPlan
 from mmbuild.model.environment import Environment
 from mmbuild.model.options import BuildOptions
@@ -50,6 +51,7 @@ from mmbuild.util.cache_dirs import cache_dir, sweep_dead_runs
 from mmbuild.util.console import say
 from mmbuild.verify.in_target import verify_in_target
 from mmbuild.wheels.metadata import METADATA_MEMBER, build_metadata, embed_in_wheel
+from mmbuild.wheels.relabel import relabel_wheel
 from mmbuild.wheels.store import CacheEntry, Wheelhouse, WheelStore
 
 
@@ -334,7 +336,8 @@ class Pipeline:
         self.check_blocked()
         return found.message
 
-    def embed_metadata(self, wheel: Path) -> None:
+    def embed_metadata(self, wheel: Path) -> Path:
+        """Embed the build metadata and give the wheel its local version label; returns its new path."""
         document = build_metadata(self.plan, self.env, patches=self.plan.patches,
                                   source_sha256=self.archive.sha256, compiler_cache=self.compiler_cache)
         if self.patch_report:
@@ -343,6 +346,7 @@ class Pipeline:
             document["ops"] = self.subset["built_ops"]
             document["subset"] = self.subset
         embed_in_wheel(wheel, METADATA_MEMBER, json.dumps(document, indent=2).encode())
+        return relabel_wheel(wheel, document["wheel_version"])
 
     def cache_entry(self) -> CacheEntry:
         return CacheEntry(fingerprint=self.plan.fingerprint, wheel="", sha256="",
@@ -380,7 +384,7 @@ class Pipeline:
                 if self.settings.preflight:
                     self.preflight(self.build_env(tools))
                 built = self.build(tools)
-                self.embed_metadata(built)
+                built = self.embed_metadata(built)
                 wheel = self.wheel_store.store(built, self.cache_entry())
                 self.report.cache = "built"
         if house:
@@ -420,8 +424,7 @@ class Pipeline:
 
     def installer_argv(self, targets: list[str], constraints: Path) -> list[str]:
         """The target environment's installer command for ``targets`` under ``constraints``."""
-        return [self.settings.python, "-m", "pip", "install", "--disable-pip-version-check",
-                "-c", str(constraints), *targets]
+        return installer_for(self.settings.python).install_argv(targets, constraints)
 
     def verify(self) -> None:
         with self.stage("verify", "the installed mmcv on every device present"):
@@ -466,6 +469,8 @@ class Pipeline:
         self.compiler_cache = choose_compiler_cache(self.options.compiler_cache)
         if not self.settings.dry_run:
             self.wheel_store.check_writable()
+            # The installer every later step uses; neither pip nor uv is a usage error before anything runs.
+            say(f"    installer: {installer_for(self.settings.python).describe()}")
         self.probe()
         options = self.resolve_stack() if self.options.wants_stack else self.options
         if options.source:

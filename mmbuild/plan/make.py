@@ -37,6 +37,7 @@ from mmbuild.plan.target import choose_target
 from mmbuild.plan.threads import choose_threads_per_block
 from mmbuild.plan.toolkit import FETCH_SOURCES, source_name
 from mmbuild.plan.torchvision import check_torchvision
+from mmbuild.wheels.local_version import local_label
 
 # CUDA >= this on Windows needs MSVC's conforming preprocessor.
 MSVC_PREPROCESSOR_CUDA = Version("13.2")
@@ -294,6 +295,9 @@ def fingerprint_inputs(
         "ops": sorted(plan.ops),
         "pch": plan.pch,
         "debug_symbols": plan.debug_symbols,
+        # The wheel's name and METADATA carry it (wheels/local_version.py): wheels from before have none.
+        "local_version": local_label(plan.target, env.torch.version if env.torch else None,
+                                     env.torch.cuda if env.torch else None),
     }
 
 

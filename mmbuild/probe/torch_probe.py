@@ -20,7 +20,10 @@ from mmbuild.model.environment import GPU, TorchInfo
 from mmbuild.model.findings import Finding, finding
 from mmbuild.util.process import run_command
 
-TIMEOUT_S = 30.0
+# A venv that uv filled has no bytecode (uv does not compile by default, pip does), and with
+# PYTHONDONTWRITEBYTECODE none is ever written: each import of torch compiles it again (17-30 s
+# measured on a loaded 2-core machine). The timeout is for a hang, not for that.
+TIMEOUT_S = 120.0
 MARKER = "MMBUILD-TORCH-PROBE:"
 
 # Printed as one marked line, so import-time chatter on stdout does not matter.

@@ -1,8 +1,9 @@
-"""The mmcv source to build: download the sdist through pip, or use the user's, and extract it safely.
+"""The mmcv source to build: download the sdist through the installer, or use the user's, and extract it.
 
 Order: ``--source DIR`` (a checkout, copied so the user's tree is never modified),
 ``--source SDIST`` (a .tar.gz), otherwise the plan's ``package==version`` downloaded
-with pip into ``<cache>/sdists`` (pip checks the index's hash; the sha256 is recorded).
+with pip into ``<cache>/sdists`` (pip checks the index's hash; the sha256 is recorded). Where uv
+is the environment's installer, uv runs that pip (install/installer.py: uv has no download).
 
 mmcv's setup.py imports ``pkg_resources`` (gone from setuptools 82), and ``pip download``
 runs it to read the metadata; so the download pins ``setuptools<82`` for pip's build
@@ -30,11 +31,11 @@ from filelock import FileLock
 from packaging.utils import canonicalize_name
 
 from mmbuild.errors import UsageError
+from mmbuild.install.installer import installer_for
 from mmbuild.knowledge import tomllib  # the one 3.9/3.10 fallback to tomli
 from mmbuild.knowledge.mmcv_versions import FORK
 from mmbuild.util.cache_dirs import cache_dir, ensure_writable_dir
 from mmbuild.util.fileio import sha256_file
-from mmbuild.util.process import run_command
 
 DOWNLOAD_TIMEOUT_S = 600
 _IGNORED_IN_CHECKOUT = (".git", "build", "dist", "__pycache__", "*.egg-info", "*.so", "*.pyd")
@@ -95,23 +96,21 @@ def download_sdist(package: str, version: str, folder: Path | None = None,
     with FileLock(str(folder / f".{package}-{version}.lock")):
         found = _find_sdist(folder, package, version)
         if found is None:
-            found = _pip_download(package, version, folder, python, build_isolation)
+            found = _download(package, version, folder, python, build_isolation)
         return SourceArchive(found, sha256_file(found), "sdist", "pypi")
 
 
-def _pip_download(package: str, version: str, folder: Path, python: str,
-                  build_isolation: bool = True) -> Path:
+def _download(package: str, version: str, folder: Path, python: str, build_isolation: bool = True) -> Path:
+    installer = installer_for(python)       # before anything is made: no installer is a usage error
     staging = folder / f".download-{package}-{version}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
         constraint = staging / "constraints.txt"
         constraint.write_text("setuptools<82\n", encoding="utf-8")
-        env = {**os.environ, "PIP_CONSTRAINT": str(constraint), "PIP_BUILD_CONSTRAINT": str(constraint)}
-        isolation = "--use-pep517" if build_isolation else "--no-build-isolation"
-        argv = [python, "-m", "pip", "download", isolation, "--no-deps", "--no-binary", ":all:",
-                "--disable-pip-version-check", "-d", str(staging), f"{package}=={version}"]
-        result = run_command(argv, timeout=DOWNLOAD_TIMEOUT_S, env=env)
+        env = {"PIP_CONSTRAINT": str(constraint), "PIP_BUILD_CONSTRAINT": str(constraint)}
+        result = installer.download(f"{package}=={version}", staging, timeout=DOWNLOAD_TIMEOUT_S, env=env,
+                                    build_isolation=build_isolation)
         found = _find_sdist(staging, package, version)
         if not result.ok or found is None:
             tail = (result.error or (result.stderr or result.stdout).strip().splitlines()[-1:] or [""])

@@ -1,10 +1,11 @@
 """Provisioning a CUDA toolkit into the toolkit store (store.py): from the package index, or from
 NVIDIA's redistributable archives (redist.py).
 
-pip itself fetches the wheels (hash-checked downloads; the user's index, proxy and certificate
-settings apply) with ``--target`` into a partial folder, or redist.py fetches and checks the archives
-and merges them there; the home torch's extension builder takes as CUDA_HOME is assembled in it
-(lib64, libcudart.so); nvcc must then report the version asked for; only then is the
+The environment's installer (pip, or uv: install/installer.py) fetches the wheels (hash-checked
+downloads; the user's index, proxy and certificate settings apply) with ``--target`` into a partial
+folder, or redist.py fetches and checks the archives and merges them there; the home torch's
+extension builder takes as CUDA_HOME is assembled in it (lib64, libcudart.so); nvcc must then report
+the version asked for; only then is the
 partial folder renamed into place. One lock per version: a second mmbuild waits and reuses the
 result. Anything that fails removes the partial folder, so no build ever sees half a toolkit.
 """
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mmbuild.errors import UsageError
+from mmbuild.install.installer import installer_for
 from mmbuild.knowledge.cuda_redist import RedistRelease, base_url, redist_release
 from mmbuild.knowledge.cuda_wheels import CompilerWheels, compiler_wheels
 from mmbuild.probe.cuda import parse_nvcc_version
@@ -132,19 +134,21 @@ def _check_nvcc(home: Path, version: str, source: str) -> list[str]:
 def _fetch(wheels: CompilerWheels, version: str, python: str, partial: Path) -> None:
     requirement = wheels.requirement_for(version)
     say(f"    fetching {requirement} from the package index ({', '.join(wheels.packages)})")
-    argv = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--progress-bar",
-            "off", "--no-warn-script-location", "--target", str(partial / "site"), requirement]
+    installer = installer_for(python)
+    argv = installer.install_target_argv([requirement], partial / "site")
     started = time.monotonic()
     result = run_command(argv, timeout=PIP_TIMEOUT_S)
     if not result.ok:
         lines = [line.strip() for line in (result.stdout + "\n" + result.stderr).splitlines() if line.strip()]
         errors = [line for line in lines if line.startswith("ERROR:")]
-        why = result.error or (errors or lines or [f"pip exited with {result.returncode}"])[-1]
+        errors = errors or [line for line in lines if line.startswith("error:")]      # uv's
+        why = result.error or (errors or lines or [f"{installer.name} exited with {result.returncode}"])[-1]
         where = next((line for line in lines if line.startswith("Looking in indexes:")), "")
         why += f" ({where[0].lower()}{where[1:]})" if where else ""
         raise ToolkitFetchError(
             f"could not fetch CUDA {version}'s compiler from the package index: {why}",
-            fix=f"pip needs {requirement} ({', '.join(wheels.packages)}); check the network and pip's index "
+            fix=f"{installer.name} needs {requirement} ({', '.join(wheels.packages)}); check the network and "
+                f"{installer.name}'s index "
                 "settings, or pass --cuda-toolkit DIR with an installed CUDA toolkit")
     say(f"    fetched in {time.monotonic() - started:.0f} s")
 

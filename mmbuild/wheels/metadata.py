@@ -25,6 +25,7 @@ from mmbuild import __version__
 from mmbuild.model.build_plan import BuildPlan
 from mmbuild.model.environment import Environment
 from mmbuild.util.fileio import replacing
+from mmbuild.wheels.local_version import labelled_version, local_label
 
 METADATA_MEMBER = "mmcv/_mmbuild.json"
 
@@ -41,6 +42,7 @@ def build_metadata(plan: BuildPlan, env: Environment, *, patches: list[str] | No
         "fingerprint": plan.fingerprint,
         "package": plan.mmcv.package,
         "version": plan.mmcv.version,
+        "wheel_version": wheel_version_of(plan, env),
         "source_sha256": source_sha256,
         "target": plan.target,
         "torch": {
@@ -67,6 +69,13 @@ def build_metadata(plan: BuildPlan, env: Environment, *, patches: list[str] | No
     }
 
 
+def wheel_version_of(plan: BuildPlan, env: Environment) -> str:
+    """The built wheel's version: the release with its local label (``2.1.0+torch2.13cpu``)."""
+    torch = env.torch
+    label = local_label(plan.target, torch.version if torch else None, torch.cuda if torch else None)
+    return labelled_version(plan.mmcv.version, label)
+
+
 def _compiler_for(plan: BuildPlan, env: Environment) -> dict | None:
     chosen = plan.host_compiler
     candidates = ([env.compilers.cxx] if env.compilers.cxx else []) + list(env.compilers.candidates)
@@ -81,11 +90,24 @@ def _record_hash(data: bytes) -> str:
     return f"sha256={digest}"
 
 
-def _dist_info_dir(names: list[str]) -> str:
+def dist_info_dir(names: list[str]) -> str:
+    """The one ``<name>-<version>.dist-info`` folder of a wheel's member names."""
     found = {n.split("/", 1)[0] for n in names if n.split("/", 1)[0].endswith(".dist-info")}
     if len(found) != 1:
         raise ValueError(f"wheel has {len(found)} .dist-info folders")
     return found.pop()
+
+
+def write_record(target: zipfile.ZipFile, record_name: str, members: list[tuple[str, bytes]]) -> None:
+    """Write RECORD for ``members`` (name, content), itself listed last without a hash (PEP 376)."""
+    rows = [[name, _record_hash(data), str(len(data))] for name, data in members]
+    rows.append([record_name, "", ""])
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    record_info = zipfile.ZipInfo(record_name, date_time=_now_zip())
+    record_info.external_attr = 0o644 << 16
+    record_info.compress_type = zipfile.ZIP_DEFLATED
+    target.writestr(record_info, buffer.getvalue())
 
 
 def embed_in_wheel(wheel: Path, member: str, data: bytes) -> None:
@@ -93,27 +115,21 @@ def embed_in_wheel(wheel: Path, member: str, data: bytes) -> None:
     with replacing(wheel) as tmp, zipfile.ZipFile(wheel) as source, \
             zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as target:
         names = source.namelist()
-        record_name = f"{_dist_info_dir(names)}/RECORD"
-        rows: list[list[str]] = []
+        record_name = f"{dist_info_dir(names)}/RECORD"
+        rows: list[tuple[str, bytes]] = []
         for info in source.infolist():
             if info.filename in (record_name, member):
                 continue
             content = source.read(info)
             target.writestr(info, content)
             if not info.is_dir():
-                rows.append([info.filename, _record_hash(content), str(len(content))])
+                rows.append((info.filename, content))
         member_info = zipfile.ZipInfo(member, date_time=_now_zip())
         member_info.external_attr = 0o644 << 16
         member_info.compress_type = zipfile.ZIP_DEFLATED
         target.writestr(member_info, data)
-        rows.append([member, _record_hash(data), str(len(data))])
-        rows.append([record_name, "", ""])
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerows(rows)
-        record_info = zipfile.ZipInfo(record_name, date_time=_now_zip())
-        record_info.external_attr = 0o644 << 16
-        record_info.compress_type = zipfile.ZIP_DEFLATED
-        target.writestr(record_info, buffer.getvalue())
+        rows.append((member, data))
+        write_record(target, record_name, rows)
 
 
 def _now_zip() -> tuple[int, int, int, int, int, int]:

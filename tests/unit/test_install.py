@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from mmbuild.errors import EXIT_VERIFY_FAILED, MmbuildError, VerifyFailedError
+from mmbuild.install.installer import Installer, installer_for
 from mmbuild.install.wheel import InstallFailedError, install_wheel, installed_mmcv, pip_install_argv
 
 
@@ -80,9 +81,17 @@ def _import_version(python: str) -> str:
 
 
 def test_install_pins_torch_in_the_constraint_file(tmp_path):
-    argv = pip_install_argv("/py", Path("/w/mmcv.whl"), tmp_path / "c.txt")
+    argv = Installer("pip", "/py").install_argv(["/w/mmcv.whl"], tmp_path / "c.txt")
     assert argv[:4] == ["/py", "-m", "pip", "install"] and argv[-1] == "/w/mmcv.whl"
     assert argv[argv.index("-c") + 1] == str(tmp_path / "c.txt")
+    uv = Installer("uv", "/py", uv="/bin/uv").install_argv(["/w/mmcv.whl"], tmp_path / "c.txt")
+    assert uv[:5] == ["/bin/uv", "pip", "install", "--python", "/py"] and uv[-1] == "/w/mmcv.whl"
+    assert uv[uv.index("-c") + 1] == str(tmp_path / "c.txt")
+
+
+def test_the_install_command_is_the_target_installers(venv, tmp_path):
+    argv = pip_install_argv(venv, Path("/w/mmcv.whl"), tmp_path / "c.txt")
+    assert argv == installer_for(venv).install_argv(["/w/mmcv.whl"], tmp_path / "c.txt")
 
 
 def test_installs_and_removes_conflicting_distributions(clean, tmp_path):

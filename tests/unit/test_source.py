@@ -130,7 +130,7 @@ def test_download_reuses_the_cached_sdist(tmp_path, monkeypatch):
     def no_network(*args, **kwargs):
         raise AssertionError("pip download must not run when the sdist is cached")
 
-    monkeypatch.setattr(source, "_pip_download", no_network)
+    monkeypatch.setattr(source, "_download", no_network)
     archive = source.download_sdist("mmcv", "2.2.0")
     assert archive.path == cached
     assert archive.sha256 == source.sha256_file(cached)
