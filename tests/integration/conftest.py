@@ -71,4 +71,9 @@ def stack_venv(tmp_path_factory) -> dict:
     result = run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-c", str(constraints),
                   f"mmdet=={STACK['mmdet']}", *wheels], env)
     assert result.returncode == 0, result.stderr[-3000:]
+    # mmcv's install brought the released mmengine 0.10.7: the patched wheel has the same version, so
+    # pip keeps the installed one unless told to replace it (what mmbuild's stack install does too).
+    result = run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--force-reinstall",
+                  "--no-deps", *wheels], env)
+    assert result.returncode == 0, result.stderr[-3000:]
     return {**venv, "wheels": wheels}

@@ -19,9 +19,10 @@ from mmbuild.wheels.metadata import embed_in_wheel
 def test_the_newest_releases_get_their_patches_and_others_none():
     assert downstream_patches("mmengine", "0.10.7") == [
         "mmengine-checkpoint-safe-globals", "mmengine-package-utils-pkg-resources",
-        "mmengine-setup-pkg-resources"]
+        "mmengine-setup-pkg-resources", "mmengine-setup-requirements"]
     assert downstream_patches("mmsegmentation", "1.2.2") == ["mmsegmentation-runtime-requirements"]
-    assert downstream_patches("MMAction2", "1.2.0") == ["mmaction2-localizers-drn"]
+    assert downstream_patches("MMAction2", "1.2.0") == [
+        "mmaction2-localizers-drn", "mmaction2-setup-requirements"]
     assert downstream_patches("mmaction2", "1.1.0") == []
     assert downstream_patches("mmdet", "3.3.0") == []
     assert downstream_patches("mmengine", "not-a-version") == []
