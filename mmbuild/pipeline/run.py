@@ -428,7 +428,7 @@ class Pipeline:
 
     def verify(self) -> None:
         with self.stage("verify", "the installed mmcv on every device present"):
-            self.report.verify = verify_in_target(self.settings.python)
+            self.report.verify = verify_in_target(self.settings.python, stack=self.stack is not None)
         if not self.report.verify.get("ok"):
             failed = [f"{c.get('name')} ({c.get('device')}): {c.get('message') or c.get('id') or 'failed'}"
                       for c in self.report.verify.get("checks", []) if c.get("status") == "fail"]

@@ -36,12 +36,17 @@ DOWNSTREAM_PATCHES: tuple[DownstreamPatch, ...] = (
                     "pkg_resources, which setuptools >= 82 no longer has"),
     DownstreamPatch("mmengine", ">=0.7.0,<0.11", "mmengine-setup-pkg-resources",
                     "its setup.py imports pkg_resources: the patched wheel cannot be built without it"),
+    DownstreamPatch("mmengine", "==0.10.7", "mmengine-setup-requirements",
+                    "its sdist lacks requirements/, so a wheel built from it would require nothing"),
     DownstreamPatch("mmsegmentation", ">=1.2.0,<1.3", "mmsegmentation-runtime-requirements",
                     "mmseg.utils imports ftfy and regex, which the release lists only as an extra: "
                     "register_all_modules and every model fail without them"),
     DownstreamPatch("mmaction2", "==1.2.0", "mmaction2-localizers-drn",
                     "the release imports mmaction.models.localizers.drn, which its wheel does not ship: "
                     "import mmaction.models fails"),
+    DownstreamPatch("mmaction2", "==1.2.0", "mmaction2-setup-requirements",
+                    "its sdist lacks requirements/, so a wheel built from it would require nothing "
+                    "(einops, decord, ...): import mmaction.models fails on einops"),
 )
 
 

@@ -8,9 +8,11 @@ import sys
 from mmbuild.util.process import run_command
 
 
-def verify_in_target(python: str = sys.executable) -> dict:
-    """``mmbuild verify --json`` in a child process of the target Python (import + numeric checks)."""
-    result = run_command([python, "-m", "mmbuild", "verify", "--json"], timeout=900)
+def verify_in_target(python: str = sys.executable, *, stack: bool = True) -> dict:
+    """``mmbuild verify --json`` in a child process of the target Python (import + numeric checks, and
+    the installed downstream packages' stack checks unless ``stack`` is False)."""
+    argv = [python, "-m", "mmbuild", "verify", "--json"] + ([] if stack else ["--no-stack"])
+    result = run_command(argv, timeout=1800 if stack else 900)
     try:
         document = json.loads(result.stdout)
         if isinstance(document, dict) and "ok" in document:

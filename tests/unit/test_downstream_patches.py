@@ -19,9 +19,10 @@ from mmbuild.wheels.metadata import embed_in_wheel
 def test_the_newest_releases_get_their_patches_and_others_none():
     assert downstream_patches("mmengine", "0.10.7") == [
         "mmengine-checkpoint-safe-globals", "mmengine-package-utils-pkg-resources",
-        "mmengine-setup-pkg-resources"]
+        "mmengine-setup-pkg-resources", "mmengine-setup-requirements"]
     assert downstream_patches("mmsegmentation", "1.2.2") == ["mmsegmentation-runtime-requirements"]
-    assert downstream_patches("MMAction2", "1.2.0") == ["mmaction2-localizers-drn"]
+    assert downstream_patches("MMAction2", "1.2.0") == [
+        "mmaction2-localizers-drn", "mmaction2-setup-requirements"]
     assert downstream_patches("mmaction2", "1.1.0") == []
     assert downstream_patches("mmdet", "3.3.0") == []
     assert downstream_patches("mmengine", "not-a-version") == []
@@ -77,3 +78,22 @@ def test_installed_stack_reads_the_target_pythons_distributions(tmp_path):
     wrapper.chmod(0o755)
     assert installed_stack(str(wrapper)).get("mmdet") == "3.3.0"
     assert installed_stack(str(tmp_path / "no-such-python")) == {}
+
+
+def test_requirements_of_the_sdist_and_of_the_built_wheel(tmp_path):
+    from mmbuild.build.downstream_wheel import sdist_requirements, wheel_requirements
+
+    info = tmp_path / "mmengine.egg-info"
+    info.mkdir()
+    # The head of mmengine 0.10.7's sdist mmengine.egg-info/requires.txt.
+    text = "addict\nmatplotlib\n\n[:sys_platform == \"win32\"]\nregex\n\n[all]\nx\n"
+    (info / "requires.txt").write_text(text, encoding="utf-8")
+    assert sdist_requirements(tmp_path) == ["addict", "matplotlib"]
+    assert sdist_requirements(tmp_path / "elsewhere") == []
+    wheel = tmp_path / "mmengine-0.10.7-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("mmengine-0.10.7.dist-info/METADATA",
+                    "Metadata-Version: 2.1\nName: mmengine\nVersion: 0.10.7\nRequires-Dist: addict\n"
+                    "Requires-Dist: regex; sys_platform == \"win32\"\n"
+                    "Requires-Dist: pytest; extra == \"tests\"\n")
+    assert wheel_requirements(wheel) == ["addict", "regex; sys_platform == \"win32\""]

@@ -47,7 +47,7 @@ def _runner(model: StackModel, module, work_dir: Path, seed: int, name: str, res
         model=module if module is not None else models.model_config(model), work_dir=str(work_dir),
         experiment_name=name, train_dataloader=_loader(model, seed),
         train_cfg={"type": "IterBasedTrainLoop", "max_iters": 1},
-        optim_wrapper={"optimizer": {"type": "SGD", "lr": 1e-4, "momentum": 0.9}},
+        optim_wrapper={"optimizer": {"type": "SGD", "lr": 1e-4}},  # no momentum: half the file
         default_hooks={"checkpoint": {"type": "CheckpointHook", "interval": 1, "by_epoch": False},
                        "logger": {"type": "LoggerHook", "interval": 1}},
         default_scope=model.scope, log_level="ERROR",
