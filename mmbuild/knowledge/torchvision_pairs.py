@@ -44,6 +44,11 @@ class TorchvisionPair:
         return next((r for r in reversed(self.releases) if r.admits(torch_version)), None)
 
 
+def imported_by() -> tuple[str, ...]:
+    """The downstream packages that import torchvision without requiring it (see the table)."""
+    return tuple(load_table("torchvision").get("imported_by", ()))
+
+
 def pairs() -> list[TorchvisionPair]:
     """Every known pairing, oldest torch first."""
     rows = []

@@ -51,11 +51,14 @@ def check_torchvision(env: Environment, mmcv: MmcvChoice) -> TorchvisionCheck:
     return _known_torch(env, mmcv, pair)
 
 
-def torchvision_to_install(env: Environment, mmcv: MmcvChoice) -> tuple[str, str | None] | None:
-    """(requirement, index URL or None for the configured index) of the torchvision that an mmcv-full
-    stack installs beside torch: where torchvision is missing or of another release and the table
-    pairs this torch with one. None: mmcv 2.x, the installed one fits, or the table cannot say."""
-    if mmcv.package != "mmcv-full" or env.torch is None:
+def torchvision_to_install(env: Environment, mmcv: MmcvChoice,
+                           downstream: tuple[str, ...] = ()) -> tuple[str, str | None] | None:
+    """(requirement, index URL or None for the configured index) of the torchvision that a stack
+    installs beside torch, for mmcv-full or a ``downstream`` package that imports torchvision without
+    requiring it (mmpretrain): where torchvision is missing or of another release and the table pairs
+    this torch with one. None: nothing needs it, the installed one fits, or the table cannot say."""
+    needed = mmcv.package == "mmcv-full" or bool(set(downstream) & set(facts.imported_by()))
+    if not needed or env.torch is None:
         return None
     pair = facts.pair_for_torch(env.torch.version)
     wanted = pair.recommended(env.torch.version) if pair else None

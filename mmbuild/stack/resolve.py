@@ -195,7 +195,7 @@ def assemble(requests: list[Requirement], split: Split, found: Found, env: Envir
     picked = list(found.picked.values())
     mmengine, engine_findings = choose_mmengine(picked, choice.package, split.mmengine, index)
     findings = findings + engine_findings
-    torchvision = torchvision_to_install(env, choice)
+    torchvision = torchvision_to_install(env, choice, tuple(b.name for b in picked))
     if torchvision is None and not has_errors(findings):
         findings += check_torchvision(env, choice).findings
     pins = [DownstreamPin(b.name, b.version, b) for b in found.picked.values()]

@@ -171,3 +171,15 @@ def test_module_is_pure_and_the_table_ships() -> None:
     assert "open(" not in source
     assert (ROOT / "mmbuild" / "knowledge" / "torchvision.toml").is_file()
     assert '"knowledge/*.toml"' in (ROOT / "setup.py").read_text(encoding="utf-8")
+
+
+def test_a_stack_with_mmpretrain_gets_the_torchvision_of_torch_even_with_mmcv_2() -> None:
+    from mmbuild.model.build_plan import MmcvChoice
+    from mmbuild.plan.torchvision import torchvision_to_install
+
+    env = _env("h100-cuda-13.0-torch-2.13", None)
+    mmcv2 = MmcvChoice("mmcv", "2.1.0", "")
+    assert torchvision_to_install(env, mmcv2, ("mmdet", "mmsegmentation")) is None
+    assert torchvision_to_install(env, mmcv2, ("mmdet", "mmpretrain")) == (
+        "torchvision==0.28.0", "https://download.pytorch.org/whl/cu130")
+    assert torchvision_to_install(_env("h100-cuda-13.0-torch-2.13", "0.28.0"), mmcv2, ("mmpretrain",)) is None
