@@ -90,6 +90,16 @@ def install_targets(resolution: StackResolution, *, python: str, work_dir: Path)
     return targets + list(resolution.others), patched
 
 
+def held_torch(python: str, runtime_version: str | None) -> str | None:
+    """The torch version to hold, as the installer knows it: the installed distribution's version.
+    The package index's torch 2.0.1 says ``2.0.1+cu117`` at run time while its distribution is 2.0.1:
+    a pin on the former matches no distribution, and whatever requires ``torch==2.0.1`` (torchvision
+    0.15.2) could not be installed."""
+    from mmbuild.install.stack import installed_versions
+
+    return installed_versions(python).get("torch") or runtime_version
+
+
 def held_versions(torch_version: str | None, mmcv_wheel: Path) -> list[str]:
     """The constraints that keep the installed torch and the built mmcv as they are."""
     name, version, _, _ = parse_wheel_filename(mmcv_wheel.name)
