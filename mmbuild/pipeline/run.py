@@ -410,11 +410,12 @@ class Pipeline:
         pins = ", ".join(f"{n} {v}" for n, v in stack.downstream_pins(self.stack))
         with self.stage("stack", f"{pins} (torch and the built mmcv held)") as step:
             targets, patched = stack.install_targets(self.stack, python=self.settings.python, work_dir=work)
-            held = stack.held_torch(self.settings.python, torch_version)
+            core = stack.installed_core(self.settings.python)
+            held = stack.held_versions(core.get("torch", torch_version), mmcv_wheel, core.get("numpy"))
             if patched:
                 step.detail += "; patched: " + ", ".join(f"{n} ({', '.join(p)})" for n, p in patched.items())
             result = install_stack(targets, python=self.settings.python, work_dir=work,
-                                   constraints=stack.held_versions(held, mmcv_wheel),
+                                   constraints=held,
                                    may_replace=stack.may_replace(self.stack),
                                    install_argv=self.installer_argv, accept=accept, reinstall=list(patched))
         self.report.stack_install = {**result.to_dict(), "patched": patched}

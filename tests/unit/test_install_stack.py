@@ -16,7 +16,7 @@ from test_install import make_wheel
 from mmbuild.errors import VerifyFailedError
 from mmbuild.install.stack import install_stack, installed_versions
 from mmbuild.install.wheel import InstallFailedError
-from mmbuild.pipeline.stack import held_torch, held_versions
+from mmbuild.pipeline.stack import held_versions, installed_core
 
 
 @pytest.fixture(scope="module")
@@ -130,8 +130,9 @@ def test_torch_is_held_at_its_distribution_version_so_a_torchvision_pinned_to_it
     make_wheel(wheels, "torchvision", "0.15.2", {"torchvision/__init__.py": ""}, requires=["torch==2.0.1"])
     mmcv = make_wheel(wheels, "mmcv-full", "1.7.2", {"mmcv/__init__.py": ""})
     _pip(venv, wheels, "torch==2.0.1", "mmcv-full==1.7.2")
-    held = held_versions(held_torch(venv, "2.0.1+cu117"), mmcv)
+    held = held_versions(installed_core(venv)["torch"], mmcv, installed_core(venv).get("numpy"))
     assert held == ["torch==2.0.1", "mmcv-full==1.7.2"]
+    assert held_versions("2.0.1", mmcv, "1.26.4") == ["torch==2.0.1", "mmcv-full==1.7.2", "numpy<2"]
     report = install_stack(["torchvision==0.15.2"], python=venv, work_dir=tmp_path / "w", constraints=held,
                            may_replace=["torchvision"], install_argv=_argv(venv, wheels))
     assert report.added == {"torchvision": "0.15.2"} and report.replaced == {}
