@@ -389,15 +389,17 @@ class Pipeline:
 
     def install(self, wheel: Path) -> None:
         from mmbuild.install.wheel import install_wheel
+        from mmbuild.pipeline.stack import installed_core, numpy_hold
 
-        torch_version = self.env.torch.version if self.env and self.env.torch else None
+        core = installed_core(self.settings.python)
+        torch_version = core.get("torch") or (self.env.torch.version if self.env and self.env.torch else None)
         with self.stage("install", f"{wheel.name} (torch pinned to {torch_version})"):
             accept = self.verify if self.settings.verify else None
             if self.stack is not None:
                 accept = functools.partial(self.install_stack, wheel, accept)
             result = install_wheel(wheel, work_dir=self.work_dir or self.new_work_dir(),
                                    torch_version=torch_version, python=self.settings.python,
-                                   accept=accept)
+                                   accept=accept, held=tuple(numpy_hold(core.get("numpy"))))
         self.report.install = result.__dict__
 
     def install_stack(self, mmcv_wheel: Path, accept: Callable[[], None] | None) -> None:

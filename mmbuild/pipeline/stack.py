@@ -110,9 +110,12 @@ def held_versions(torch_version: str | None, mmcv_wheel: Path, numpy_version: st
     held = [f"{name}=={version}"]
     if torch_version:
         held.insert(0, f"torch=={torch_version}")
-    if numpy_version and Version(numpy_version).release:
-        held.append(f"numpy<{Version(numpy_version).major + 1}")
-    return held
+    return held + numpy_hold(numpy_version)
+
+
+def numpy_hold(numpy_version: str | None) -> list[str]:
+    """The constraint that keeps numpy within its installed major version (none without numpy)."""
+    return [f"numpy<{Version(numpy_version).major + 1}"] if numpy_version else []
 
 
 def may_replace(resolution: StackResolution) -> list[str]:
