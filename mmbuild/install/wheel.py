@@ -155,8 +155,10 @@ def pip_install_argv(python: str, wheel: Path, constraints: Path) -> list[str]:
 
 def install_wheel(wheel: Path, *, work_dir: Path, torch_version: str | None,
                   python: str = sys.executable, import_check: str = IMPORT_CHECK,
-                  accept: Callable[[], None] | None = None) -> InstallReport:
+                  accept: Callable[[], None] | None = None, held: tuple[str, ...] = ()) -> InstallReport:
     """Install ``wheel`` per the module docstring; raises InstallFailedError after restoring.
+
+    ``held``: constraints beside the torch pin (``numpy<2``: what mmcv requires may not move numpy's major).
 
     ``accept`` runs once the new mmcv imports (the verify stage); if it raises, the previous
     mmcv is restored too, so a build that fails verification never replaces a working one.
@@ -165,7 +167,8 @@ def install_wheel(wheel: Path, *, work_dir: Path, torch_version: str | None,
     previous = installed_mmcv(python)
     backup = back_up(previous, work_dir / "previous-mmcv")
     constraints = work_dir / "constraints.txt"
-    constraints.write_text(f"torch=={torch_version}\n" if torch_version else "", encoding="utf-8")
+    pins = [f"torch=={torch_version}"] if torch_version else []
+    constraints.write_text("".join(f"{c}\n" for c in [*pins, *held]), encoding="utf-8")
     removed = [d.name for d in previous]
     try:
         uninstall(removed, python)

@@ -393,15 +393,17 @@ class Pipeline:
 
     def install(self, wheel: Path) -> None:
         from mmbuild.install.wheel import install_wheel
+        from mmbuild.pipeline.stack import installed_core, numpy_hold
 
-        torch_version = self.env.torch.version if self.env and self.env.torch else None
+        core = installed_core(self.settings.python)
+        torch_version = core.get("torch") or (self.env.torch.version if self.env and self.env.torch else None)
         with self.stage("install", f"{wheel.name} (torch pinned to {torch_version})"):
             accept = self.verify if self.settings.verify else None
             if self.stack is not None:
                 accept = functools.partial(self.install_stack, wheel, accept)
             result = install_wheel(wheel, work_dir=self.work_dir or self.new_work_dir(),
                                    torch_version=torch_version, python=self.settings.python,
-                                   accept=accept)
+                                   accept=accept, held=tuple(numpy_hold(core.get("numpy"))))
         self.report.install = result.__dict__
 
     def install_stack(self, mmcv_wheel: Path, accept: Callable[[], None] | None) -> None:
@@ -414,10 +416,12 @@ class Pipeline:
         pins = ", ".join(f"{n} {v}" for n, v in stack.downstream_pins(self.stack))
         with self.stage("stack", f"{pins} (torch and the built mmcv held)") as step:
             targets, patched = stack.install_targets(self.stack, python=self.settings.python, work_dir=work)
+            core = stack.installed_core(self.settings.python)
+            held = stack.held_versions(core.get("torch", torch_version), mmcv_wheel, core.get("numpy"))
             if patched:
                 step.detail += "; patched: " + ", ".join(f"{n} ({', '.join(p)})" for n, p in patched.items())
             result = install_stack(targets, python=self.settings.python, work_dir=work,
-                                   constraints=stack.held_versions(torch_version, mmcv_wheel),
+                                   constraints=held,
                                    may_replace=stack.may_replace(self.stack),
                                    install_argv=self.installer_argv, accept=accept, reinstall=list(patched))
         self.report.stack_install = {**result.to_dict(), "patched": patched}

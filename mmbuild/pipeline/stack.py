@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
 from packaging.utils import parse_wheel_filename
+from packaging.version import Version
 
 from mmbuild.model.build_plan import BuildPlan
 from mmbuild.model.environment import Environment
@@ -90,13 +91,31 @@ def install_targets(resolution: StackResolution, *, python: str, work_dir: Path)
     return targets + list(resolution.others), patched
 
 
-def held_versions(torch_version: str | None, mmcv_wheel: Path) -> list[str]:
-    """The constraints that keep the installed torch and the built mmcv as they are."""
+def installed_core(python: str) -> dict[str, str]:
+    """The installed torch and numpy of ``python`` as the installer knows them (their distributions'
+    versions): the package index's torch 2.0.1 says ``2.0.1+cu117`` at run time while its distribution
+    is 2.0.1, and a pin on the former matches no distribution (torchvision 0.15.2, which requires
+    ``torch==2.0.1``, could not be installed)."""
+    from mmbuild.install.stack import installed_versions
+
+    versions = installed_versions(python)
+    return {name: versions[name] for name in ("torch", "numpy") if name in versions}
+
+
+def held_versions(torch_version: str | None, mmcv_wheel: Path, numpy_version: str | None = None) -> list[str]:
+    """The constraints that keep the installed torch and the built mmcv as they are, and numpy within
+    its major version: a torch built against numpy 1.x (torch < 2.3) cannot use numpy 2, which the
+    downstream packages' newest dependencies would otherwise bring."""
     name, version, _, _ = parse_wheel_filename(mmcv_wheel.name)
     held = [f"{name}=={version}"]
     if torch_version:
         held.insert(0, f"torch=={torch_version}")
-    return held
+    return held + numpy_hold(numpy_version)
+
+
+def numpy_hold(numpy_version: str | None) -> list[str]:
+    """The constraint that keeps numpy within its installed major version (none without numpy)."""
+    return [f"numpy<{Version(numpy_version).major + 1}"] if numpy_version else []
 
 
 def may_replace(resolution: StackResolution) -> list[str]:

@@ -180,3 +180,16 @@ def test_a_failed_verify_of_onedl_mmcv_puts_mmcv_back(clean, tmp_path):
                       torch_version=None, python=clean, accept=verify_that_fails)
     assert [(d.name, d.version) for d in installed_mmcv(clean)] == [("mmcv", "2.2.0")]
     assert _snapshot(clean) == before and _import_version(clean) == "2.2.0"
+
+
+def test_a_held_numpy_major_refuses_an_mmcv_that_would_move_numpy_to_2(clean, tmp_path, monkeypatch):
+    install_wheel(mmcv_wheel(tmp_path, "2.1.0"), work_dir=tmp_path / "w0", torch_version=None, python=clean)
+    needs_numpy_2 = make_wheel(tmp_path / "other", "mmcv", "2.2.0",
+                               {"mmcv/__init__.py": "", "mmcv/_ext.py": ""}, requires=["numpy>=2"])
+    make_wheel(tmp_path / "links", "numpy", "2.0.0", {"numpy/__init__.py": ""})   # there to be refused
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "links"))
+    with pytest.raises(InstallFailedError, match="ResolutionImpossible|conflict"):
+        install_wheel(needs_numpy_2, work_dir=tmp_path / "w1", torch_version=None, python=clean,
+                      held=("numpy<2",))
+    assert (tmp_path / "w1" / "constraints.txt").read_text() == "numpy<2\n"
+    assert [(d.name, d.version) for d in installed_mmcv(clean)] == [("mmcv", "2.1.0")]

@@ -16,6 +16,7 @@ from test_install import make_wheel
 from mmbuild.errors import VerifyFailedError
 from mmbuild.install.stack import install_stack, installed_versions
 from mmbuild.install.wheel import InstallFailedError
+from mmbuild.pipeline.stack import held_versions, installed_core
 
 
 @pytest.fixture(scope="module")
@@ -119,3 +120,22 @@ def test_a_patched_wheel_of_the_installed_version_replaces_it_and_is_undone_on_f
                       may_replace=["mmengine"], install_argv=_argv(venv, wheels), reinstall=["mmengine"],
                       accept=failing_verify)
     assert engine_init.read_text() == "V = '0.10.7'\n"
+
+
+def test_torch_is_held_at_its_distribution_version_so_a_torchvision_pinned_to_it_installs(venv, tmp_path):
+    # The package index's torch 2.0.1 says 2.0.1+cu117 at run time; its distribution is 2.0.1, and
+    # torchvision 0.15.2 requires torch==2.0.1 (both as on the index, the wheels here are stand-ins).
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "torch", "2.0.1", {"torch/__init__.py": "__version__ = '2.0.1+cu117'\n"})
+    make_wheel(wheels, "torchvision", "0.15.2", {"torchvision/__init__.py": ""}, requires=["torch==2.0.1"])
+    mmcv = make_wheel(wheels, "mmcv-full", "1.7.2", {"mmcv/__init__.py": ""})
+    _pip(venv, wheels, "torch==2.0.1", "mmcv-full==1.7.2")
+    held = held_versions(installed_core(venv)["torch"], mmcv, installed_core(venv).get("numpy"))
+    assert held == ["torch==2.0.1", "mmcv-full==1.7.2"]
+    assert held_versions("2.0.1", mmcv, "1.26.4") == ["torch==2.0.1", "mmcv-full==1.7.2", "numpy<2"]
+    report = install_stack(["torchvision==0.15.2"], python=venv, work_dir=tmp_path / "w", constraints=held,
+                           may_replace=["torchvision"], install_argv=_argv(venv, wheels))
+    assert report.added == {"torchvision": "0.15.2"} and report.replaced == {}
+    with pytest.raises(InstallFailedError, match="ResolutionImpossible|conflicting"):
+        install_stack(["torchvision==0.15.2"], python=venv, work_dir=tmp_path / "w2",
+                      constraints=["torch==2.0.1+cu117"], may_replace=[], install_argv=_argv(venv, wheels))

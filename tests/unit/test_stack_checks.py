@@ -50,6 +50,16 @@ def test_every_check_model_names_a_config_and_forks_map_to_their_package():
     assert all(m.config.endswith(".py") for m in packages.STACK_MODELS)
 
 
+def test_mmdet_2_x_is_checked_through_mmcv_runner_and_3_x_through_mmengine():
+    older = packages.model_for("mmdet", "2.28.2")
+    assert (older.framework, older.config) == ("mmcv-runner", "faster_rcnn/faster_rcnn_r50_fpn_1x_coco.py")
+    assert older.ops == ("nms", "roi_align")
+    for version in ("3.3.0", "3.0.0rc6", None, "not-a-version"):
+        assert packages.model_for("mmdet", version).framework == "mmengine", version
+    assert packages.model_for("mmdet", "2.25.0+local").framework == "mmcv-runner"
+    assert packages.model_for("mmsegmentation", "0.30.0").framework == "mmengine"   # no 0.x model
+
+
 def test_calls_into_ext_are_counted_and_the_originals_put_back():
     def nms(x):
         return x + 1

@@ -35,7 +35,7 @@ _INSTALLED = (
 
 def installed_stack(python: str = sys.executable) -> dict[str, str]:
     """The downstream packages with a check model installed in ``python``: {distribution: version}."""
-    names = [m.distribution for m in STACK_MODELS] + list(FORKS)
+    names = list(dict.fromkeys([m.distribution for m in STACK_MODELS] + list(FORKS)))
     result = run_command([python, "-c", _INSTALLED.format(names=names)], timeout=60)
     if not result.ok:
         return {}

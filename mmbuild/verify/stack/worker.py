@@ -4,7 +4,9 @@
 JSON-lines events as the ops worker (mmbuild/verify/worker.py): a ``start`` before each check, a
 ``result`` after it. Checks, in order: the package's bounds on mmcv and mmengine (read, not
 imported), its import (every module its registries hold), one inference and one training step of
-its check model on every device, and a Runner checkpoint saved and resumed.
+its check model on every device, and a Runner checkpoint saved and resumed. A release from before
+mmengine (mmdet 2.x) runs the same steps through mmcv-full 1.x's interfaces
+(verify/stack/mmcv_runner.py), its checkpoint saved and loaded back with ``mmcv.runner``.
 """
 
 from __future__ import annotations
@@ -77,7 +79,10 @@ def check_bounds(model: StackModel) -> Outcome:
 
 def check_import(model: StackModel) -> Outcome:
     package = importlib.import_module(model.module)
-    importlib.import_module(f"{model.module}.utils").register_all_modules(init_default_scope=False)
+    if model.framework == "mmcv-runner":       # importing its models fills its registries
+        importlib.import_module(f"{model.module}.models")
+    else:
+        importlib.import_module(f"{model.module}.utils").register_all_modules(init_default_scope=False)
     return "pass", f"{model.module} {getattr(package, '__version__', '?')} and every registered module", None
 
 
@@ -103,7 +108,10 @@ def _through_ops(model: StackModel, run: Callable[[], str]) -> Outcome:
 def check_inference(model: StackModel, built, device: str, seed: int) -> Outcome:
     import torch
 
-    from mmbuild.verify.stack import models
+    from mmbuild.verify.stack import mmcv_runner, models
+
+    if model.framework == "mmcv-runner":
+        return _through_ops(model, lambda: mmcv_runner.inference(built, device, seed))
 
     def run() -> str:
         built.eval()
@@ -117,10 +125,12 @@ def check_inference(model: StackModel, built, device: str, seed: int) -> Outcome
 def check_train_step(model: StackModel, built, device: str, seed: int) -> Outcome:
     import math
 
+    from mmbuild.verify.stack import mmcv_runner, models
+
+    if model.framework == "mmcv-runner":
+        return _through_ops(model, lambda: mmcv_runner.train_step(built, device, seed))
     from mmengine.optim import OptimWrapper
     from torch.optim import SGD
-
-    from mmbuild.verify.stack import models
 
     def run() -> str:
         built.train()
@@ -150,8 +160,9 @@ def devices_for(choice: str, torch) -> tuple[list[str], str | None]:
 def _model_steps(channel: Channel, model: StackModel, device: str, seed: int, wanted):
     """Inference and one training step of the check model on one device (built once for both);
     returns the model (None when it could not be built)."""
-    from mmbuild.verify.stack.models import build_model
+    from mmbuild.verify.stack import mmcv_runner, models
 
+    build_model = mmcv_runner.build_model if model.framework == "mmcv-runner" else models.build_model
     steps = [(f"{model.distribution} {model.label} inference", check_inference),
              (f"{model.distribution} {model.label} train step", check_train_step)]
     steps = [(name, check) for name, check in steps if wanted(name, device)]
@@ -189,12 +200,21 @@ def run_package(channel: Channel, model: StackModel, device_choice: str, seed: i
             name = f"{prefix} {model.label} {step}"
             channel.result(CheckResult(name, "stack", "cuda", "skip", message=absent))
     runner_device = devices[-1] if devices else None
-    if runner_device and wanted(f"{prefix} runner resume", runner_device):
-        from mmbuild.verify.stack.runner_check import save_and_resume
-
+    name, save_and_load = _checkpoint_check(model)
+    if runner_device and wanted(name, runner_device):
         with tempfile.TemporaryDirectory(prefix="mmbuild-stack-") as work:
-            run_check(channel, f"{prefix} runner resume", runner_device,
-                      lambda: save_and_resume(model, built, Path(work), seed))
+            run_check(channel, name, runner_device, lambda: save_and_load(model, built, Path(work), seed))
+
+
+def _checkpoint_check(model: StackModel) -> tuple[str, Callable]:
+    """The checkpoint check's name and function: mmengine's Runner resume, or mmcv.runner's save and load."""
+    if model.framework == "mmcv-runner":
+        from mmbuild.verify.stack.mmcv_runner import save_and_load
+
+        return f"{model.distribution} checkpoint reload", save_and_load
+    from mmbuild.verify.stack.runner_check import save_and_resume
+
+    return f"{model.distribution} runner resume", save_and_resume
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", default="", help="name@device pairs already done or crashed")
     args = parser.parse_args(argv)
     channel = Channel()
-    model = model_for(args.package)
+    model = model_for(args.package, _installed((args.package,)))
     if model is None:
         channel.result(CheckResult(f"{args.package} import", "stack", "-", "skip",
                                    message="no stack check model for this package"))
