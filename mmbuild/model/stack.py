@@ -66,7 +66,8 @@ class StackResolution:
     findings: list[Finding] = field(default_factory=list)
     mmcv_reason: str = ""         # why this mmcv (the planner's sentence)
     # mmcv-full 1.x imports torchvision: the one that fits torch, where it is missing (else None),
-    # and the index it comes from (None: the configured one). Installed before mmcv-full is built.
+    # and the index it comes from (None: the configured one; recorded, not passed to the installer).
+    # Installed by the stack step, before verify.
     torchvision: str | None = None
     torchvision_index: str | None = None
     # What the plan does to a release beyond installing it (plan/downstream_patches.py): each
