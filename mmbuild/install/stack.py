@@ -66,6 +66,28 @@ def installed_versions(python: str) -> dict[str, str]:
     return {canonicalize_name(name): version for name, version in json.loads(result.stdout).items()}
 
 
+_MISSING_FILES = r"""
+import json, sys
+from importlib import metadata
+out = []
+for name in sys.argv[1:]:
+    try:
+        dist = metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        continue
+    files = [f for f in (dist.files or []) if f.suffix == ".py" and "__pycache__" not in f.parts]
+    if any(not dist.locate_file(f).exists() for f in files):
+        out.append(name)
+print(json.dumps(out))
+"""
+
+
+def lost_files(names: list[str], python: str) -> list[str]:
+    """Those of ``names`` installed for ``python`` whose recorded Python files are missing."""
+    result = run_command([python, "-c", _MISSING_FILES, *names], timeout=300)
+    return json.loads(result.stdout) if result.ok else []
+
+
 def _names_of(requirements: list[str]) -> set[str]:
     names = set()
     for text in requirements:
@@ -135,13 +157,21 @@ def _undo(before: dict[str, str], backup, python: str, install_argv, work_dir: P
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(copy, target)
     again = [f"{n}=={before[n]}" for n in replaced if n not in backed_up]
+    # Two distributions may install the same files (opencv-python and opencv-contrib-python both
+    # own cv2/): removing one that was added takes files of one that was there before with it.
+    broken = [n for n in lost_files(sorted(before), python) if n not in replaced]
+    again += [f"{n}=={before[n]}" for n in broken]
     if again:
         empty = work_dir / "no-constraints.txt"
         empty.write_text("", encoding="utf-8")
-        run_command(install_argv(again, empty), timeout=INSTALL_TIMEOUT_S)
+        argv = [*install_argv(again, empty), "--force-reinstall", "--no-deps"]
+        run_command(argv, timeout=INSTALL_TIMEOUT_S)
     parts = []
     if added:
         parts.append(f"removed {', '.join(added)}")
     if replaced:
         parts.append(f"put back {', '.join(f'{n} {before[n]}' for n in replaced)}")
+    if broken:
+        shared = ", ".join(f"{n} {before[n]}" for n in broken)
+        parts.append(f"reinstalled {shared} (files shared with one removed)")
     return "; ".join(parts) or "nothing had changed"

@@ -15,9 +15,8 @@ def venv(tmp_path_factory) -> dict:
     return make_venv(tmp_path_factory.mktemp("fresh"))
 
 
-# The acceptance form (mmdet 3.3.0 with mmsegmentation 1.2.2) and mmaction2 beside them: one resolve,
-# one mmcv build, three packages' models checked.
-STACK = ["mmdet==3.3.0", "mmsegmentation==1.2.2", "mmaction2==1.2.0"]
+# The acceptance form: mmdet 3.3.0 with mmsegmentation 1.2.2.
+STACK = ["mmdet==3.3.0", "mmsegmentation==1.2.2"]
 
 
 @pytest.fixture(scope="session")
@@ -41,8 +40,8 @@ def stale_mmcv(venv) -> dict:
 
 @pytest.fixture(scope="session")
 def first_install(venv, stale_mmcv) -> dict:
-    """``mmbuild install mmdet==3.3.0 mmsegmentation==1.2.2 mmaction2==1.2.0`` from cold over the stale
-    mmcv: resolve, build mmcv 2.1.0 (all ops), install it and the stack, verify with the stack checks."""
+    """``mmbuild install mmdet==3.3.0 mmsegmentation==1.2.2`` from cold over the stale mmcv: resolve,
+    build mmcv 2.1.0 (all ops), install it and the stack, verify with the stack checks."""
     started = time.monotonic()
     argv = [venv["python"], "-m", "mmbuild", "install", "--json", *STACK, *sdist_arg("2.1.0")]
     result = run(argv, venv["env"])
@@ -67,6 +66,5 @@ def cuda_venv(tmp_path_factory) -> dict:
 @pytest.fixture(scope="session")
 def stack_venv(venv, first_install) -> dict:
     """The session's venv after the stack install: mmcv 2.1.0 with every op, mmdet 3.3.0 as released,
-    mmengine 0.10.7, mmsegmentation 1.2.2 and mmaction2 1.2.0 as mmbuild's patched wheels of their
-    sdists."""
+    mmengine 0.10.7 and mmsegmentation 1.2.2 as mmbuild's patched wheels of their sdists."""
     return venv

@@ -1,6 +1,6 @@
 """The stack checks of `mmbuild verify` on a real stack: the session's stack install (mmcv 2.1.0,
-mmdet 3.3.0, and mmengine 0.10.7, mmsegmentation 1.2.2 and mmaction2 1.2.0 built from their sdists
-with mmbuild's patches; tests/integration/conftest.py ``stack_venv``).
+mmdet 3.3.0, and mmengine 0.10.7 and mmsegmentation 1.2.2 built from their sdists with mmbuild's
+patches; tests/integration/conftest.py ``stack_venv``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-CHECKED = ("mmdet", "mmsegmentation", "mmaction2")
+CHECKED = ("mmdet", "mmsegmentation")
 
 
 def _verify(stack_venv, *extra: str) -> tuple[dict, float]:
@@ -47,11 +47,11 @@ def test_no_stack_leaves_them_out(stack_venv):
 
 def test_the_patched_wheels_carry_their_patches(stack_venv):
     read = ("import json, importlib.resources as r\n"
-            "for m in ('mmengine', 'mmseg', 'mmaction'):\n"
+            "for m in ('mmengine', 'mmseg'):\n"
             "    print(json.dumps(json.loads(r.files(m).joinpath('_mmbuild_patches.json').read_text())))\n")
     done = subprocess.run([stack_venv["python"], "-c", read], capture_output=True, text=True,
                           env=stack_venv["env"], check=True)
     records = [json.loads(line) for line in done.stdout.splitlines()]
-    assert [r["package"] for r in records] == ["mmengine", "mmsegmentation", "mmaction2"]
+    assert [r["package"] for r in records] == ["mmengine", "mmsegmentation"]
     assert "mmengine-checkpoint-safe-globals" in records[0]["patches"]
     assert all(len(r["sdist_sha256"]) == 64 for r in records)

@@ -139,3 +139,21 @@ def test_torch_is_held_at_its_distribution_version_so_a_torchvision_pinned_to_it
     with pytest.raises(InstallFailedError, match="ResolutionImpossible|conflicting"):
         install_stack(["torchvision==0.15.2"], python=venv, work_dir=tmp_path / "w2",
                       constraints=["torch==2.0.1+cu117"], may_replace=[], install_argv=_argv(venv, wheels))
+
+
+def test_an_added_package_sharing_files_with_an_installed_one_leaves_it_whole_when_undone(venv, tmp_path):
+    """opencv-contrib-python (which mmaction2 requires) and opencv-python both own cv2/."""
+    wheels = _wheels(tmp_path / "wheels")
+    make_wheel(wheels, "cvbase", "1.0", {"cvx/__init__.py": "BASE = 1\n"})
+    make_wheel(wheels, "cvcontrib", "1.0", {"cvx/__init__.py": "CONTRIB = 1\n"})
+    make_wheel(wheels, "needscontrib", "1.0", {"needscontrib/__init__.py": ""}, requires=["cvcontrib"])
+    _pip(venv, wheels, "cvbase==1.0")
+
+    def failing_verify() -> None:
+        raise VerifyFailedError("the stack checks failed")
+
+    with pytest.raises(VerifyFailedError, match="reinstalled cvbase 1.0"):
+        install_stack(["needscontrib==1.0"], python=venv, work_dir=tmp_path / "w", constraints=[],
+                      may_replace=["needscontrib"], install_argv=_argv(venv, wheels), accept=failing_verify)
+    done = subprocess.run([venv, "-c", "import cvx; print(cvx.BASE)"], capture_output=True, text=True)
+    assert done.stdout.strip() == "1", done.stderr
