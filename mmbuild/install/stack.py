@@ -66,26 +66,31 @@ def installed_versions(python: str) -> dict[str, str]:
     return {canonicalize_name(name): version for name, version in json.loads(result.stdout).items()}
 
 
-_MISSING_FILES = r"""
-import json, sys
+_PYTHON_FILES = r"""
+import json
 from importlib import metadata
-out = []
-for name in sys.argv[1:]:
-    try:
-        dist = metadata.distribution(name)
-    except metadata.PackageNotFoundError:
-        continue
+out = {}
+for dist in metadata.distributions():
+    name = dist.metadata["Name"]
     files = [f for f in (dist.files or []) if f.suffix == ".py" and "__pycache__" not in f.parts]
-    if any(not dist.locate_file(f).exists() for f in files):
-        out.append(name)
+    if name and files:
+        out[name] = [str(dist.locate_file(f)) for f in files]
 print(json.dumps(out))
 """
 
 
-def lost_files(names: list[str], python: str) -> list[str]:
-    """Those of ``names`` installed for ``python`` whose recorded Python files are missing."""
-    result = run_command([python, "-c", _MISSING_FILES, *names], timeout=300)
-    return json.loads(result.stdout) if result.ok else []
+def python_files(python: str) -> dict[str, list[str]]:
+    """The Python files each distribution installed for ``python`` records, canonical name -> paths
+    (taken before an install: a later pip may drop files another package overwrote from RECORD)."""
+    result = run_command([python, "-c", _PYTHON_FILES], timeout=300)
+    if not result.ok:
+        return {}
+    return {canonicalize_name(n): paths for n, paths in json.loads(result.stdout).items()}
+
+
+def lost_files(recorded: dict[str, list[str]]) -> list[str]:
+    """The distributions of ``recorded`` with a recorded file that is no longer there."""
+    return sorted(n for n, paths in recorded.items() if any(not Path(p).exists() for p in paths))
 
 
 def _names_of(requirements: list[str]) -> set[str]:
@@ -110,6 +115,7 @@ def install_stack(targets: list[str], *, python: str, work_dir: Path, constraint
     """
     work_dir.mkdir(parents=True, exist_ok=True)
     before = installed_versions(python)
+    recorded = python_files(python)
     reinstalled = sorted(_names_of(list(reinstall)) & set(before))
     watched = sorted((_names_of(may_replace) & set(before)) | set(reinstalled))
     from mmbuild.install.wheel import installed_distributions
@@ -132,7 +138,7 @@ def install_stack(targets: list[str], *, python: str, work_dir: Path, constraint
         if accept is not None:
             accept()
     except BaseException as exc:
-        undone = _undo(before, backup, python, install_argv, work_dir, reinstalled)
+        undone = _undo(before, backup, python, install_argv, work_dir, reinstalled, recorded)
         if not isinstance(exc, MmbuildError):
             raise
         raise type(exc)(f"{exc.message}; undone: {undone}", fix=exc.fix, problem_id=exc.problem_id) from None
@@ -140,7 +146,7 @@ def install_stack(targets: list[str], *, python: str, work_dir: Path, constraint
 
 
 def _undo(before: dict[str, str], backup, python: str, install_argv, work_dir: Path,
-          reinstalled: list[str]) -> str:
+          reinstalled: list[str], recorded: dict[str, list[str]]) -> str:
     """Remove what the install added and put back what it replaced; a summary of what was done."""
     import shutil
 
@@ -159,7 +165,7 @@ def _undo(before: dict[str, str], backup, python: str, install_argv, work_dir: P
     again = [f"{n}=={before[n]}" for n in replaced if n not in backed_up]
     # Two distributions may install the same files (opencv-python and opencv-contrib-python both
     # own cv2/): removing one that was added takes files of one that was there before with it.
-    broken = [n for n in lost_files(sorted(before), python) if n not in replaced]
+    broken = [n for n in lost_files(recorded) if n in before and n not in replaced]
     again += [f"{n}=={before[n]}" for n in broken]
     if again:
         empty = work_dir / "no-constraints.txt"

@@ -5,6 +5,9 @@ The real logs are fixtures under tests/fixtures/logs/ (origins in its README); t
 real lines too where the README or the comment says so.
 """
 
+
+from __future__ import annotations
+
 from pathlib import Path
 
 import pytest

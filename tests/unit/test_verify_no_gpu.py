@@ -5,6 +5,9 @@ The libraries are built here by nvcc from ``register_kernels.cu``; the cuobjdump
 captures (tests/fixtures/verify/README.md), and cuobjdump itself runs where it is installed.
 """
 
+
+from __future__ import annotations
+
 import glob
 import json
 import os
