@@ -26,7 +26,14 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from mmbuild.errors import MmbuildError
-from mmbuild.install.wheel import InstallFailedError, back_up, installer_tail, uninstall
+from mmbuild.install.wheel import (
+    InstallFailedError,
+    back_up,
+    installed_distributions,
+    installer_tail,
+    put_back,
+    uninstall,
+)
 from mmbuild.util.process import run_command
 
 INSTALL_TIMEOUT_S = 3600.0
@@ -118,8 +125,6 @@ def install_stack(targets: list[str], *, python: str, work_dir: Path, constraint
     recorded = python_files(python)
     reinstalled = sorted(_names_of(list(reinstall)) & set(before))
     watched = sorted((_names_of(may_replace) & set(before)) | set(reinstalled))
-    from mmbuild.install.wheel import installed_distributions
-
     backup = back_up(installed_distributions(watched, python), work_dir / "previous-stack")
     constraints_file = work_dir / "stack-constraints.txt"
     constraints_file.write_text("".join(f"{c}\n" for c in constraints), encoding="utf-8")
@@ -148,8 +153,6 @@ def install_stack(targets: list[str], *, python: str, work_dir: Path, constraint
 def _undo(before: dict[str, str], backup, python: str, install_argv, work_dir: Path,
           reinstalled: list[str], recorded: dict[str, list[str]]) -> str:
     """Remove what the install added and put back what it replaced; a summary of what was done."""
-    import shutil
-
     after = installed_versions(python)
     added = sorted(n for n in after if n not in before)
     replaced = sorted({n for n in after if n in before and after[n] != before[n]}
@@ -158,10 +161,7 @@ def _undo(before: dict[str, str], backup, python: str, install_argv, work_dir: P
     replaced = sorted(set(replaced) | set(missing))
     backed_up = {canonicalize_name(d.name) for d in backup.distributions}
     uninstall(added + [n for n in replaced if n in backed_up and n in after], python)
-    for original, copy in backup.copies.items():
-        target = Path(original)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(copy, target)
+    put_back(backup)
     again = [f"{n}=={before[n]}" for n in replaced if n not in backed_up]
     # Two distributions may install the same files (opencv-python and opencv-contrib-python both
     # own cv2/): removing one that was added takes files of one that was there before with it.

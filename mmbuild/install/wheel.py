@@ -124,6 +124,11 @@ def restore(backup: Backup, python: str = sys.executable) -> None:
     current = installed_mmcv(python)
     if current:
         uninstall([d.name for d in current], python)
+    put_back(backup)
+
+
+def put_back(backup: Backup) -> None:
+    """Copy every backed-up file to where it was."""
     for original, copy in backup.copies.items():
         target = Path(original)
         target.parent.mkdir(parents=True, exist_ok=True)
