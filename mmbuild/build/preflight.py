@@ -33,10 +33,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmbuild.build.tools import resolve_build_tools
 from mmbuild.build.wheel import summarise_failure
 from mmbuild.errors import BuildFailedError
 from mmbuild.model.build_plan import BuildPlan
-from mmbuild.plan.cuda_args import cuda_arg_tokens
 from mmbuild.util.process import CommandResult, run_command
 from mmbuild.util.shipped_data import csrc_tests_dir
 
@@ -118,15 +118,9 @@ def cxx_probe_argv(cxx: list[str], source: Path, output: Path, cxx_std: str,
             "-DTORCH_EXTENSION_NAME=mmbuild_probe", *includes]
 
 
-def build_nvcc_flags(plan: BuildPlan, build_env: dict[str, str], system: str = "Linux") -> list[str]:
-    """The flags the build's .cu units get from MMCV_CUDA_ARGS, as separate arguments."""
-    text = build_env.get("MMCV_CUDA_ARGS")
-    if text is not None:
-        return cuda_arg_tokens(text, system)
-    flags = list(plan.gencode)
-    if plan.threads_per_block:
-        flags.append(f"-DTHREADS_PER_BLOCK={plan.threads_per_block}")
-    return flags
+def build_nvcc_flags(plan: BuildPlan) -> list[str]:
+    """The flags the build's .cu units get (MMCV_CUDA_ARGS: the plan's toolchain keeps them as a list)."""
+    return list(plan.toolchain.cuda_args) if plan.toolchain else []
 
 
 def cuda_probe_argv(nvcc: list[str], source: Path, output: Path, plan: BuildPlan,
@@ -177,7 +171,7 @@ def check_python_flags(plan: BuildPlan, build_env: dict[str, str], env: dict[str
         return None
     source = work_dir / "python_flags_probe.cpp"
     source.write_text("int mmbuild_python_flags_probe;\n", encoding="utf-8")
-    argv = python_flags_probe_argv(_compiler_from_env(build_env, plan), source,
+    argv = python_flags_probe_argv(_cxx(build_env, plan), source,
                                    work_dir / "python_flags_probe.o", flags)
     result = run_command(argv, timeout=COMPILE_TIMEOUT_S, env=env, cwd=str(work_dir))
     if not result.ok:
@@ -195,16 +189,16 @@ def _fail(name: str, result: CommandResult) -> BuildFailedError:
                             problem_id=summary.problem_id)
 
 
-def _compiler_from_env(build_env: dict[str, str], plan: BuildPlan) -> list[str]:
-    value = build_env.get("CXX") or plan.host_compiler or os.environ.get("CXX") or "c++"
-    return shlex.split(value)
+def _cxx(build_env: dict[str, str], plan: BuildPlan) -> list[str]:
+    """The C++ compiler the build runs: the build environment's CXX (a compiler cache's wrapper where
+    there is one), else the plan's toolchain located on PATH."""
+    return shlex.split(build_env.get("CXX") or resolve_build_tools(plan).cxx)
 
 
-def _nvcc_from_env(build_env: dict[str, str], plan: BuildPlan) -> list[str]:
-    if build_env.get("PYTORCH_NVCC"):
-        return shlex.split(build_env["PYTORCH_NVCC"])
-    home = plan.cuda_home or build_env.get("CUDA_HOME") or os.environ.get("CUDA_HOME") or "/usr/local/cuda"
-    return [str(Path(home) / "bin" / "nvcc")]
+def _nvcc(build_env: dict[str, str], plan: BuildPlan) -> list[str]:
+    """The nvcc the build runs: the build environment's PYTORCH_NVCC (set from the plan's toolchain, or
+    a compiler cache's wrapper), else the plan's toolchain."""
+    return shlex.split(build_env.get("PYTORCH_NVCC") or resolve_build_tools(plan).nvcc or "nvcc")
 
 
 def run_preflight(plan: BuildPlan, build_env: dict[str, str], work_dir: Path, *, gpu_present: bool,
@@ -220,8 +214,8 @@ def run_preflight(plan: BuildPlan, build_env: dict[str, str], work_dir: Path, *,
 
     if plan.target == "cuda":
         # First: it takes seconds, and catches arch, flag and host-compiler problems.
-        nvcc = _nvcc_from_env(build_env, plan)
-        flags = build_nvcc_flags(plan, build_env, platform.system())
+        nvcc = _nvcc(build_env, plan)
+        flags = build_nvcc_flags(plan)
         argv = cuda_probe_argv(nvcc, probes / "cuda_probe.cu", work_dir / "cuda_probe", plan,
                                plan.host_compiler, flags)
         result = run_command(argv, timeout=COMPILE_TIMEOUT_S, env=env, cwd=str(work_dir))
@@ -243,7 +237,7 @@ def run_preflight(plan: BuildPlan, build_env: dict[str, str], work_dir: Path, *,
         if not result.ok:
             raise _fail("torch CUDA headers probe", result)
         results.append(ProbeResult("torch_cuda_probe.cu", True, argv=argv))
-    argv = cxx_probe_argv(_compiler_from_env(build_env, plan), probes / "torch_extension_probe.cpp",
+    argv = cxx_probe_argv(_cxx(build_env, plan), probes / "torch_extension_probe.cpp",
                           work_dir / "torch_extension_probe.o", plan.cxx_std, info)
     result = run_command(argv, timeout=COMPILE_TIMEOUT_S, env=env, cwd=str(work_dir))
     if not result.ok:

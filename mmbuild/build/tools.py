@@ -1,18 +1,15 @@
-"""The compilers one build attempt runs, resolved once from the plan and used by preflight and build.
+"""The plan's compilers (plan/build_toolchain.py) located on this machine, for the preflight and the build.
 
-CXX: the plan's (``--cxx`` or the chosen host compiler), else the user's ``CXX``, else ``c++``.
-nvcc: a user's ``PYTORCH_NVCC`` (torch's extension builder runs that command instead of
-``$CUDA_HOME/bin/nvcc``), else the plan's toolkit's nvcc. The build environment names both, so
-the preflight probes exactly the compilers that torch then runs, compiler cache or not.
+Locating is the only thing done here: the plan decided which C++ compiler and which nvcc; a bare name
+becomes the path ``PATH`` finds for it. Preflight and build use the same ``BuildTools``.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from mmbuild.build.compiler_cache import find_tool
+from mmbuild.errors import MmbuildError
 from mmbuild.model.build_plan import BuildPlan
 
 
@@ -20,13 +17,12 @@ from mmbuild.model.build_plan import BuildPlan
 class BuildTools:
     cxx: str                 # resolved path of the C++ compiler
     nvcc: str | None         # the nvcc command (a path, or the user's PYTORCH_NVCC); None for CPU builds
+    cuda_args: tuple[str, ...] = ()   # nvcc's arguments from MMCV_CUDA_ARGS, one per item
 
 
-def resolve_build_tools(plan: BuildPlan, environ: dict[str, str] | None = None) -> BuildTools:
-    environ = os.environ if environ is None else environ
-    cxx = plan.env.get("CXX") or environ.get("CXX") or plan.host_compiler or "c++"
-    nvcc = None
-    if plan.target == "cuda":
-        nvcc = plan.env.get("PYTORCH_NVCC") or environ.get("PYTORCH_NVCC") or (
-            str(Path(plan.cuda_home) / "bin" / "nvcc") if plan.cuda_home else None)
-    return BuildTools(find_tool(cxx) or cxx, nvcc)
+def resolve_build_tools(plan: BuildPlan) -> BuildTools:
+    """The plan's toolchain with its C++ compiler located on PATH."""
+    toolchain = plan.toolchain
+    if toolchain is None:
+        raise MmbuildError("the plan has no toolchain (a plan saved by an older mmbuild): plan again")
+    return BuildTools(find_tool(toolchain.cxx) or toolchain.cxx, toolchain.nvcc, tuple(toolchain.cuda_args))

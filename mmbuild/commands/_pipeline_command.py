@@ -3,31 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
-from mmbuild.errors import MmbuildError
 from mmbuild.model.environment import load_environment
 from mmbuild.model.options import options_from_args
 from mmbuild.pipeline.report import PipelineReport
-from mmbuild.pipeline.run import Pipeline, PipelineSettings
+from mmbuild.pipeline.run import PipelineSettings, run_pipeline
 from mmbuild.util.console import emit_json, paint, render_findings, say, table
 
 
-def run_pipeline(args: argparse.Namespace, command: str, settings: PipelineSettings) -> int:
+def run_command(args: argparse.Namespace, command: str, settings: PipelineSettings) -> int:
+    """Run the pipeline for ``args``; print its report; a failure's one line and exit code."""
     if getattr(args, "from_env", None):
-        settings.from_envs = [load_environment(path) for path in args.from_env]
-        settings.from_env_names = list(args.from_env)
-    pipeline = Pipeline(options_from_args(args), settings, command=command)
-    try:
-        pipeline.run()
-    except MmbuildError as exc:
-        _show(pipeline.report, args.json, failed=True)
-        if args.json:
-            say(f"mmbuild: error: {exc.one_line()}")
-            return exc.exit_code
-        raise
-    _show(pipeline.report, args.json, failed=False)
-    return 0
+        settings = dataclasses.replace(settings, from_envs=tuple(load_environment(p) for p in args.from_env),
+                                       from_env_names=tuple(args.from_env))
+    report = run_pipeline(options_from_args(args), settings, command=command)
+    _show(report, args.json, failed=report.failure is not None)
+    if report.failure is None:
+        return 0
+    if args.json:
+        say(f"mmbuild: error: {report.failure.one_line()}")
+        return report.failure.exit_code
+    raise report.failure
 
 
 def _show(report: PipelineReport, as_json: bool, failed: bool) -> None:

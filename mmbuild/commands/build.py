@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mmbuild.commands._pipeline_command import run_pipeline
+from mmbuild.commands._pipeline_command import run_command
 from mmbuild.commands.build_options import FROM_ENV_HELP, add_build_options
 from mmbuild.pipeline.run import PipelineSettings
 
@@ -20,4 +20,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = PipelineSettings(verbose=args.verbose, install=False, verify=False, out_dir=Path(args.out))
-    return run_pipeline(args, "build", settings)
+    return run_command(args, "build", settings)

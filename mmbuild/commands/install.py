@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from mmbuild.commands._pipeline_command import run_pipeline
+from mmbuild.commands._pipeline_command import run_command
 from mmbuild.commands.build_options import add_build_options
 from mmbuild.pipeline.run import PipelineSettings
 
@@ -23,4 +23,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = PipelineSettings(dry_run=args.dry_run, verbose=args.verbose, verify=not args.no_verify,
                                 install=True)
-    return run_pipeline(args, "install", settings)
+    return run_command(args, "install", settings)

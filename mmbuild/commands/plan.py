@@ -16,7 +16,7 @@ from mmbuild.commands.build_options import FROM_ENV_HELP, add_build_options
 from mmbuild.errors import EXIT_BLOCKED, EXIT_OK
 from mmbuild.model.build_plan import BuildPlan
 from mmbuild.model.environment import Environment, load_environment
-from mmbuild.model.options import BuildOptions, options_from_args
+from mmbuild.model.options import options_from_args
 from mmbuild.util.console import emit_json, paint, render_findings, table
 
 
@@ -26,14 +26,6 @@ def load_environments(paths: list[str] | None) -> list[Environment]:
     from mmbuild.probe import probe_environment
 
     return [probe_environment()]
-
-
-def build_plan(envs: list[Environment], options: BuildOptions, names: list[str] | None = None) -> BuildPlan:
-    from mmbuild.plan import make_fleet_plan, make_plan
-
-    if len(envs) > 1:
-        return make_fleet_plan(envs, options, names=names)
-    return make_plan(envs[0], options)
 
 
 HELP = "print the BuildPlan, changing nothing"
@@ -55,7 +47,9 @@ def run(args) -> int:
         resolution = resolve_requests(options, envs[0], sys.executable)
         options = options_for(options, resolution)
         envs[0] = env_for_plan(envs[0], resolution)
-    plan = build_plan(envs, options, names)
+    from mmbuild.plan import plan_for_nodes
+
+    plan = plan_for_nodes(envs, options, names=names)
     if resolution is not None:
         plan = plan_with_stack(plan, resolution)
     if args.json:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mmbuild.model.environment import CudaToolkit
 from mmbuild.model.findings import Finding, has_errors
 from mmbuild.model.serde import from_dict, to_dict
 
@@ -29,6 +30,19 @@ class Decision:
 
 
 @dataclass
+class Toolchain:
+    """The compilers the build runs, resolved once by the plan (plan/build_toolchain.py) and used as they
+    are by the preflight, the build and the fingerprint."""
+
+    cxx: str                                      # the C++ compiler command
+    cxx_from: str                                 # --cxx/chosen | CXX | default
+    nvcc: str | None = None                       # the nvcc command torch runs; None for a CPU build
+    nvcc_from: str | None = None                  # PYTORCH_NVCC | toolkit
+    toolkit: CudaToolkit | None = None            # the build toolkit as probed (or to be fetched)
+    cuda_args: list[str] = field(default_factory=list)   # MMCV_CUDA_ARGS, one nvcc argument per item
+
+
+@dataclass
 class BuildPlan:
     mmcv: MmcvChoice
     target: str                                   # "cuda" | "cpu"
@@ -46,6 +60,7 @@ class BuildPlan:
     debug_symbols: bool = False                   # True: the C++ units keep -g (plan/debug_info.py)
     provision: str | None = None                  # CUDA version to fetch before building
     provision_from: str | None = None             # where from: "index" | "redist"
+    toolchain: Toolchain | None = None
     fingerprint: str = ""
     decisions: list[Decision] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)

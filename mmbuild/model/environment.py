@@ -28,7 +28,7 @@ TRACKED_PACKAGES = MMCV_DISTRIBUTIONS + DOWNSTREAM_PACKAGES + (
     "torchvision", "setuptools", "packaging", "ninja",
 )
 BUILD_ENV_VARS = ("TORCH_CUDA_ARCH_LIST", "MAX_JOBS", "MMCV_CUDA_ARGS", "CUDA_HOME", "CC", "CXX", "CPATH",
-                  "CFLAGS", "CXXFLAGS")
+                  "CFLAGS", "CXXFLAGS", "PYTORCH_NVCC")
 
 
 @dataclass

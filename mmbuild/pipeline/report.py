@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mmbuild.errors import MmbuildError
+
 
 @dataclass
 class Step:
@@ -28,6 +30,7 @@ class PipelineReport:
     stack: dict | None = None          # the resolved downstream packages (install mmdet ...)
     stack_install: dict | None = None  # what installing them changed
     seconds: float = 0.0               # wall time of the whole run (stages nest: verify runs in install)
+    failure: MmbuildError | None = field(default=None, repr=False)   # what stopped the run (not JSON)
 
     @property
     def ok(self) -> bool:

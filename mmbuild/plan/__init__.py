@@ -6,7 +6,7 @@ are part of the same policy and live here too.
 
 from __future__ import annotations
 
-from mmbuild.plan.fleet import make_fleet_plan
+from mmbuild.plan.fleet import make_fleet_plan, plan_for_nodes
 from mmbuild.plan.make import make_plan
 
-__all__ = ["make_plan", "make_fleet_plan"]
+__all__ = ["make_plan", "make_fleet_plan", "plan_for_nodes"]

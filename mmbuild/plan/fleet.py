@@ -15,12 +15,21 @@ from mmbuild.errors import UsageError
 from mmbuild.model.build_plan import BuildPlan, Decision
 from mmbuild.model.environment import Environment
 from mmbuild.model.findings import Finding, finding
+from mmbuild.model.identity import BuildIdentity
 from mmbuild.model.options import BuildOptions
 from mmbuild.plan.arch_list import format_arch_list
 from mmbuild.plan.cuda_args import gpu_specs
 from mmbuild.plan.environment_checks import driver_findings, environment_findings
 from mmbuild.plan.make import make_plan
 from mmbuild.wheels.fit import NodeFacts, mismatches
+
+
+def plan_for_nodes(envs: list[Environment], options: BuildOptions, *, names: list[str] | None = None,
+                   patch_digests: dict[str, str] | None = None) -> BuildPlan:
+    """The plan for ``envs[0]``; with more than one environment, the fleet plan of them all."""
+    if len(envs) > 1:
+        return make_fleet_plan(envs, options, names=names, patch_digests=patch_digests)
+    return make_plan(envs[0], options, patch_digests=patch_digests)
 
 
 def make_fleet_plan(
@@ -65,7 +74,8 @@ def _node_findings(name: str, env: Environment, build_env: Environment, plan: Bu
         else:
             findings.append(finding(mismatch.problem_id, "error", message_key="node_mismatch", name=name,
                                     text=mismatch.text, what=mismatch.what))
-    toolkit_version = next((t.version for t in build_env.cuda_toolkits if t.home == plan.cuda_home), None)
+    toolkit = plan.toolchain.toolkit if plan.toolchain else None
+    toolkit_version = toolkit.version if toolkit else None
     findings += [dataclasses.replace(driver, message=f"{name}: {driver.message}")
                  for driver in driver_findings(env, toolkit_version if plan.target == "cuda" else None)]
     return findings
@@ -73,12 +83,4 @@ def _node_findings(name: str, env: Environment, build_env: Environment, plan: Bu
 
 def planned_wheel(build_env: Environment, plan: BuildPlan) -> dict:
     """The build metadata keys the wheel-fits-node check reads, for the wheel ``plan`` will build."""
-    torch = build_env.torch
-    return {
-        "platform": {"system": build_env.os.system, "machine": build_env.os.machine},
-        "python": build_env.python.version,
-        "torch": {"version": torch.version if torch else None, "cuda": torch.cuda if torch else None,
-                  "cxx11_abi": torch.cxx11_abi if torch else None},
-        "target": plan.target,
-        "arch_list": list(plan.arch_list),
-    }
+    return BuildIdentity.for_build(build_env, plan.target, plan.arch_list).metadata()

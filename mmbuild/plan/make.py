@@ -13,14 +13,17 @@ from dataclasses import dataclass, field
 from packaging.version import Version
 
 from mmbuild.knowledge.versions import parse_version
-from mmbuild.model.build_plan import BuildPlan, Decision
+from mmbuild.model.build_plan import BuildPlan, Decision, Toolchain
 from mmbuild.model.environment import CudaToolkit, Environment
 from mmbuild.model.findings import Finding, finding, merge_findings
+from mmbuild.model.identity import BuildIdentity
 from mmbuild.model.options import BuildOptions
 from mmbuild.plan.arch_list import format_arch_list, parse_arch_list
 from mmbuild.plan.build_requires import check_build_requires
+from mmbuild.plan.build_toolchain import fingerprint_inputs as toolchain_fingerprint_inputs
+from mmbuild.plan.build_toolchain import resolve_toolchain
 from mmbuild.plan.compiler import choose_compiler
-from mmbuild.plan.cuda_args import cuda_arg_tokens, join_cuda_args, requested_arches, split_cuda_args
+from mmbuild.plan.cuda_args import join_cuda_args, requested_arches, split_cuda_args
 from mmbuild.plan.cuda_headers import cpath_value, resolve_cuda_headers
 from mmbuild.plan.debug_info import choose_debug_info
 from mmbuild.plan.engine import check_engine
@@ -149,6 +152,8 @@ def make_plan(
         decisions=draft.decisions,
         findings=merge_findings(environment_findings(env), draft.findings),
     )
+    plan.toolchain = resolve_toolchain(env, draft.build_env, plan.host_compiler,
+                                       toolkit if target.target == "cuda" else None, cuda.cuda_args)
     return _with_fingerprint(plan, env, options, toolkit, patch_digests)
 
 
@@ -270,24 +275,18 @@ def fingerprint_inputs(
         compiler_id = (
             {"kind": compiler.kind, "version": compiler.version} if compiler else {"path": plan.host_compiler}
         )
-    python = parse_version(env.python.version)
+    identity = BuildIdentity.for_build(env, plan.target, plan.arch_list)
     return {
         "mmcv": {
             "package": plan.mmcv.package,
             "version": plan.mmcv.version,
             "source_sha256": None,  # plan/fingerprint.py with_source() fills it in
         },
-        "torch": (
-            {"version": env.torch.version, "cuda": env.torch.cuda, "cxx11_abi": env.torch.cxx11_abi}
-            if env.torch
-            else None
-        ),
-        "python": f"{python.major}.{python.minor}" if python else env.python.version,
-        "platform": {"system": env.os.system, "machine": env.os.machine},
+        **identity.fingerprint_inputs(),
         "target": plan.target,
         "nvcc": cuda_version,
         "gencode": plan.gencode,
-        "cuda_args": _args_for_fingerprint(plan.env.get("MMCV_CUDA_ARGS"), env.os.system),
+        "cuda_args": _args_for_fingerprint(plan.toolchain, env.os.system),
         "threads_per_block": plan.threads_per_block,
         "cxx_std": plan.cxx_std,
         "compiler": compiler_id,
@@ -298,11 +297,12 @@ def fingerprint_inputs(
         # The wheel's name and METADATA carry it (wheels/local_version.py): wheels from before have none.
         "local_version": local_label(plan.target, env.torch.version if env.torch else None,
                                      env.torch.cuda if env.torch else None),
+        **toolchain_fingerprint_inputs(plan.toolchain),
     }
 
 
-def _args_for_fingerprint(cuda_args: str | None, system: str) -> str | None:
-    """MMCV_CUDA_ARGS less what does not change the binary (nvcc --threads)."""
-    if cuda_args is None:
+def _args_for_fingerprint(toolchain: Toolchain | None, system: str) -> str | None:
+    """MMCV_CUDA_ARGS less what does not change the binary (nvcc --threads); None for a CPU build."""
+    if toolchain is None or toolchain.nvcc is None:
         return None
-    return join_cuda_args(without_nvcc_threads(cuda_arg_tokens(cuda_args, system)), system)
+    return join_cuda_args(without_nvcc_threads(toolchain.cuda_args), system)

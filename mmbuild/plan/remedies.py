@@ -29,14 +29,13 @@ def halve_jobs(plan: BuildPlan, env: Environment | None, extracted: dict) -> Rem
     return Remedy({"jobs": jobs}, f"the compiler ran out of memory: halving the jobs to {jobs}")
 
 
-def fallback_arches(plan: BuildPlan, env: Environment | None, bad: str) -> list[str]:
+def fallback_arches(plan: BuildPlan, bad: str) -> list[str]:
     """The plan's arches with ``bad`` (``compute_86`` / ``sm_86``) replaced by the newest older minor of
     its major that the plan's toolkit supports; [] when there is none."""
     unsupported = Arch.parse(bad)
     if unsupported is None:
         return []
-    toolkits = [t for t in (env.cuda_toolkits if env else [])
-                if not plan.cuda_home or t.home == plan.cuda_home]
+    toolkits = [plan.toolchain.toolkit] if plan.toolchain and plan.toolchain.toolkit else []
     supported = {arch.base for t in toolkits for arch in map(Arch.parse, t.arches) if arch}
     older = sorted(a for a in supported if a.major == unsupported.major and a.minor < unsupported.minor)
     if not older:
@@ -53,7 +52,7 @@ def fallback_arches(plan: BuildPlan, env: Environment | None, bad: str) -> list[
 
 def older_arch(plan: BuildPlan, env: Environment | None, extracted: dict) -> Remedy | None:
     bad = extracted.get("arch", "")
-    arches = fallback_arches(plan, env, bad)
+    arches = fallback_arches(plan, bad)
     if not arches:
         return None
     return Remedy({"arch": ",".join(arches)},

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mmbuild.model.arch import Arch
+from mmbuild.model.identity import BuildIdentity
 
 
 @dataclass
@@ -73,41 +74,44 @@ def arch_runs_on(entry: str, capability: str) -> bool:
 
 def mismatches(meta: dict, node: NodeFacts) -> list[Mismatch]:
     """Every reason the wheel described by ``meta`` does not run on ``node`` (empty: it fits)."""
-    found: list[Mismatch] = []
-    platform = meta.get("platform") or {}
-    built_platform = f"{platform.get('system')}/{platform.get('machine')}"
-    built_on = (platform.get("system"), platform.get("machine"))
-    if node.system is not None and built_on != (node.system, node.machine):
-        node_platform = f"{node.system}/{node.machine}"
-        found.append(Mismatch("platform", built_platform, node_platform, "undefined-symbol",
-                              f"built for {built_platform}, node is {node_platform}"))
-    built_python = major_minor(str(meta.get("python") or "")) or "?"
-    if node.python is not None and built_python != node.python:
-        found.append(Mismatch("Python", built_python, node.python, "undefined-symbol",
-                              f"built for Python {built_python}, node runs {node.python}"))
-    torch = meta.get("torch") or {}
-    if torch.get("version") and torch_release(torch.get("version")) != torch_release(node.torch):
-        found.append(Mismatch("torch", torch["version"], str(node.torch), "undefined-symbol",
-                              f"built for torch {torch['version']}, node has {node.torch}"))
-    if meta.get("target") == "cuda" and major_minor(torch.get("cuda")) != major_minor(node.torch_cuda):
-        found.append(Mismatch("torch CUDA", str(torch.get("cuda")), node.torch_cuda or "none (CPU build)",
+    built = BuildIdentity.from_metadata(meta)
+    found = _platform_mismatches(built, node)
+    if built.torch and torch_release(built.torch) != torch_release(node.torch):
+        found.append(Mismatch("torch", built.torch, str(node.torch), "undefined-symbol",
+                              f"built for torch {built.torch}, node has {node.torch}"))
+    if built.target == "cuda" and major_minor(built.torch_cuda) != major_minor(node.torch_cuda):
+        found.append(Mismatch("torch CUDA", str(built.torch_cuda), node.torch_cuda or "none (CPU build)",
                               "cuda-version-mismatch",
-                              f"built for torch CUDA {torch.get('cuda')}, node's torch has "
+                              f"built for torch CUDA {built.torch_cuda}, node's torch has "
                               f"{node.torch_cuda or 'none (CPU build)'}"))
-    abi = torch.get("cxx11_abi")
+    abi = built.cxx11_abi
     if abi is not None and node.cxx11_abi is not None and bool(abi) != bool(node.cxx11_abi):
         found.append(Mismatch("C++ ABI", f"_GLIBCXX_USE_CXX11_ABI={int(abi)}",
                               f"_GLIBCXX_USE_CXX11_ABI={int(node.cxx11_abi)}", "undefined-symbol",
                               "C++ ABI differs from the node's torch"))
     if node.capabilities and node.torch_cuda:
-        found += _gpu_mismatches(meta, node)
+        found += _gpu_mismatches(built, node)
     return found
 
 
-def _gpu_mismatches(meta: dict, node: NodeFacts) -> list[Mismatch]:
-    if meta.get("target") != "cuda":
+def _platform_mismatches(built: BuildIdentity, node: NodeFacts) -> list[Mismatch]:
+    found = []
+    built_platform = f"{built.system}/{built.machine}"
+    if node.system is not None and (built.system, built.machine) != (node.system, node.machine):
+        node_platform = f"{node.system}/{node.machine}"
+        found.append(Mismatch("platform", built_platform, node_platform, "undefined-symbol",
+                              f"built for {built_platform}, node is {node_platform}"))
+    built_python = major_minor(built.python or "") or "?"
+    if node.python is not None and built_python != node.python:
+        found.append(Mismatch("Python", built_python, node.python, "undefined-symbol",
+                              f"built for Python {built_python}, node runs {node.python}"))
+    return found
+
+
+def _gpu_mismatches(built: BuildIdentity, node: NodeFacts) -> list[Mismatch]:
+    if built.target != "cuda":
         return [Mismatch("target", "cpu", "GPUs", "not-compiled-with-gpu", "CPU-only build, node has GPUs")]
-    arches = meta.get("arch_list") or []
+    arches = list(built.arch_list)
     missing = sorted({cap for cap in node.capabilities if not any(arch_runs_on(a, cap) for a in arches)})
     if not missing:
         return []

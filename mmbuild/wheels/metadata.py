@@ -24,6 +24,7 @@ from pathlib import Path
 from mmbuild import __version__
 from mmbuild.model.build_plan import BuildPlan
 from mmbuild.model.environment import Environment
+from mmbuild.model.identity import BuildIdentity
 from mmbuild.util.fileio import replacing
 from mmbuild.wheels.local_version import labelled_version, local_label
 
@@ -33,9 +34,9 @@ METADATA_MEMBER = "mmcv/_mmbuild.json"
 def build_metadata(plan: BuildPlan, env: Environment, *, patches: list[str] | None = None,
                    source_sha256: str | None = None, compiler_cache: str | None = None) -> dict:
     """The document stored as ``mmcv/_mmbuild.json`` (keys read by verify)."""
-    torch = env.torch
+    identity = BuildIdentity.for_build(env, plan.target, plan.arch_list).metadata()
     compiler = _compiler_for(plan, env)
-    toolkit = next((t for t in env.cuda_toolkits if plan.cuda_home and t.home == plan.cuda_home), None)
+    toolkit = plan.toolchain.toolkit if plan.toolchain else None
     return {
         "schema": 1,
         "mmbuild_version": __version__,
@@ -44,15 +45,11 @@ def build_metadata(plan: BuildPlan, env: Environment, *, patches: list[str] | No
         "version": plan.mmcv.version,
         "wheel_version": wheel_version_of(plan, env),
         "source_sha256": source_sha256,
-        "target": plan.target,
-        "torch": {
-            "version": torch.version if torch else None,
-            "cuda": torch.cuda if torch else None,
-            "cxx11_abi": torch.cxx11_abi if torch else None,
-        },
-        "python": env.python.version,
-        "platform": {"system": env.os.system, "machine": env.os.machine},
-        "arch_list": list(plan.arch_list),
+        "target": identity["target"],
+        "torch": identity["torch"],
+        "python": identity["python"],
+        "platform": identity["platform"],
+        "arch_list": identity["arch_list"],
         "gencode": list(plan.gencode),
         "threads_per_block": plan.threads_per_block,
         "cxx_std": plan.cxx_std,

@@ -18,10 +18,11 @@ from fs_helpers import read_only_dir
 
 from mmbuild.errors import EXIT_BUILD_FAILED, BuildFailedError
 from mmbuild.install.wheel import installed_mmcv
-from mmbuild.model.build_plan import BuildPlan, MmcvChoice
+from mmbuild.model.build_plan import BuildPlan, MmcvChoice, Toolchain
 from mmbuild.model.environment import Environment, OSInfo, PythonInfo, TorchInfo
 from mmbuild.model.options import BuildOptions
-from mmbuild.pipeline.run import Pipeline, PipelineSettings
+from mmbuild.pipeline.run import PipelineSettings, run_pipeline
+from mmbuild.pipeline.services import default_services
 from mmbuild.plan.fingerprint import fingerprint
 from mmbuild.plan.remedies import fallback_arches
 from mmbuild.wheels.metadata import METADATA_MEMBER
@@ -31,14 +32,14 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "build"
 FAKE_TREE = FIXTURES / "fake_mmcv"
 
 
-def fake_planner(env, options, patch_digests=None):
+def fake_planner(envs, options, *, names=None, patch_digests=None):
     """A fixed CPU plan for the fake tree; the fingerprint covers what the real one would."""
     package, version = (options.mmcv or "mmcv==2.2.0").split("==")
     patches = ["test-break-source"] if os.environ.get("TEST_BREAK_SOURCE") else []
     inputs = {"mmcv": {"source_sha256": None}, "patches": {p: (patch_digests or {}).get(p) for p in patches}}
     jobs = options.jobs or 1
     return BuildPlan(mmcv=MmcvChoice(package, version, "test"), target="cpu", cxx_std="c++17", max_jobs=jobs,
-                     patches=patches,
+                     patches=patches, toolchain=Toolchain("c++", "default"),
                      env={"MMCV_WITH_OPS": "1", "MAX_JOBS": str(jobs), "MMBUILD_CXX_STD": "c++17"},
                      fingerprint=fingerprint(inputs), fingerprint_inputs=inputs)
 
@@ -49,10 +50,16 @@ def node_env() -> Environment:
 
 
 def settings(**kw) -> PipelineSettings:
-    base = dict(install=False, verify=False, preflight=False, from_envs=[node_env()], live_probe=False,
-                planner=fake_planner, specs_dir=FIXTURES / "specs")
+    base = dict(install=False, verify=False, preflight=False, from_envs=(node_env(),), live_probe=False,
+                specs_dir=FIXTURES / "specs")
     base.update(kw)
     return PipelineSettings(**base)
+
+
+def run(opts: BuildOptions, how: PipelineSettings, command: str = "install", **services):
+    """The pipeline with the fake planner (and any other collaborator given by name)."""
+    return run_pipeline(opts, how, command=command,
+                        services=default_services(**{"planner": fake_planner, **services}))
 
 
 def options(**kw) -> BuildOptions:
@@ -73,7 +80,7 @@ def _freeze() -> str:
 
 def test_build_into_a_wheelhouse_then_hit_the_cache(cache, tmp_path):
     house = tmp_path / "house"
-    first = Pipeline(options(), settings(out_dir=house), command="build").run()
+    first = run(options(), settings(out_dir=house), command="build")
     assert first.cache == "built" and first.ok
     wheel = Path(first.wheel)
     assert wheel.parent == house
@@ -85,7 +92,7 @@ def test_build_into_a_wheelhouse_then_hit_the_cache(cache, tmp_path):
     assert index[first.plan["fingerprint"]]["wheel"] == wheel.name
     assert not list((cache / "work").iterdir()), "the work folder is removed after the run"
 
-    second = Pipeline(options(), settings(out_dir=house), command="build").run()
+    second = run(options(), settings(out_dir=house), command="build")
     assert second.cache == "hit" and second.plan["fingerprint"] == first.plan["fingerprint"]
     assert [s.stage for s in second.steps if s.stage == "build"] == []
 
@@ -93,11 +100,11 @@ def test_build_into_a_wheelhouse_then_hit_the_cache(cache, tmp_path):
 def test_wheelhouse_serves_a_node_with_an_empty_cache(tmp_path, monkeypatch):
     house = tmp_path / "house"
     monkeypatch.setenv("MMBUILD_CACHE_DIR", str(tmp_path / "build-node-cache"))
-    first = Pipeline(options(wheelhouse=str(house)), settings(), command="build").run()
+    first = run(options(wheelhouse=str(house)), settings(), command="build")
     assert first.cache == "built"
     assert (house / Path(first.wheel).name).is_file()
     monkeypatch.setenv("MMBUILD_CACHE_DIR", str(tmp_path / "other-node-cache"))
-    second = Pipeline(options(wheelhouse=str(house)), settings(), command="build").run()
+    second = run(options(wheelhouse=str(house)), settings(), command="build")
     assert second.cache == "wheelhouse" and Path(second.wheel).parent == house
     assert not (tmp_path / "other-node-cache" / "wheels").exists() or \
         not list((tmp_path / "other-node-cache" / "wheels").glob("*/*.whl"))
@@ -106,14 +113,13 @@ def test_wheelhouse_serves_a_node_with_an_empty_cache(tmp_path, monkeypatch):
 def test_a_patch_that_breaks_the_source_fails_with_exit_4_and_changes_nothing(cache, tmp_path, monkeypatch):
     monkeypatch.setenv("TEST_BREAK_SOURCE", "1")
     before_dists, before_freeze = installed_mmcv(), _freeze()
-    pipeline = Pipeline(options(), settings(install=True, verify=True))
-    with pytest.raises(BuildFailedError) as err:
-        pipeline.run()
-    assert err.value.exit_code == EXIT_BUILD_FAILED
-    assert "undeclared_identifier_for_the_test" in err.value.message
-    assert pipeline.report.error["exit_code"] == EXIT_BUILD_FAILED
-    assert Path(pipeline.report.log).is_file()
-    assert [s.stage for s in pipeline.report.steps][-1] == "build"
+    report = run(options(), settings(install=True, verify=True))
+    assert isinstance(report.failure, BuildFailedError)
+    assert report.failure.exit_code == EXIT_BUILD_FAILED
+    assert "undeclared_identifier_for_the_test" in report.failure.message
+    assert report.error["exit_code"] == EXIT_BUILD_FAILED
+    assert Path(report.log).is_file()
+    assert [s.stage for s in report.steps][-1] == "build"
     assert installed_mmcv() == before_dists and _freeze() == before_freeze
     assert not list((cache / "wheels").glob("*/*.whl"))
     assert not list((cache / "work").iterdir())
@@ -121,7 +127,7 @@ def test_a_patch_that_breaks_the_source_fails_with_exit_4_and_changes_nothing(ca
 
 def _race(cache_root: str, results: str) -> None:
     os.environ["MMBUILD_CACHE_DIR"] = cache_root
-    report = Pipeline(options(), settings(), command="build").run()
+    report = run(options(), settings(), command="build")
     with open(results, "a") as handle:
         handle.write(f"{report.cache} {report.plan['fingerprint']}\n")
 
@@ -181,14 +187,14 @@ def test_source_the_patches_do_not_recognise_is_exit_6(tmp_path):
 def test_arch_fallback_replaces_the_unsupported_arch():
     from mmbuild.model.environment import CudaToolkit
 
+    toolkit = CudaToolkit("/usr/local/cuda-11.0", "/usr/local/cuda-11.0/bin/nvcc", "11.0",
+                          ["sm_70", "sm_75", "sm_80"])
     plan = BuildPlan(mmcv=MmcvChoice("mmcv", "2.1.0", ""), target="cuda", arch_list=["7.5", "8.6+PTX"],
-                     cuda_home="/usr/local/cuda-11.0")
-    env = node_env()
-    env.cuda_toolkits = [CudaToolkit("/usr/local/cuda-11.0", "/usr/local/cuda-11.0/bin/nvcc", "11.0",
-                                     ["sm_70", "sm_75", "sm_80"])]
-    assert fallback_arches(plan, env, "compute_86") == ["7.5", "8.0"]
-    assert fallback_arches(plan, env, "compute_75") == ["7.0", "8.6"]     # SASS 7.0 runs on 7.5
-    assert fallback_arches(plan, env, "compute_70") == []                 # nothing older to fall back to
+                     cuda_home="/usr/local/cuda-11.0",
+                     toolchain=Toolchain("c++", "default", f"{toolkit.home}/bin/nvcc", "toolkit", toolkit))
+    assert fallback_arches(plan, "compute_86") == ["7.5", "8.0"]
+    assert fallback_arches(plan, "compute_75") == ["7.0", "8.6"]     # SASS 7.0 runs on 7.5
+    assert fallback_arches(plan, "compute_70") == []                 # nothing older to fall back to
 
 
 def _tarball(path: Path, members: dict[str, bytes]) -> Path:
@@ -224,19 +230,18 @@ def test_bad_sdists_are_exit_2_and_change_nothing(tmp_path, fault):
     assert _freeze() == before
 
 
-def test_the_plan_is_made_once_per_attempt_and_the_options_stay_the_users(cache, monkeypatch):
+def test_the_plan_is_made_once_per_attempt_and_the_options_stay_the_users(cache):
     """One plan for a build; one more for the remedy after a compiler OOM; the user's options unchanged."""
-    import mmbuild.pipeline.run as pipeline_module
+    from mmbuild.build.wheel import build_wheel as real_build
 
     calls = []
 
-    def counting_planner(env, opts, patch_digests=None):
+    def counting_planner(envs, opts, *, names=None, patch_digests=None):
         calls.append(opts)
-        return fake_planner(env, opts, patch_digests)
+        return fake_planner(envs, opts, patch_digests=patch_digests)
 
     oom_log = (Path(__file__).resolve().parents[1] / "fixtures" / "logs" / "compiler-oom"
                / "captured-cc1plus-sigkill.log").read_text()
-    real_build = pipeline_module.build_wheel
     failures = []
 
     def build_once_out_of_memory(source, out_dir, *, env, log_path, **kw):
@@ -247,25 +252,24 @@ def test_the_plan_is_made_once_per_attempt_and_the_options_stay_the_users(cache,
             raise BuildFailedError("the build failed")
         return real_build(source, out_dir, env=env, log_path=log_path, **kw)
 
-    monkeypatch.setattr(pipeline_module, "build_wheel", build_once_out_of_memory)
     user_options = options(jobs=4)
-    pipeline = Pipeline(user_options, settings(planner=counting_planner), command="build")
-    report = pipeline.run()
+    report = run(user_options, settings(), command="build", planner=counting_planner,
+                 build_wheel=build_once_out_of_memory)
     assert report.cache == "built" and failures == ["4"]
     assert [c.jobs for c in calls] == [4, 2]
-    assert pipeline.options == user_options and pipeline.options.jobs == 4
+    assert user_options == options(jobs=4)
     assert report.plan["max_jobs"] == 2
 
 
 def test_a_cache_hit_plans_once(cache):
     calls = []
 
-    def counting_planner(env, opts, patch_digests=None):
+    def counting_planner(envs, opts, *, names=None, patch_digests=None):
         calls.append(opts)
-        return fake_planner(env, opts, patch_digests)
+        return fake_planner(envs, opts, patch_digests=patch_digests)
 
-    Pipeline(options(), settings(), command="build").run()
-    hit = Pipeline(options(), settings(planner=counting_planner), command="build").run()
+    run(options(), settings(), command="build")
+    hit = run(options(), settings(), command="build", planner=counting_planner)
     assert hit.cache == "hit" and len(calls) == 1
 
 
@@ -278,5 +282,5 @@ def test_work_folders_of_runs_that_died_are_swept_by_the_next_run(cache):
     live = cache / "work" / f"20261130-000001-{os.getppid()}"
     for folder in (dead / "src", live):
         folder.mkdir(parents=True)
-    Pipeline(options(), settings(), command="build").run()
+    run(options(), settings(), command="build")
     assert not dead.exists() and live.is_dir()

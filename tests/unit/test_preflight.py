@@ -21,21 +21,24 @@ from mmbuild.build.preflight import (
     torch_cuda_probe_argv,
 )
 from mmbuild.errors import EXIT_BUILD_FAILED, BuildFailedError
-from mmbuild.model.build_plan import BuildPlan, MmcvChoice
+from mmbuild.model.build_plan import BuildPlan, MmcvChoice, Toolchain
+from mmbuild.plan.cuda_args import cuda_arg_tokens
 from mmbuild.plan.python_flags import without_clang_only_flags
 
 NVCC = Path("/usr/local/cuda/bin/nvcc")
 
 
 def _plan(**kw) -> BuildPlan:
-    base = dict(mmcv=MmcvChoice("mmcv", "2.2.0", "test"), target="cpu", cxx_std="c++20")
+    base = dict(mmcv=MmcvChoice("mmcv", "2.2.0", "test"), target="cpu", cxx_std="c++20",
+                toolchain=Toolchain("c++", "default"))
     base.update(kw)
     return BuildPlan(**base)
 
 
 def _cuda_plan(gencode: list[str]) -> BuildPlan:
+    toolchain = Toolchain("c++", "default", str(NVCC), "toolkit", None, [*gencode, "-DTHREADS_PER_BLOCK=256"])
     return _plan(target="cuda", gencode=gencode, threads_per_block=256, cxx_std="c++17",
-                 cuda_home=str(NVCC.parent.parent))
+                 cuda_home=str(NVCC.parent.parent), toolchain=toolchain)
 
 
 def test_argv_carry_the_plans_settings(tmp_path):
@@ -44,19 +47,21 @@ def test_argv_carry_the_plans_settings(tmp_path):
     assert argv[:2] == ["ccache", "g++"] and "-std=c++20" in argv and "-D_GLIBCXX_USE_CXX11_ABI=1" in argv
     assert argv[-3:] == ["-I/t/include", "-I/t/include/api", "-I/py/include"]
     plan = _cuda_plan(["-gencode=arch=compute_90,code=sm_90"])
-    flags = build_nvcc_flags(plan, {})
+    flags = build_nvcc_flags(plan)
     argv = cuda_probe_argv(["nvcc"], Path("p.cu"), Path("p"), plan, "/usr/bin/g++-12", flags)
     assert "-gencode=arch=compute_90,code=sm_90" in argv and "-DTHREADS_PER_BLOCK=256" in argv
     assert argv[-2:] == ["-ccbin", "/usr/bin/g++-12"]
 
 
-def test_nvcc_flags_are_the_build_env_mmcv_cuda_args_split_as_setup_py_splits_them():
-    plan = _cuda_plan(["-gencode=arch=compute_90,code=sm_90"])
+def test_nvcc_flags_are_the_plans_cuda_args_as_setup_py_splits_them():
     text = ("-gencode=arch=compute_80,code=sm_80 -gencode=arch=compute_90,code=sm_90 "
             "-DTHREADS_PER_BLOCK=256 -Xcompiler '-O2 -g'")
-    assert build_nvcc_flags(plan, {"MMCV_CUDA_ARGS": text}) == [
-        "-gencode=arch=compute_80,code=sm_80", "-gencode=arch=compute_90,code=sm_90",
-        "-DTHREADS_PER_BLOCK=256", "-Xcompiler", "-O2 -g"]
+    args = cuda_arg_tokens(text, "Linux")
+    assert args == ["-gencode=arch=compute_80,code=sm_80", "-gencode=arch=compute_90,code=sm_90",
+                    "-DTHREADS_PER_BLOCK=256", "-Xcompiler", "-O2 -g"]
+    plan = _cuda_plan(["-gencode=arch=compute_90,code=sm_90"])
+    plan.toolchain.cuda_args = args
+    assert build_nvcc_flags(plan) == args
     info = TorchBuildInfo(["/t/include"], "/py/include", 1, ["/t/include", "/usr/local/cuda/include"],
                           ["--expt-relaxed-constexpr"])
     argv = torch_cuda_probe_argv(["nvcc"], Path("t.cu"), plan, None, ["-DX=1"], info)
