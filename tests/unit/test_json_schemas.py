@@ -144,6 +144,16 @@ def test_live_patch_torch_check_validates(capsys) -> None:
     assert rc == 0 and schema_errors("patch-torch", document) == []
 
 
+def test_live_install_dry_run_and_its_blocked_form_validate(capsys) -> None:
+    """The run report of this machine's dry run, and of one its plan blocks (mmcv-full 1.5 forces C++14,
+    which the test's torch refuses): nothing is built either way."""
+    rc, document = _run_json(capsys, ["install", "--dry-run"])
+    assert rc == 0 and document["ok"] and schema_errors("pipeline", document) == []
+    rc, document = _run_json(capsys, ["install", "--dry-run", "--mmcv", "mmcv-full==1.5.0"])
+    assert rc == 3 and document["error"]["exit_code"] == 3
+    assert schema_errors("pipeline", document) == []
+
+
 def test_live_env_of_this_machine_validates(capsys) -> None:
     rc, document = _run_json(capsys, ["env"])
     assert rc == 0 and schema_errors("env", document) == []
@@ -197,6 +207,10 @@ def _broken(name: str, change) -> list[str]:
     ("install-ops-nms.json", lambda d: d["verify"].pop("seed")),
     ("install-ops-nms.json", lambda d: d["steps"][0].pop("seconds")),
     ("install-ops-nms.json", lambda d: d.update(ok=False)),
+    ("install-ops-nms.json", lambda d: d["install"].update(restored="no")),
+    ("install-dry-run.json", lambda d: d["plan"].update(unknown_key=1)),
+    ("install-dry-run.json", lambda d: d["steps"][-1].update(status="running")),
+    ("install-stack-dry-run.json", lambda d: d["stack"]["downstream"][0]["bounds"].pop("mmcv")),
     ("install-blocked-exit-3.json", lambda d: d.update(error=None)),
     ("install-blocked-exit-3.json", lambda d: d["error"].pop("exit_code")),
     ("verify.json", lambda d: d["checks"][0].update(kind="speed")),
