@@ -91,6 +91,7 @@ def test_captured_output_validates(path: Path) -> None:
 def test_the_captured_install_outputs_cover_success_dry_run_and_failure() -> None:
     reports = [json.loads(p.read_text(encoding="utf-8")) for p in CAPTURED if _schema_of(p) == "pipeline"]
     assert any(r["ok"] and r["verify"] and r["install"] for r in reports)
+    assert any(r["ok"] and r["stack"] and r["stack_install"] and r["stack_install"]["added"] for r in reports)
     assert any(r["ok"] and any(s["status"] == "planned" for s in r["steps"]) for r in reports)
     assert {r["error"]["exit_code"] for r in reports if not r["ok"]} >= {2, 3}
 
