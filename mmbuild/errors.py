@@ -1,4 +1,4 @@
-"""Typed errors, one exit code each (DESIGN.md, command-line contract).
+"""Typed errors, one exit code each (docs/cli.md, exit codes).
 
 Every fatal condition the user can act on is raised as a subclass of
 :class:`MmbuildError`; the CLI prints ``message`` (and ``fix``) as one short

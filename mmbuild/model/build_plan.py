@@ -1,4 +1,4 @@
-"""The BuildPlan: every decision the build needs, as plain data (DESIGN.md)."""
+"""The BuildPlan: every decision the build needs, as plain data (docs/schemas/plan-1.schema.json)."""
 
 from __future__ import annotations
 

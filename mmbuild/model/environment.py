@@ -1,6 +1,6 @@
 """The Environment: everything probe learned about a machine, as plain data.
 
-It round-trips through JSON (schema 1 of DESIGN.md), so a report saved on one
+It round-trips through JSON (docs/schemas/env-1.schema.json), so a report saved on one
 node can stand in for that node: ``mmbuild plan --from-env node.json``.
 """
 

@@ -70,7 +70,7 @@ class _CudaParts:
 def make_plan(
     env: Environment, options: BuildOptions, *, patch_digests: dict[str, str] | None = None
 ) -> BuildPlan:
-    """The BuildPlan for ``env`` (see DESIGN.md for its JSON); findings say what stops or risks the build."""
+    """The BuildPlan for ``env`` (docs/schemas/plan-1.schema.json); findings say what stops or risks it."""
     draft = _Draft()
     mmcv, mmcv_findings = choose_mmcv(env, options.mmcv)
     draft.findings += mmcv_findings + check_build_requires(env, mmcv) + check_engine(env, mmcv)

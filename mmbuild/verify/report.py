@@ -1,4 +1,4 @@
-"""The verify report: one result per check, as in DESIGN.md "Verify JSON"."""
+"""The verify report: one result per check, as in docs/schemas/verify-1.schema.json."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ class CheckResult:
     """The outcome of one check on one device; ``id`` names a catalogue problem on failure.
 
     ``data`` is optional machine-readable detail (the arches in ``_ext``, registers per kernel);
-    it is left out of the JSON when None, so checks without it keep the fields of DESIGN.md.
+    it is left out of the JSON when None, so checks without it keep the schema's fields (docs/schemas/).
     """
 
     name: str

@@ -11,7 +11,7 @@ that fleet plans and ``mmbuild verify`` use). Of the fitting wheels the newest b
 with mmbuild's installer (torch pinned, the previous mmcv restored on failure), then
 ``mmbuild verify`` runs.
 
-Exit codes (DESIGN.md): 0 ok, 1 unexpected or install failure, 2 bad input (no
+Exit codes (docs/cli.md): 0 ok, 1 unexpected or install failure, 2 bad input (no
 wheelhouse), 3 no wheel fits this node (the report says why each was rejected),
 5 verify failed.
 """

@@ -7,6 +7,7 @@ import resource
 import time
 
 import pytest
+from json_schemas import assert_valid
 from real_install import make_venv, run, sdist_arg
 
 
@@ -28,12 +29,14 @@ def stale_mmcv(venv) -> dict:
             *sdist_arg("2.2.0")]
     built = run(argv, venv["env"])
     assert built.returncode == 0, built.stderr[-3000:]
+    assert_valid("pipeline", json.loads(built.stdout))
     pip = run([venv["python"], "-m", "pip", "install", "-q", "mmsegmentation==1.2.2"], venv["env"])
     assert pip.returncode == 0, pip.stderr[-3000:]
     said = {}
     for command in (["env"], ["plan"], ["verify", "--device", "cpu"]):
         done = run([venv["python"], "-m", "mmbuild", *command, "--json"], venv["env"], timeout=900)
         said[command[0]] = {"returncode": done.returncode, "report": json.loads(done.stdout)}
+        assert_valid(command[0], said[command[0]]["report"])      # docs/schemas/: env, plan, verify
     imported = run([venv["python"], "-c", "import mmseg"], venv["env"], timeout=300)
     return {"said": said, "import_mmseg": imported.stderr.strip().splitlines()[-1:]}
 
@@ -49,6 +52,7 @@ def first_install(venv, stale_mmcv) -> dict:
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout)
+    assert_valid("pipeline", report)
     print(f"\ncold stack install: {seconds:.0f} s, peak RSS of one child process {peak_mib:.0f} MiB")
     return {"report": report, "seconds": seconds}
 

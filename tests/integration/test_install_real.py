@@ -19,6 +19,7 @@ import subprocess
 import time
 
 import pytest
+from json_schemas import assert_valid
 from real_install import run as _run
 from real_install import sdist_arg as _sdist_arg
 
@@ -60,6 +61,7 @@ def test_second_install_comes_from_the_cache_in_seconds(venv, first_install):
     seconds = time.monotonic() - started
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout)
+    assert_valid("pipeline", report)
     print(f"\ncache-hit reinstall: {seconds:.1f} s (cold: {first_install['seconds']:.0f} s)")
     assert report["cache"] == "hit"
     assert report["plan"]["fingerprint"] == first_install["report"]["plan"]["fingerprint"]
