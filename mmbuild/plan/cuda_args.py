@@ -16,8 +16,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 
+from mmbuild.knowledge.arch import dotted
 from mmbuild.knowledge.gpus import capability_for_name
-from mmbuild.model.arch import dotted
 from mmbuild.model.environment import GPU, Environment
 from mmbuild.model.findings import Finding, finding
 from mmbuild.plan.arch_list import ArchSpec, merge_specs, parse_arch_list

@@ -6,9 +6,20 @@ import ast
 import graphlib
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[2] / "mmbuild"
 TOP_LEVEL_MODULES = {"__init__.py", "__main__.py", "cli.py", "errors.py"}
 LONG = 400
+# The bottom layers and all they may import: the knowledge tables (the problem catalogue among them)
+# under the data types, the log matcher beside them; no stage's package below a data type.
+LOWER_LAYERS = {
+    "errors": set(),
+    "knowledge": {"errors"},
+    "util": {"errors"},
+    "model": {"errors", "knowledge"},
+    "diagnose": {"errors", "knowledge"},
+}
 
 
 def _modules() -> list[Path]:
@@ -47,6 +58,16 @@ def test_no_import_cycle_between_packages() -> None:
         graph.setdefault(group, set()).update(_imported_groups(path) - {group})
     order = list(graphlib.TopologicalSorter(graph).static_order())  # CycleError names the cycle
     assert "model" in order and "plan" in order
+
+
+@pytest.mark.parametrize("package", sorted(LOWER_LAYERS))
+def test_a_lower_layer_imports_only_the_layers_under_it(package: str) -> None:
+    imported = {}
+    for path in _modules():
+        if _group(path) == package:
+            for group in _imported_groups(path) - {package} - LOWER_LAYERS[package]:
+                imported.setdefault(group, []).append(str(path.relative_to(PACKAGE)))
+    assert imported == {}
 
 
 def test_a_module_over_400_lines_says_why_in_its_docstring() -> None:
