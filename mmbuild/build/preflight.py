@@ -33,7 +33,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmbuild.build.wheel import summarise_failure
+from mmbuild.diagnose.summary import summarise_failure
 from mmbuild.errors import BuildFailedError
 from mmbuild.model.build_plan import BuildPlan
 from mmbuild.plan.cuda_args import cuda_arg_tokens

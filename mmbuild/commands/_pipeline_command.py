@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mmbuild.errors import MmbuildError
+from mmbuild.errors import EXIT_OK, MmbuildError
 from mmbuild.model.environment import load_environment
 from mmbuild.model.options import options_from_args
 from mmbuild.pipeline.report import PipelineReport
@@ -27,7 +27,7 @@ def run_pipeline(args: argparse.Namespace, command: str, settings: PipelineSetti
             return exc.exit_code
         raise
     _show(pipeline.report, args.json, failed=False)
-    return 0
+    return EXIT_OK
 
 
 def _show(report: PipelineReport, as_json: bool, failed: bool) -> None:
