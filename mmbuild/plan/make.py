@@ -76,7 +76,6 @@ def make_plan(
         cuda = _cuda_step(draft, env, options, toolkit)
     else:
         cuda = _cpu_step(draft, env, options)
-
     cuda_version = toolkit.version if toolkit else None
     compiler = _compiler_step(draft, toolchain.choose_compiler(env, cuda_version, options.cxx))
     _python_flags_step(draft, env, compiler.compiler)
@@ -92,12 +91,8 @@ def make_plan(
     if target.target == "cuda":
         _cuda_env_step(draft, env, cuda)
 
-    torchvision = check_torchvision(env, mmcv)  # mmcv-full imports torchvision: it must be there first
-    draft.findings += torchvision.findings
-    draft.decisions += torchvision.decisions
-
+    _torchvision_step(draft, env, mmcv)
     draft.findings += _driver_step(env, target.target, cuda_version)
-
     plan = BuildPlan(
         mmcv=mmcv,
         target=target.target,
@@ -224,6 +219,13 @@ def _debug_step(draft: _Draft, env: Environment, options: BuildOptions) -> bool:
     draft.decide("debug info", "kept (-g)" if debug.keep else ("none (-g0)" if debug.env else "none"),
                  debug.reason)
     return debug.keep
+
+
+def _torchvision_step(draft: _Draft, env: Environment, mmcv: MmcvChoice) -> None:
+    """mmcv-full imports torchvision: it must be there first, and match torch."""
+    torchvision = check_torchvision(env, mmcv)
+    draft.findings += torchvision.findings
+    draft.decisions += torchvision.decisions
 
 
 def _driver_step(env: Environment, target: str, cuda_version: str | None) -> list[Finding]:

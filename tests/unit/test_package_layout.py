@@ -20,6 +20,9 @@ LOWER_LAYERS = {
     "model": {"errors", "knowledge"},
     "diagnose": {"errors", "knowledge"},
 }
+# Packages whose functions are each short enough to read at once.
+SHORT_FUNCTIONS = ["plan"]
+LONGEST_FUNCTION = 60
 
 
 def _modules() -> list[Path]:
@@ -79,3 +82,27 @@ def test_a_module_over_400_lines_says_why_in_its_docstring() -> None:
             if "longer than the others" not in docstring and "longest" not in docstring:
                 long.append(f"{path.relative_to(PACKAGE)} ({text.count(chr(10))} lines)")
     assert long == []
+
+
+def long_functions(source: str) -> list[str]:
+    """``name (N lines)`` for each function or method of ``source`` over LONGEST_FUNCTION lines."""
+    return [f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+            for node in ast.walk(ast.parse(source))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.end_lineno - node.lineno + 1 > LONGEST_FUNCTION]
+
+
+@pytest.mark.parametrize("package", SHORT_FUNCTIONS)
+def test_no_function_over_60_lines(package: str) -> None:
+    long = [f"{path.relative_to(PACKAGE)}: {name}"
+            for path in sorted((PACKAGE / package).rglob("*.py"))
+            for name in long_functions(path.read_text(encoding="utf-8"))]
+    assert long == []
+
+
+def test_the_length_check_counts_a_function_from_its_def_to_its_last_line() -> None:
+    body = [f"x{i} = {i}" for i in range(LONGEST_FUNCTION - 1)]
+    fits = "\n".join(["def fits():", *(f"    {line}" for line in body)])
+    over = "\n".join(["class C:", "    def over(self):", *(f"        {line}" for line in [*body, "y = 0"])])
+    assert long_functions(fits) == []
+    assert long_functions(over) == [f"over ({LONGEST_FUNCTION + 1} lines)"]
