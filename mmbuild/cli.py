@@ -13,7 +13,7 @@ import sys
 import traceback
 
 from mmbuild import __version__
-from mmbuild.errors import EXIT_UNEXPECTED, EXIT_USAGE, MmbuildError
+from mmbuild.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, MmbuildError
 
 # The commands in the order ``--help`` lists them; each module has HELP, add_arguments() and run().
 COMMANDS = ("env", "plan", "install", "build", "verify", "patch-torch", "diagnose", "cache")
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         except MmbuildError as exc:
             print(f"mmbuild: error: {exc.message}", file=sys.stderr)
             return EXIT_USAGE
-        return int(_command_module(args.command).run(args) or 0)
+        return int(_command_module(args.command).run(args) or EXIT_OK)
     except MmbuildError as exc:
         if debug:
             traceback.print_exc()
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print("mmbuild: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if debug:
             traceback.print_exc()

@@ -7,13 +7,24 @@ line on stderr and exits with the class's ``exit_code``.
 
 from __future__ import annotations
 
+import signal
+
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
+EXIT_INSTALL_FAILED = 1      # pip could not install the new wheel: no code of its own in the contract
 EXIT_USAGE = 2
 EXIT_BLOCKED = 3
 EXIT_BUILD_FAILED = 4
 EXIT_VERIFY_FAILED = 5
 EXIT_PATCH_CONFLICT = 6
+EXIT_EXEC_FAILED = 127       # a program that could not be started (the shell's convention)
+EXIT_SIGNAL_BASE = 128       # stopped by signal N: 128 + N, as a shell reports it
+EXIT_INTERRUPTED = EXIT_SIGNAL_BASE + int(signal.SIGINT)   # Ctrl-C: 130
+
+
+def exit_code_for_signal(signum: int) -> int:
+    """The exit code of a run stopped by signal ``signum`` (SIGINT 130, SIGTERM 143)."""
+    return EXIT_SIGNAL_BASE + signum
 
 
 class MmbuildError(Exception):

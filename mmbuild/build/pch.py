@@ -55,6 +55,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmbuild.errors import EXIT_EXEC_FAILED
 from mmbuild.util.argv import drop_options
 
 COMMON = Path("mmcv/ops/csrc/common")
@@ -235,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         if ensure_pch(real_compiler, args, files, Path(store) if store else None):
             args = [*args, *UNIT_FLAGS]
     os.execvp(command[0], [*command, *args])
-    return 127  # pragma: no cover - execvp does not return
+    return EXIT_EXEC_FAILED  # pragma: no cover - execvp does not return
 
 
 if __name__ == "__main__":

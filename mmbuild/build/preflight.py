@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmbuild.build.tools import resolve_build_tools
-from mmbuild.build.wheel import summarise_failure
+from mmbuild.diagnose.summary import summarise_failure
 from mmbuild.errors import BuildFailedError
 from mmbuild.model.build_plan import BuildPlan
 from mmbuild.util.process import CommandResult, run_command

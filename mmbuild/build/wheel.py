@@ -27,12 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mmbuild.build.progress import NinjaProgress
-from mmbuild.diagnose.summary import FailureSummary, summarise_failure
-from mmbuild.errors import BuildFailedError, MmbuildError
+from mmbuild.errors import BuildFailedError, MmbuildError, exit_code_for_signal
 from mmbuild.install.installer import installer_for
 
-__all__ = ["BuildInterrupted", "BuildResult", "FailureSummary", "build_wheel", "pip_wheel_argv",
-           "summarise_failure"]
+__all__ = ["BuildInterrupted", "BuildResult", "build_wheel", "pip_wheel_argv"]
 
 KILL_GRACE_S = 10.0
 
@@ -43,7 +41,7 @@ class BuildInterrupted(MmbuildError):
     def __init__(self, signum: int):
         name = signal.Signals(signum).name
         super().__init__(f"build stopped by {name}; compilers stopped and partial output removed")
-        self.exit_code = 128 + signum
+        self.exit_code = exit_code_for_signal(signum)
 
 
 @dataclass

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+from mmbuild.errors import EXIT_OK
 from mmbuild.model.environment import load_environment
 from mmbuild.model.options import options_from_args
 from mmbuild.pipeline.report import PipelineReport
@@ -21,7 +22,7 @@ def run_command(args: argparse.Namespace, command: str, settings: PipelineSettin
     report = run_pipeline(options_from_args(args), settings, command=command)
     _show(report, args.json, failed=report.failure is not None)
     if report.failure is None:
-        return 0
+        return EXIT_OK
     if args.json:
         say(f"mmbuild: error: {report.failure.one_line()}")
         return report.failure.exit_code

@@ -11,7 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from mmbuild.errors import UsageError
+from mmbuild.errors import EXIT_OK, UsageError
 from mmbuild.toolkits import store as toolkit_store
 from mmbuild.util.cache_dirs import PARTS, cache_dir, cache_root, sweep_dead_runs
 from mmbuild.util.console import emit_json, paint, say, table
@@ -39,14 +39,14 @@ def run(args: argparse.Namespace) -> int:
             emit_json({"removed": {part: [str(p) for p in r[0]] for part, r in results.items()},
                        "in_use": {part: [str(p) for p in r[1]] for part, r in results.items()},
                        "parts": usage()})
-            return 0
+            return EXIT_OK
         for part, (removed, busy) in results.items():
             say(f"{part}: removed {len(removed)}" + (f", left {len(busy)} in use" if busy else ""))
     if args.json:
         emit_json({"root": str(cache_root()), "parts": usage()})
-        return 0
+        return EXIT_OK
     _print_usage()
-    return 0
+    return EXIT_OK
 
 
 def usage() -> list[dict]:

@@ -10,7 +10,7 @@ import sys
 
 from mmbuild.diagnose import diagnose_file, diagnose_stream
 from mmbuild.diagnose.report import render
-from mmbuild.errors import UsageError
+from mmbuild.errors import EXIT_OK, UsageError
 from mmbuild.util.console import emit_json, say
 
 HELP = "explain a log: known problems found, causes, fixes"
@@ -40,4 +40,4 @@ def run(args: argparse.Namespace) -> int:
         emit_json(diagnosis.to_dict())
     else:
         say(render(diagnosis, source_name))
-    return 0
+    return EXIT_OK

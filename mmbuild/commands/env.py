@@ -7,6 +7,7 @@ import sys
 import time
 from typing import TextIO
 
+from mmbuild.errors import EXIT_OK
 from mmbuild.model.environment import CudaToolkit, Environment
 from mmbuild.model.findings import Finding, merge_findings
 from mmbuild.probe import probe_environment
@@ -39,7 +40,7 @@ def run(args) -> int:
         out = sys.stderr
         out.write(render(env, out))
         out.write(paint(f"\nprobed in {time.monotonic() - started:.1f} s\n", "info", out))
-    return 0
+    return EXIT_OK
 
 
 # ---------------------------------------------------------------- the report

@@ -1,6 +1,5 @@
-"""Known problems: the catalogue, and recognising them in logs (``mmbuild diagnose``)."""
+"""Recognising the known problems of mmbuild/knowledge/problems.py in logs (``mmbuild diagnose``)."""
 
-from mmbuild.diagnose.catalogue import Problem, Signature, get_problem, load_catalogue
 from mmbuild.diagnose.diagnosis import (
     Diagnosis,
     Match,
@@ -9,6 +8,7 @@ from mmbuild.diagnose.diagnosis import (
     diagnose_stream,
     diagnose_text,
 )
+from mmbuild.knowledge.problems import Problem, Signature, get_problem, load_catalogue
 
 __all__ = [
     "Diagnosis",

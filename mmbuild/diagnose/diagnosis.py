@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmbuild.diagnose.catalogue import KINDS, SEVERITIES, Problem, Signature, load_catalogue
 from mmbuild.diagnose.matcher import Hit, Scanner, ScanResult
 from mmbuild.diagnose.reader import BLOCK_BYTES, LogSource, iter_blocks
+from mmbuild.knowledge.problems import KINDS, SEVERITIES, Problem, Signature, load_catalogue
 
 EXCERPT_CHARS = 300
 _BOX = re.compile(r"^[\s│|>]+")

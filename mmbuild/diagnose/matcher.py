@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from mmbuild.diagnose.catalogue import Signature
 from mmbuild.diagnose.reader import decode
+from mmbuild.knowledge.problems import Signature
 
 WINDOW = 4096
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmbuild.diagnose.summary import summarise_failure
-from mmbuild.errors import MmbuildError, VerifyFailedError
+from mmbuild.errors import EXIT_INSTALL_FAILED, MmbuildError, VerifyFailedError
 from mmbuild.install.installer import installer_for
 from mmbuild.model.environment import MMCV_DISTRIBUTIONS
 from mmbuild.util.fileio import atomic_write_json
@@ -60,7 +60,7 @@ print(json.dumps(out))
 class InstallFailedError(MmbuildError):
     """pip could not install the new wheel; the previous mmcv was restored."""
 
-    exit_code = 1
+    exit_code = EXIT_INSTALL_FAILED
 
 
 @dataclass

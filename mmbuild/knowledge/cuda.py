@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from packaging.version import Version
 
 from mmbuild.knowledge import load_table
+from mmbuild.knowledge.arch import Arch
 from mmbuild.knowledge.versions import last_at_or_below, optional_version, parse_version
-from mmbuild.model.arch import Arch
 
 
 @dataclass(frozen=True)

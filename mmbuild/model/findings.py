@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mmbuild.diagnose.catalogue import get_problem, shared_texts
+from mmbuild.knowledge.problems import get_problem, shared_texts
 
 SEVERITIES = ("error", "warning", "info")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")

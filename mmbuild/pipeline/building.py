@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mmbuild.build.compiler_cache import compiler_cache_env, compiler_cache_run
 from mmbuild.build.tools import BuildTools, resolve_build_tools
-from mmbuild.build.wheel import summarise_failure
+from mmbuild.diagnose.summary import summarise_failure
 from mmbuild.errors import BuildFailedError, MmbuildError
 from mmbuild.model.build_plan import BuildPlan
 from mmbuild.model.environment import Environment

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from mmbuild.errors import UsageError
 from mmbuild.knowledge import cuda as cuda_facts
 from mmbuild.knowledge import torch_facts
-from mmbuild.model.arch import Arch
+from mmbuild.knowledge.arch import Arch
 
 
 @dataclass(frozen=True)

@@ -8,19 +8,19 @@ TORCH_CUDA_ARCH_LIST is set to the same arches for anything else that reads it.
 
 MMCV_CUDA_ARGS is one string; mmcv's patched setup.py (patch ``mmcv-setup-cuda-args``) splits it
 as a shell would, POSIX rules except on Windows. ``split_cuda_args`` and ``join_cuda_args`` use
-the same rules, so every flag reaches nvcc as its own argument.
+the same rules (the host toolchain's, plan/toolchain/), so every flag reaches nvcc as its own argument.
 """
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass, field
 
+from mmbuild.knowledge.arch import dotted
 from mmbuild.knowledge.gpus import capability_for_name
-from mmbuild.model.arch import dotted
 from mmbuild.model.environment import GPU, Environment
 from mmbuild.model.findings import Finding, finding
 from mmbuild.plan.arch_list import ArchSpec, merge_specs, parse_arch_list
+from mmbuild.plan.toolchain import toolchain_for
 
 _ARCH_FLAGS = ("-gencode", "--generate-code", "-arch", "--gpu-architecture", "-code", "--gpu-code")
 
@@ -34,12 +34,12 @@ class ArchRequest:
 
 def cuda_arg_tokens(text: str | None, system: str = "Linux") -> list[str]:
     """MMCV_CUDA_ARGS as the separate arguments nvcc gets from the patched setup.py."""
-    return shlex.split(text or "", posix=system != "Windows")
+    return toolchain_for(system).split_args(text)
 
 
 def join_cuda_args(tokens: list[str], system: str = "Linux") -> str:
     """The MMCV_CUDA_ARGS string that ``cuda_arg_tokens`` splits back into ``tokens``."""
-    return " ".join(tokens) if system == "Windows" else shlex.join(tokens)
+    return toolchain_for(system).join_args(tokens)
 
 
 def split_cuda_args(text: str | None, system: str = "Linux") -> tuple[list[str], list[str]]:

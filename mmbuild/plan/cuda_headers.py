@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from mmbuild.knowledge.torch_facts import cuda_header_packages, cuda_headers_needed
 from mmbuild.model.environment import CudaToolkit, Environment
 from mmbuild.model.findings import Finding, finding
+from mmbuild.plan.toolchain import toolchain_for
 
 
 @dataclass
@@ -52,5 +53,4 @@ def resolve_cuda_headers(env: Environment, toolkit: CudaToolkit) -> CudaHeaders:
 
 def cpath_value(extra_dirs: list[str], user_cpath: str | None, system: str) -> str:
     """``CPATH`` for the build: the extra dirs, then whatever the user had."""
-    separator = ";" if system == "Windows" else ":"
-    return separator.join([*extra_dirs, *([user_cpath] if user_cpath else [])])
+    return toolchain_for(system).path_separator.join([*extra_dirs, *([user_cpath] if user_cpath else [])])

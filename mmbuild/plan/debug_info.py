@@ -26,6 +26,8 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from mmbuild.plan.toolchain import toolchain_for
+
 NO_DEBUG_FLAG = "-g0"
 _DEBUG_OPTION = re.compile(r"-g(|[0-3]|gdb[0-3]?|dwarf(-[0-9])?|split-dwarf)")
 
@@ -64,9 +66,9 @@ def choose_debug_info(system: str, python_cflags: str | None, user_env: dict[str
     """Whether the build drops debug info, and the ``CFLAGS`` and ``CXXFLAGS`` that do it."""
     if keep:
         return DebugInfoChoice(True, {}, "--debug-symbols: the units keep -g from Python's CFLAGS")
-    if system == "Windows":
-        return DebugInfoChoice(False, {}, "MSVC adds debug info only with /Zi or /Z7, which the build "
-                                          "does not pass")
+    ignored = toolchain_for(system).debug_flags_ignored()
+    if ignored:
+        return DebugInfoChoice(False, {}, ignored)
     inherited = inherited_flags(python_cflags, user_env, planned)
     if inherited["CFLAGS"] is None:
         return DebugInfoChoice(True, {}, "Python's CFLAGS are not in the environment report (made by "

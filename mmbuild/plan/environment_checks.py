@@ -14,13 +14,14 @@ from mmbuild.knowledge.versions import parse_version
 from mmbuild.model.environment import MMCV_WITH_OPS, Environment
 from mmbuild.model.findings import Finding, finding
 from mmbuild.plan.mmcv_version import downstream_requirements
+from mmbuild.plan.toolchain import host_toolchain
 
 
 def environment_findings(env: Environment) -> list[Finding]:
     """The problems of torch, the OS and the installed packages, each with a one-line fix."""
     findings: list[Finding] = []
     findings += _torch_findings(env)
-    findings += _long_path_findings(env)
+    findings += host_toolchain(env).host_findings(env)
     findings += _package_findings(env)
     findings += installed_mmcv_refusals(env)
     return findings
@@ -82,14 +83,6 @@ def driver_finding(driver_text: str, cuda_version: str | None, what: str) -> Fin
         return finding("driver-too-old", "warning", message_key="no_ptx_jit", driver=driver_text,
                        minimum=minimum, cuda=cuda_version, what=what, needed=minimum)
     return None
-
-
-def _long_path_findings(env: Environment) -> list[Finding]:
-    if env.os.system != "Windows" or env.os.long_paths is not False:
-        return []
-    return [
-        finding("windows-long-paths")
-    ]
 
 
 def _package_findings(env: Environment) -> list[Finding]:

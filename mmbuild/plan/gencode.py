@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mmbuild.knowledge import cuda as cuda_facts
-from mmbuild.model.arch import Arch
+from mmbuild.knowledge.arch import Arch
 from mmbuild.model.environment import CudaToolkit
 from mmbuild.model.findings import Finding, finding
 from mmbuild.plan.arch_list import ArchSpec, merge_specs

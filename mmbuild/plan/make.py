@@ -2,7 +2,8 @@
 
 Pure: no subprocess, no torch import, no file I/O beyond the knowledge tables. The order follows
 the dependencies between decisions: mmcv version, target and toolkit, arches, THREADS_PER_BLOCK,
-C++ standard with the host compiler, MAX_JOBS, Windows specifics, driver, patches, fingerprint.
+C++ standard with the host compiler, MAX_JOBS, the host toolchain's settings (plan/toolchain/), driver,
+patches, fingerprint.
 """
 
 from __future__ import annotations
@@ -10,19 +11,16 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from packaging.version import Version
-
-from mmbuild.knowledge.versions import parse_version
-from mmbuild.model.build_plan import BuildPlan, Decision, Toolchain
+from mmbuild.model.build_plan import BuildPlan, Decision, MmcvChoice, Toolchain
 from mmbuild.model.environment import CudaToolkit, Environment
-from mmbuild.model.findings import Finding, finding, merge_findings
+from mmbuild.model.findings import Finding, merge_findings
 from mmbuild.model.identity import BuildIdentity
 from mmbuild.model.options import BuildOptions
 from mmbuild.plan.arch_list import format_arch_list, parse_arch_list
 from mmbuild.plan.build_requires import check_build_requires
 from mmbuild.plan.build_toolchain import fingerprint_inputs as toolchain_fingerprint_inputs
 from mmbuild.plan.build_toolchain import resolve_toolchain
-from mmbuild.plan.compiler import choose_compiler
+from mmbuild.plan.compiler import CompilerChoice
 from mmbuild.plan.cuda_args import join_cuda_args, requested_arches, split_cuda_args
 from mmbuild.plan.cuda_headers import cpath_value, resolve_cuda_headers
 from mmbuild.plan.debug_info import choose_debug_info
@@ -33,17 +31,15 @@ from mmbuild.plan.gencode import fit_to_toolkit, gencode_flags
 from mmbuild.plan.jobs import choose_jobs
 from mmbuild.plan.mmcv_version import choose_mmcv
 from mmbuild.plan.nvcc_threads import choose_nvcc_threads, without_nvcc_threads
-from mmbuild.plan.patches import mmcv_patches, torch_header_patch
+from mmbuild.plan.patches import mmcv_patches
 from mmbuild.plan.pch import choose_pch
 from mmbuild.plan.python_flags import choose_python_flags
 from mmbuild.plan.target import choose_target
 from mmbuild.plan.threads import choose_threads_per_block
+from mmbuild.plan.toolchain import PlatformSettings, host_toolchain
 from mmbuild.plan.toolkit import FETCH_SOURCES, source_name
 from mmbuild.plan.torchvision import check_torchvision
 from mmbuild.wheels.local_version import local_label
-
-# CUDA >= this on Windows needs MSVC's conforming preprocessor.
-MSVC_PREPROCESSOR_CUDA = Version("13.2")
 
 
 @dataclass
@@ -72,10 +68,8 @@ def make_plan(
 ) -> BuildPlan:
     """The BuildPlan for ``env`` (docs/schemas/plan-1.schema.json); findings say what stops or risks it."""
     draft = _Draft()
-    mmcv, mmcv_findings = choose_mmcv(env, options.mmcv)
-    draft.findings += mmcv_findings + check_build_requires(env, mmcv) + check_engine(env, mmcv)
-    draft.decide("mmcv", f"{mmcv.package} {mmcv.version}", mmcv.reason)
-
+    toolchain = host_toolchain(env)
+    mmcv = _mmcv_step(draft, env, options)
     target = choose_target(env, options)
     draft.findings += target.findings
     toolkit = target.toolkit
@@ -84,61 +78,30 @@ def make_plan(
         cuda = _cuda_step(draft, env, options, toolkit)
     else:
         cuda = _cpu_step(draft, env, options)
-
     cuda_version = toolkit.version if toolkit else None
-    compiler = choose_compiler(env, cuda_version, options.cxx)
-    draft.findings += compiler.findings
-    draft.build_env.update(compiler.env)
-    draft.build_env["MMBUILD_CXX_STD"] = compiler.cxx_std
-    draft.decide("C++ standard", compiler.cxx_std, compiler.std_reason)
-    compiler_label = (
-        f"{compiler.compiler.kind} {compiler.compiler.version or '?'} ({compiler.compiler.path})"
-        if compiler.compiler
-        else "-"
-    )
-    draft.decide("host compiler", compiler_label, compiler.reason)
+    compiler = _compiler_step(draft, toolchain.choose_compiler(env, cuda_version, options.cxx))
     _python_flags_step(draft, env, compiler.compiler)
-
     pch = choose_pch(env, compiler.compiler, options.pch)
     draft.decide("precompiled header", "yes" if pch.enabled else "no", pch.reason)
     debug_symbols = _debug_step(draft, env, options)
-
-    jobs = choose_jobs(env, target.target, max(len(cuda.gencode), 1), options.jobs)
-    draft.findings += jobs.findings
-    draft.build_env["MAX_JOBS"] = str(jobs.jobs)
-    draft.decide("MAX_JOBS", str(jobs.jobs), jobs.reason)
-    if target.target == "cuda":
-        nvcc_threads = choose_nvcc_threads(env.cpus or 1, jobs.jobs, len(cuda.gencode), cuda_version,
-                                           cuda.user_args)
-        if nvcc_threads.threads:
-            cuda.cuda_args += ["--threads", str(nvcc_threads.threads)]
-            draft.decide("nvcc --threads", str(nvcc_threads.threads), nvcc_threads.reason)
+    jobs = _jobs_step(draft, env, target.target, cuda, cuda_version, options.jobs)
 
     patches = mmcv_patches(env, target.target, mmcv.package)
-    if env.os.system == "Windows":
-        patches += _windows_step(draft, env, options, target.target, cuda_version, cuda)
+    patches += _platform_step(draft, toolchain.platform_settings(env, target.target, cuda_version,
+                                                                 options.patch_torch), cuda)
     draft.decide("patches", ", ".join(patches), "mmcv's setup.py and sources for this toolchain")
-
     if target.target == "cuda":
-        draft.build_env["TORCH_CUDA_ARCH_LIST"] = format_arch_list(cuda.arch_list)
-        draft.build_env["MMCV_CUDA_ARGS"] = join_cuda_args(cuda.cuda_args, env.os.system)
-        after_arches = 1 + next(i for i, d in enumerate(draft.decisions) if d.name == "arch list")
-        gencode = Decision("gencode", " ".join(cuda.gencode) or "-", "what nvcc gets (via MMCV_CUDA_ARGS)")
-        draft.decisions.insert(after_arches, gencode)
+        _cuda_env_step(draft, env, cuda)
 
-    torchvision = check_torchvision(env, mmcv)  # mmcv-full imports torchvision: it must be there first
-    draft.findings += torchvision.findings
-    draft.decisions += torchvision.decisions
-
+    _torchvision_step(draft, env, mmcv)
     draft.findings += _driver_step(env, target.target, cuda_version)
-
     plan = BuildPlan(
         mmcv=mmcv,
         target=target.target,
         arch_list=[str(s) for s in cuda.arch_list],
         gencode=cuda.gencode,
         threads_per_block=cuda.threads,
-        max_jobs=jobs.jobs,
+        max_jobs=jobs,
         cxx_std=compiler.cxx_std,
         host_compiler=compiler.compiler.path if compiler.compiler else None,
         cuda_home=toolkit.home if toolkit else None,
@@ -155,6 +118,63 @@ def make_plan(
     plan.toolchain = resolve_toolchain(env, draft.build_env, plan.host_compiler,
                                        toolkit if target.target == "cuda" else None, cuda.cuda_args)
     return _with_fingerprint(plan, env, options, toolkit, patch_digests)
+
+
+def _mmcv_step(draft: _Draft, env: Environment, options: BuildOptions) -> MmcvChoice:
+    """The mmcv release, with what its build needs of the environment (build requirements, engine)."""
+    mmcv, mmcv_findings = choose_mmcv(env, options.mmcv)
+    draft.findings += mmcv_findings + check_build_requires(env, mmcv) + check_engine(env, mmcv)
+    draft.decide("mmcv", f"{mmcv.package} {mmcv.version}", mmcv.reason)
+    return mmcv
+
+
+def _compiler_step(draft: _Draft, compiler: CompilerChoice) -> CompilerChoice:
+    """The host toolchain's standard and compiler, as the build's CC/CXX and MMBUILD_CXX_STD."""
+    draft.findings += compiler.findings
+    draft.build_env.update(compiler.env)
+    draft.build_env["MMBUILD_CXX_STD"] = compiler.cxx_std
+    draft.decide("C++ standard", compiler.cxx_std, compiler.std_reason)
+    compiler_label = (
+        f"{compiler.compiler.kind} {compiler.compiler.version or '?'} ({compiler.compiler.path})"
+        if compiler.compiler
+        else "-"
+    )
+    draft.decide("host compiler", compiler_label, compiler.reason)
+    return compiler
+
+
+def _jobs_step(draft: _Draft, env: Environment, target: str, cuda: _CudaParts, cuda_version: str | None,
+               requested: int | None) -> int:
+    """MAX_JOBS for the memory and cores at hand, and nvcc's --threads within each job (CUDA)."""
+    jobs = choose_jobs(env, target, max(len(cuda.gencode), 1), requested)
+    draft.findings += jobs.findings
+    draft.build_env["MAX_JOBS"] = str(jobs.jobs)
+    draft.decide("MAX_JOBS", str(jobs.jobs), jobs.reason)
+    if target == "cuda":
+        nvcc_threads = choose_nvcc_threads(env.cpus or 1, jobs.jobs, len(cuda.gencode), cuda_version,
+                                           cuda.user_args)
+        if nvcc_threads.threads:
+            cuda.cuda_args += ["--threads", str(nvcc_threads.threads)]
+            draft.decide("nvcc --threads", str(nvcc_threads.threads), nvcc_threads.reason)
+    return jobs.jobs
+
+
+def _platform_step(draft: _Draft, settings: PlatformSettings, cuda: _CudaParts) -> list[str]:
+    """What the host toolchain adds to the build (MSVC's settings); the torch-header patches it needs."""
+    draft.build_env.update(settings.build_env)
+    cuda.cuda_args += settings.cuda_args
+    draft.decisions += settings.decisions
+    draft.findings += settings.findings
+    return settings.patches
+
+
+def _cuda_env_step(draft: _Draft, env: Environment, cuda: _CudaParts) -> None:
+    """TORCH_CUDA_ARCH_LIST and MMCV_CUDA_ARGS, and the gencode decision after the arch list's."""
+    draft.build_env["TORCH_CUDA_ARCH_LIST"] = format_arch_list(cuda.arch_list)
+    draft.build_env["MMCV_CUDA_ARGS"] = join_cuda_args(cuda.cuda_args, env.os.system)
+    after_arches = 1 + next(i for i, d in enumerate(draft.decisions) if d.name == "arch list")
+    gencode = Decision("gencode", " ".join(cuda.gencode) or "-", "what nvcc gets (via MMCV_CUDA_ARGS)")
+    draft.decisions.insert(after_arches, gencode)
 
 
 def _cuda_step(draft: _Draft, env: Environment, options: BuildOptions, toolkit) -> _CudaParts:
@@ -205,6 +225,13 @@ def _debug_step(draft: _Draft, env: Environment, options: BuildOptions) -> bool:
     return debug.keep
 
 
+def _torchvision_step(draft: _Draft, env: Environment, mmcv: MmcvChoice) -> None:
+    """mmcv-full imports torchvision: it must be there first, and match torch."""
+    torchvision = check_torchvision(env, mmcv)
+    draft.findings += torchvision.findings
+    draft.decisions += torchvision.decisions
+
+
 def _driver_step(env: Environment, target: str, cuda_version: str | None) -> list[Finding]:
     """The driver against the build's toolkit and torch's runtime; a CPU build does not need the
     driver, so there it is a warning (torch itself cannot use the GPU), never a block."""
@@ -229,24 +256,6 @@ def _cpu_step(draft: _Draft, env: Environment, options: BuildOptions) -> _CudaPa
     return _CudaParts()
 
 
-def _windows_step(draft: _Draft, env: Environment, options: BuildOptions, target: str,
-                  cuda_version: str | None, cuda: _CudaParts) -> list[str]:
-    """MSVC's settings; the torch-header patch this toolchain needs, if any."""
-    draft.build_env["DISTUTILS_USE_SDK"] = "1"
-    if target == "cuda" and (parse_version(cuda_version) or Version("0")) >= MSVC_PREPROCESSOR_CUDA:
-        cuda.cuda_args += ["-Xcompiler", "/Zc:preprocessor"]
-        draft.decide("MSVC preprocessor", "/Zc:preprocessor",
-                     f"CUDA {cuda_version} needs MSVC's conforming preprocessor")
-    header_patch = torch_header_patch(env, target)
-    if not header_patch:
-        return []
-    draft.findings.append(
-        finding(header_patch, "info" if options.patch_torch else "warning", message_key="torch_header_patch",
-                torch=env.torch.version, patch=header_patch)
-    )
-    return [header_patch]
-
-
 def _with_fingerprint(plan: BuildPlan, env: Environment, options: BuildOptions, toolkit: CudaToolkit | None,
                       patch_digests: dict[str, str] | None) -> BuildPlan:
     inputs = fingerprint_inputs(env, options, plan, toolkit.version if toolkit else None, patch_digests)
@@ -265,16 +274,6 @@ def fingerprint_inputs(
 ) -> dict:
     """Everything that changes the compiled binary, as plain data."""
     digests = patch_digests or {}
-    compiler = plan.host_compiler and next(
-        (c for c in [env.compilers.cxx, *env.compilers.candidates] if c and c.path == plan.host_compiler),
-        None,
-    )
-    if env.os.system == "Windows" and env.compilers.msvc:
-        compiler_id = {"kind": "msvc", "version": env.compilers.msvc.version}
-    else:
-        compiler_id = (
-            {"kind": compiler.kind, "version": compiler.version} if compiler else {"path": plan.host_compiler}
-        )
     identity = BuildIdentity.for_build(env, plan.target, plan.arch_list)
     return {
         "mmcv": {
@@ -289,7 +288,7 @@ def fingerprint_inputs(
         "cuda_args": _args_for_fingerprint(plan.toolchain, env.os.system),
         "threads_per_block": plan.threads_per_block,
         "cxx_std": plan.cxx_std,
-        "compiler": compiler_id,
+        "compiler": host_toolchain(env).compiler_id(env, plan.host_compiler),
         "patches": {pid: digests.get(pid) for pid in plan.patches},
         "ops": sorted(plan.ops),
         "pch": plan.pch,

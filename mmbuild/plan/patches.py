@@ -1,4 +1,4 @@
-"""Which patch specs the build needs: mmcv's sources, and torch's headers on Windows."""
+"""Which patch specs mmcv's sources need (torch's headers on Windows: plan/toolchain/msvc.py)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,6 @@ from packaging.version import Version
 from mmbuild.knowledge.mmcv_versions import FORK
 from mmbuild.knowledge.versions import parse_version
 from mmbuild.model.environment import Environment
-
-# torch releases whose headers nvcc + MSVC cannot compile, and the header patch for each (mmcv FAQ).
-TORCH_WINDOWS_PATCHES = {
-    (1, 5): "torch15-all-slots",
-    (1, 6): "torch16-in-class-initializer",
-    (1, 7): "torch17-profile-kind",
-}
 
 
 def mmcv_patches(env: Environment, target: str, package: str = "mmcv") -> list[str]:
@@ -43,12 +36,3 @@ def mmcv_patches(env: Environment, target: str, package: str = "mmcv") -> list[s
             patches.append("mmcv-thc-atomics")
     return patches
 
-
-def torch_header_patch(env: Environment, target: str) -> str | None:
-    """The Windows torch header patch id this torch needs for a CUDA build, if any."""
-    if env.os.system != "Windows" or target != "cuda" or env.torch is None:
-        return None
-    version: Version | None = parse_version(env.torch.version)
-    if version is None:
-        return None
-    return TORCH_WINDOWS_PATCHES.get((version.major, version.minor))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mmbuild.model.environment import Compiler, Environment
+from mmbuild.plan.toolchain import host_toolchain
 
 
 @dataclass
@@ -22,10 +23,8 @@ class PchChoice:
 def choose_pch(env: Environment, compiler: Compiler | None, wanted: bool) -> PchChoice:
     if not wanted:
         return PchChoice(False, "--no-pch")
-    if env.os.system == "Windows":
-        return PchChoice(False, "not wired for MSVC (/Yc, /Yu)")
-    if compiler is None or compiler.kind != "gcc":
-        kind = compiler.kind if compiler else "unknown"
-        return PchChoice(False, f"a {kind} host compiler: mmbuild precompiles headers with GCC only")
+    why_not = host_toolchain(env).pch_support(compiler)
+    if why_not:
+        return PchChoice(False, why_not)
     return PchChoice(True, "pytorch_cpp_helper.hpp and pytorch_device_registry.hpp compiled once, "
                            "not in every C++ unit")

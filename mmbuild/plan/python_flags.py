@@ -21,6 +21,7 @@ from packaging.version import Version
 from mmbuild.knowledge.versions import parse_version
 from mmbuild.model.environment import Compiler, Environment
 from mmbuild.model.findings import Finding, finding
+from mmbuild.plan.toolchain import host_toolchain
 
 # Flags only clang knows, found in the sysconfig CFLAGS of clang-built Pythons.
 CLANG_ONLY_FLAGS = (re.compile(r"-fdebug-default-version=\d+"),)
@@ -47,7 +48,7 @@ def without_clang_only_flags(cflags: str) -> str:
 
 def choose_python_flags(env: Environment, compiler: Compiler | None) -> FlagsChoice:
     """CFLAGS and CXXFLAGS for the build when the Python's own flags hold ones GCC rejects."""
-    if env.os.system == "Windows" or compiler is None or compiler.kind != "gcc":
+    if not host_toolchain(env).rejects_clang_only_flags(compiler):
         return FlagsChoice()
     sysconfig_flags = env.python.cflags or ""
     # $CFLAGS / $CXXFLAGS replace sysconfig's CFLAGS for compiling / linking (setuptools >= 75.7).

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mmbuild.model.arch import Arch
+from mmbuild.knowledge.arch import Arch
 from mmbuild.model.build_plan import BuildPlan
 from mmbuild.model.environment import Environment
 

@@ -57,28 +57,7 @@ def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
         )
     toolkit = choice.toolkit
     if toolkit is None:
-        if not env.cuda_toolkits:
-            return TargetChoice(
-                "cpu",
-                None,
-                "no CUDA toolkit (nvcc) found",
-                [
-                    finding("cuda-home-missing", severity, message_key="no_toolkit", cuda=torch.cuda,
-                            consequence=_consequence(severity, bool(env.gpus)), way_out=cpu_way_out,
-                            index=index)
-                ],
-            )
-        found = ", ".join(f"{t.version} ({t.home})" for t in env.cuda_toolkits)
-        return TargetChoice(
-            "cpu",
-            None,
-            "no toolkit matches torch's CUDA",
-            [
-                finding("cuda-version-mismatch", severity, message_key="no_matching_toolkit",
-                        cuda=torch.cuda, found=found, consequence=_consequence(severity, bool(env.gpus)),
-                        toolkit=env.cuda_toolkits[0].version, way_out=cpu_way_out, index=index)
-            ],
-        )
+        return _no_toolkit(env, severity, cpu_way_out, index)
     if (release(toolkit.version) or (0,))[0] != (release(torch.cuda) or (0,))[0]:
         return TargetChoice(
             "cpu",
@@ -94,6 +73,32 @@ def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
         toolkit,
         f"torch {torch.version} (CUDA {torch.cuda}); nvcc {toolkit.version} "
         f"at {toolkit.home} ({choice.reason})",
+    )
+
+
+def _no_toolkit(env: Environment, severity: str, way_out: str, index: str) -> TargetChoice:
+    """A CPU build, and why: no toolkit at all, or none of torch's CUDA major."""
+    cuda = env.torch.cuda
+    if not env.cuda_toolkits:
+        return TargetChoice(
+            "cpu",
+            None,
+            "no CUDA toolkit (nvcc) found",
+            [
+                finding("cuda-home-missing", severity, message_key="no_toolkit", cuda=cuda,
+                        consequence=_consequence(severity, bool(env.gpus)), way_out=way_out, index=index)
+            ],
+        )
+    found = ", ".join(f"{t.version} ({t.home})" for t in env.cuda_toolkits)
+    return TargetChoice(
+        "cpu",
+        None,
+        "no toolkit matches torch's CUDA",
+        [
+            finding("cuda-version-mismatch", severity, message_key="no_matching_toolkit",
+                    cuda=cuda, found=found, consequence=_consequence(severity, bool(env.gpus)),
+                    toolkit=env.cuda_toolkits[0].version, way_out=way_out, index=index)
+        ],
     )
 
 

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mmbuild.knowledge import compilers as compiler_facts
 from mmbuild.knowledge import cuda as cuda_facts
 from mmbuild.knowledge.cuda_redist import redist_release
 from mmbuild.knowledge.cuda_wheels import compiler_wheels, toolkit_home
 from mmbuild.knowledge.versions import parse_version, release
 from mmbuild.model.environment import CudaToolkit, Environment
+from mmbuild.plan.toolchain import host_toolchain
 
 
 @dataclass
@@ -210,16 +210,7 @@ def _nothing_found(env: Environment, no_match: str) -> str:
 
 
 def _accepts_a_compiler(toolkit: CudaToolkit, env: Environment) -> bool:
-    if env.os.system == "Windows":
-        msvc = env.compilers.msvc
-        accepted = compiler_facts.msvc_range(toolkit.version)
-        return msvc is None or msvc.msc_ver is None or accepted is None or (
-            accepted.msc_min <= msvc.msc_ver <= accepted.msc_max)
-    candidates = [c for c in [env.compilers.cxx, *env.compilers.candidates] if c is not None]
-    if not candidates:
-        return True  # no compiler at all is the compiler step's finding, not the toolkit's
-    return any(compiler_facts.host_compiler_too_new(c.kind, c.version, toolkit.version) is None
-               for c in candidates)
+    return host_toolchain(env).accepts_toolkit(env, toolkit.version)
 
 
 def _desc(version: str | None) -> tuple:

@@ -8,7 +8,7 @@ available for execution on the device".
 
 from __future__ import annotations
 
-from mmbuild.model.arch import Arch
+from mmbuild.knowledge.arch import Arch
 from mmbuild.verify.fatbin import EmbeddedCode
 
 

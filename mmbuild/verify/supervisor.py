@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mmbuild.model.arch import Arch
+from mmbuild.knowledge.arch import Arch
 from mmbuild.verify import embedded_code
 from mmbuild.verify.cpu_coverage import CpuCoverage, cpu_coverage
 from mmbuild.verify.cuobjdump import Cuobjdump, cuobjdumps, list_registers, unread_message

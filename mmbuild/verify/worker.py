@@ -19,6 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, TextIO
 
+from mmbuild.errors import EXIT_OK
 from mmbuild.verify.report import CheckResult
 
 
@@ -178,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             for result in check_build_vs_runtime(metadata, runtime):
                 channel.result(result)
     if ext is None:
-        return 0
+        return EXIT_OK
     mm = SimpleNamespace(ext=ext, ops=ops, version=getattr(mmcv, "__version__", None))
     checks = select_checks([n for n in args.ops.split(",") if n])
     # A CUDA build with no GPU visible: its CUDA checks are reported as skipped on the device
@@ -189,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         absent = _no_gpu_reason(torch)
     for device in devices + (["cuda"] if absent else []):
         _run_on_device(channel, device, checks, mm, absent, skip, args.seed, ext, torch)
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

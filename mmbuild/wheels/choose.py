@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from mmbuild.model.arch import Arch
+from mmbuild.knowledge.arch import Arch
 from mmbuild.model.build_plan import BuildPlan
 from mmbuild.model.environment import Environment
 from mmbuild.util.console import say

@@ -5,14 +5,14 @@ The wheel is described by its build metadata (``mmcv/_mmbuild.json``, or the sam
 planned build); the node by :class:`NodeFacts`. A wheel fits when the platform, Python major.minor,
 torch release (``2.13.0`` of ``2.13.0+cu130``: the part that fixes torch's C++ ABI), torch's CUDA
 major.minor and the C++ ABI match, and, on a node with GPUs, a CUDA build's arch list runs on every
-GPU (``mmbuild.model.arch``). A node fact that is not known (None) is not compared.
+GPU (``mmbuild.knowledge.arch``). A node fact that is not known (None) is not compared.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mmbuild.model.arch import Arch
+from mmbuild.knowledge.arch import Arch
 from mmbuild.model.identity import BuildIdentity
 
 

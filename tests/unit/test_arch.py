@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mmbuild.model.arch import Arch, dotted
+from mmbuild.knowledge.arch import Arch, dotted
 
 
 @pytest.mark.parametrize("text, expected", [

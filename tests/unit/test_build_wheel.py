@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from mmbuild.build.progress import NinjaProgress
-from mmbuild.build.wheel import BuildInterrupted, build_wheel, summarise_failure
+from mmbuild.build.wheel import BuildInterrupted, build_wheel
+from mmbuild.diagnose.summary import summarise_failure
 from mmbuild.errors import EXIT_BUILD_FAILED, BuildFailedError
 
 pytest.importorskip("torch")

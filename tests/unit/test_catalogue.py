@@ -2,7 +2,7 @@
 
 import pytest
 
-from mmbuild.diagnose.catalogue import CatalogueError, get_problem, load_catalogue, parse_catalogue
+from mmbuild.knowledge.problems import CatalogueError, get_problem, load_catalogue, parse_catalogue
 
 BUILD_IDS = [
     "mmcv-version-incompatible", "mmcv-ops-missing", "mmcv-dual-install", "nvcc-arch-unsupported",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from mmbuild.diagnose.catalogue import get_problem, load_catalogue, shared_texts
+from mmbuild.knowledge.problems import get_problem, load_catalogue, shared_texts
 from mmbuild.model.findings import placeholders
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "mmbuild"

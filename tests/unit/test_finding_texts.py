@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mmbuild.diagnose.catalogue import get_problem, load_catalogue, shared_texts
 from mmbuild.errors import UsageError
+from mmbuild.knowledge.problems import get_problem, load_catalogue, shared_texts
 from mmbuild.model.environment import load_environment
 from mmbuild.model.findings import Finding, finding, placeholders
 from mmbuild.model.options import BuildOptions

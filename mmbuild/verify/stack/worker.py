@@ -23,6 +23,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+from mmbuild.errors import EXIT_OK
 from mmbuild.model.environment import MMCV_DISTRIBUTIONS
 from mmbuild.verify.report import CheckResult
 from mmbuild.verify.stack.bounds import bound_checks, bounds_verdict
@@ -229,9 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     if model is None:
         channel.result(CheckResult(f"{args.package} import", "stack", "-", "skip",
                                    message="no stack check model for this package"))
-        return 0
+        return EXIT_OK
     run_package(channel, model, args.device, args.seed, set(filter(None, args.skip.split(","))))
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The catalogue of known problems (mmbuild/knowledge/problems.toml), loaded as typed records.
+"""The catalogue of known problems (problems.toml beside this module), loaded as typed records.
 
 One catalogue serves the findings of ``env``/``plan``, the remedies the plan applies and
 ``diagnose``. Signatures are data: plain-substring keywords that select the lines worth a
@@ -18,7 +18,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python < 3.11 only
     import tomli as tomllib
 
-CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "knowledge" / "problems.toml"
+CATALOGUE_PATH = Path(__file__).resolve().parent / "problems.toml"
 
 SEVERITIES = ("error", "warning", "info")
 KINDS = ("root", "symptom", "hint")
