@@ -93,6 +93,17 @@ def gpu_specs(gpus: list[GPU]) -> tuple[list[ArchSpec], list[Finding]]:
     return specs, findings
 
 
+def arch_request(env: Environment, arch_option: str | None, cpu_only: bool = False) -> ArchRequest | None:
+    """The arches asked for, parsed once per plan; None where the build cannot be a CUDA one (torch without
+    CUDA, ``--cpu-only``), where a given ``--arch`` is still checked."""
+    torch = env.torch
+    if cpu_only or torch is None or not torch.cuda:
+        if arch_option:
+            parse_arch_list(arch_option, torch.version if torch else None)   # reject nonsense all the same
+        return None
+    return requested_arches(env, arch_option)
+
+
 def requested_arches(env: Environment, arch_option: str | None) -> ArchRequest:
     torch_version = env.torch.version if env.torch else None
     if arch_option:

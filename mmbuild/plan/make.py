@@ -16,12 +16,12 @@ from mmbuild.model.environment import CudaToolkit, Environment
 from mmbuild.model.findings import Finding, merge_findings
 from mmbuild.model.identity import BuildIdentity
 from mmbuild.model.options import BuildOptions
-from mmbuild.plan.arch_list import format_arch_list, parse_arch_list
+from mmbuild.plan.arch_list import format_arch_list
 from mmbuild.plan.build_requires import check_build_requires
 from mmbuild.plan.build_toolchain import fingerprint_inputs as toolchain_fingerprint_inputs
 from mmbuild.plan.build_toolchain import resolve_toolchain
 from mmbuild.plan.compiler import CompilerChoice
-from mmbuild.plan.cuda_args import join_cuda_args, requested_arches, split_cuda_args
+from mmbuild.plan.cuda_args import ArchRequest, arch_request, join_cuda_args, split_cuda_args
 from mmbuild.plan.cuda_headers import cpath_value, resolve_cuda_headers
 from mmbuild.plan.debug_info import choose_debug_info
 from mmbuild.plan.engine import check_engine
@@ -70,14 +70,15 @@ def make_plan(
     draft = _Draft()
     toolchain = host_toolchain(env)
     mmcv = _mmcv_step(draft, env, options)
-    target = choose_target(env, options)
+    request = arch_request(env, options.arch, options.cpu_only)
+    target = choose_target(env, options, request)
     draft.findings += target.findings
     toolkit = target.toolkit
     draft.decide("target", target.target, target.reason)
     if target.target == "cuda":
-        cuda = _cuda_step(draft, env, options, toolkit)
+        cuda = _cuda_step(draft, env, options, toolkit, request)
     else:
-        cuda = _cpu_step(draft, env, options)
+        cuda = _cpu_step(draft, env)
     cuda_version = toolkit.version if toolkit else None
     compiler = _compiler_step(draft, toolchain.choose_compiler(env, cuda_version, options.cxx))
     _python_flags_step(draft, env, compiler.compiler)
@@ -177,10 +178,10 @@ def _cuda_env_step(draft: _Draft, env: Environment, cuda: _CudaParts) -> None:
     draft.decisions.insert(after_arches, gencode)
 
 
-def _cuda_step(draft: _Draft, env: Environment, options: BuildOptions, toolkit) -> _CudaParts:
+def _cuda_step(draft: _Draft, env: Environment, options: BuildOptions, toolkit,
+               request: ArchRequest) -> _CudaParts:
     """The toolkit, arch list, gencode, THREADS_PER_BLOCK, nvcc's arguments, CUDA_HOME and header paths."""
     draft.decide("CUDA toolkit", _toolkit_label(toolkit), toolkit.home)
-    request = requested_arches(env, options.arch)
     draft.findings += request.findings
     fitted = fit_to_toolkit(request.specs, toolkit)
     draft.findings += fitted.findings
@@ -247,9 +248,7 @@ def _toolkit_label(toolkit: CudaToolkit) -> str:
         "" if toolkit.provisioned else " (to fetch)")
 
 
-def _cpu_step(draft: _Draft, env: Environment, options: BuildOptions) -> _CudaParts:
-    if options.arch:
-        parse_arch_list(options.arch, env.torch.version if env.torch else None)  # still reject nonsense
+def _cpu_step(draft: _Draft, env: Environment) -> _CudaParts:
     draft.build_env["FORCE_CUDA"] = "0"
     if env.torch is not None and env.torch.cuda:
         draft.build_env["CUDA_VISIBLE_DEVICES"] = ""  # mmcv's setup.py builds CUDA whenever torch sees a GPU

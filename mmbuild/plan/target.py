@@ -15,7 +15,7 @@ from mmbuild.knowledge.versions import release
 from mmbuild.model.environment import CudaToolkit, Environment
 from mmbuild.model.findings import Finding, finding
 from mmbuild.model.options import BuildOptions
-from mmbuild.plan.cuda_args import requested_arches
+from mmbuild.plan.cuda_args import ArchRequest
 from mmbuild.plan.toolkit import FETCH_SOURCES, choose_toolkit, fetch_source, index_version, source_name
 
 
@@ -27,7 +27,8 @@ class TargetChoice:
     findings: list[Finding] = field(default_factory=list)
 
 
-def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
+def choose_target(env: Environment, options: BuildOptions, request: ArchRequest | None) -> TargetChoice:
+    """cpu or cuda, with the toolkit; ``request``: the arches asked for (cuda_args.arch_request)."""
     if options.cpu_only:
         return TargetChoice("cpu", None, "--cpu-only")
     torch = env.torch
@@ -42,7 +43,7 @@ def choose_target(env: Environment, options: BuildOptions) -> TargetChoice:
                 finding("torch-cuda-unavailable", message_key="cuda_asked_for", torch=torch.version)
             )
         return TargetChoice("cpu", None, f"torch {torch.version} has no CUDA", findings)
-    arches = [spec.base for spec in requested_arches(env, options.arch).specs]
+    arches = [spec.base for spec in request.specs] if request else []
     choice = choose_toolkit(env, options.cuda_home, options.cuda_toolkit, arches)
     index = f"; {choice.index_note}" if choice.index_note else ""
     cpu_way_out = _way_out(env, options, arches, severity)
