@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shlex
 import stat
 import subprocess
@@ -55,7 +56,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from mmbuild.errors import EXIT_EXEC_FAILED
+from mmbuild.errors import EXIT_EXEC_FAILED, EXIT_OK
+from mmbuild.subset.cxx import strip_comments
 from mmbuild.util.argv import drop_options
 
 COMMON = Path("mmcv/ops/csrc/common")
@@ -218,6 +220,41 @@ def ensure_pch(compiler: list[str], args: list[str], files: PchFiles, store_root
         return True
 
 
+_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*[<"]([^>"]+)[>"]', re.M)
+
+
+def starts_with_helper(source: Path) -> bool:
+    """Whether the unit's first include is mmcv's helper (then GCC uses the ``.gch`` by itself)."""
+    try:
+        text = source.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return True                       # nothing to decide on: compile the unit as it is
+    first = _INCLUDE.search(strip_comments(text))
+    return first is not None and Path(first.group(1)).name == HEADERS[0]
+
+
+def unit_source(args: list[str]) -> Path | None:
+    return next((Path(a) for a in args if a.endswith(CXX_SUFFIXES) and not a.startswith("-")), None)
+
+
+def forced_include(files: PchFiles) -> list[str]:
+    """The options that put the helper (and so its ``.gch``) in front of a unit's first line."""
+    return ["-include", str(files.output.with_name(HEADERS[0]))]
+
+
+def _compile_forced(command: list[str], args: list[str], files: PchFiles) -> bool:
+    """Compile the unit with the helper forced in front; True when that worked (its output shown)."""
+    done = subprocess.run([*command, *args, *forced_include(files)], capture_output=True)
+    if done.returncode == 0:
+        sys.stdout.buffer.write(done.stdout)
+        sys.stderr.buffer.write(done.stderr)
+        return True
+    source = unit_source(args)
+    sys.stderr.write(f"mmbuild: {source.name if source else 'a unit'} does not compile with the "
+                     "precompiled header forced in front; compiling it as it is\n")
+    return False
+
+
 def _split_compiler(argv: list[str]) -> tuple[list[str], list[str]]:
     """``[wrapper..., compiler, args...]``: the compiler is everything up to the first option."""
     first_option = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
@@ -235,6 +272,10 @@ def main(argv: list[str] | None = None) -> int:
         store = os.environ.get(ENV_STORE)
         if ensure_pch(real_compiler, args, files, Path(store) if store else None):
             args = [*args, *UNIT_FLAGS]
+            source = unit_source(args)
+            forced = source is not None and not starts_with_helper(source)
+            if forced and _compile_forced(command, args, files):
+                return EXIT_OK
     os.execvp(command[0], [*command, *args])
     return EXIT_EXEC_FAILED  # pragma: no cover - execvp does not return
 

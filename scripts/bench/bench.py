@@ -60,8 +60,9 @@ CHILD = r"""
 import json, resource, subprocess, sys, time
 started = time.monotonic()
 rc = subprocess.call(sys.argv[2:])
-json.dump({"rc": rc, "seconds": time.monotonic() - started,
-           "maxrss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}, open(sys.argv[1], "w"))
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+json.dump({"rc": rc, "seconds": time.monotonic() - started, "maxrss_kib": usage.ru_maxrss,
+           "cpu_s": usage.ru_utime + usage.ru_stime}, open(sys.argv[1], "w"))
 """
 # Variables that would change the stock build or leak the bench's compiler cache into it.
 BUILD_VARS = ("CC", "CXX", "CCACHE_DIR", "CCACHE_BASEDIR", "CCACHE_NOHASHDIR", "MAX_JOBS",
@@ -75,6 +76,7 @@ class Run:
     rc: int
     peak_step_mib: float | None = None      # most of the machine's memory the step held at once
     available_mib: float | None = None      # MemAvailable when the step started
+    cpu_s: float | None = None              # user + system time of every process of the step
 
 
 def _available_mib() -> float | None:
@@ -169,8 +171,9 @@ class Bench:
                            stdout=out, stderr=log, check=False)
         data = json.loads(result_file.read_text())
         run = Run(round(data["seconds"], 2), round(data["maxrss_kib"] / 1024, 1), data["rc"],
-                  memory.peak_used_mib, memory.available_mib)
-        print(f"  {name}: {run.seconds:.1f} s, peak {run.peak_rss_mib:.0f} MiB, rc {run.rc}, machine "
+                  memory.peak_used_mib, memory.available_mib, round(data["cpu_s"], 1))
+        print(f"  {name}: {run.seconds:.1f} s ({run.cpu_s:.0f} CPU-s), peak {run.peak_rss_mib:.0f} MiB, "
+              f"rc {run.rc}, machine "
               f"memory used by the step {run.peak_step_mib} of {run.available_mib} MiB available"
               f" (log {stamp.with_suffix('.log')})", file=sys.stderr)
         return run
@@ -442,13 +445,16 @@ def markdown(report: dict) -> str:
              "", f"Machine: {report['machine']['cpus']} CPUs, {report['machine']['memory']}, "
              f"{report['machine']['platform']}; jobs: {report['jobs'] or 'default'}; "
              f"total {report['total_s']} s.", "",
-             "| measurement | median s | runs | peak RSS MiB | machine memory used MiB | vs stock | note |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+             "| measurement | median s | median CPU-s | runs | peak RSS MiB | machine memory used MiB "
+             "| vs stock | note |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for row in report["measurements"]:
         status = "" if row["ok"] else " (FAILED)"
         extra = "; ".join(f"{k} {row[k]}" for k in ("cache", "compile_units", "exports", "pch")
                           if row.get(k) is not None)
-        lines.append(f"| {row['name']}{status} | {row['median_s']} | {len(row['runs'])} | "
+        cpu = [r["cpu_s"] for r in row["runs"] if r.get("cpu_s") is not None]
+        cpu_s = round(statistics.median(cpu), 1) if cpu else ""
+        lines.append(f"| {row['name']}{status} | {row['median_s']} | {cpu_s} | {len(row['runs'])} | "
                      f"{row['peak_rss_mib']} | {row.get('peak_step_mib', '')} | {row.get('vs_stock', '')} | "
                      f"{row['note']}"
                      f"{'; ' + extra if extra else ''} |")

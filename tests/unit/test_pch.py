@@ -18,6 +18,7 @@ from mmbuild.build.pch import (
     pch_build_args,
     pch_env,
     prepare_pch,
+    starts_with_helper,
 )
 from mmbuild.build.pch_store import KEEP, parse_depfile
 
@@ -78,6 +79,45 @@ def test_units_use_the_pch_and_their_dependency_files_still_list_its_headers(tmp
     assert "pytorch_cpp_helper.hpp" in deps and "pytorch_device_registry.hpp" in deps
     other = _compile(root, files, "other.cpp")
     assert other.returncode == 0 and "invalid" not in other.stderr
+
+
+@needs_gxx
+def test_a_unit_that_starts_elsewhere_gets_the_pch_forced_in_front(tmp_path):
+    root = _tree(tmp_path)
+    files = prepare_pch(root)
+    assert _compile(root, files, "unit.cpp").returncode == 0            # builds the .gch
+    other = _compile(root, files, "other.cpp", flags=("-O2", "-fPIC", "-H"))
+    assert other.returncode == 0, other.stderr
+    assert f"! {files.output}" in other.stderr                          # -H: the .gch served it
+    assert "pytorch_cpp_helper.hpp" in (root / "other.cpp.o.d").read_text()
+    plain = subprocess.run([GXX, "-O2", "-fPIC", "-c", "other.cpp", "-o", "plain.o"], cwd=root)
+    assert plain.returncode == 0
+    assert _defined(root / "other.cpp.o") == _defined(root / "plain.o") == ["_Z5otherv"]
+
+
+@needs_gxx
+def test_a_unit_that_does_not_compile_with_the_pch_forced_in_front_compiles_as_it_is(tmp_path):
+    root = _tree(tmp_path)
+    files = prepare_pch(root)
+    (root / "clash.cpp").write_text("// the helper's guard macro as a name\n#include <vector>\n"
+                                    "int PYTORCH_CPP_HELPER = 3;\n")
+    done = _compile(root, files, "clash.cpp")
+    assert done.returncode == 0, done.stderr
+    assert "compiling it as it is" in done.stderr and "error" not in done.stderr
+    assert (root / "clash.cpp.o").is_file()
+
+
+def test_the_first_include_is_read_past_comments(tmp_path):
+    unit = tmp_path / "u.cpp"
+    unit.write_text('// #include <vector>\n/* #include <map> */\n#include "pytorch_cpp_helper.hpp"\n')
+    assert starts_with_helper(unit)
+    unit.write_text('// Copyright\n#include <ATen/ATen.h>\n#include "pytorch_cpp_helper.hpp"\n')
+    assert not starts_with_helper(unit)
+
+
+def _defined(obj: Path) -> list[str]:
+    out = subprocess.run(["nm", "--defined-only", "-g", str(obj)], capture_output=True, text=True).stdout
+    return sorted(line.split()[-1] for line in out.splitlines() if line.strip())
 
 
 @needs_gxx
