@@ -103,7 +103,7 @@ def make_plan(
     draft.decide("precompiled header", "yes" if pch.enabled else "no", pch.reason)
     debug_symbols = _debug_step(draft, env, options)
 
-    jobs = choose_jobs(env, target.target, max(len(cuda.gencode), 1), options.jobs)
+    jobs = choose_jobs(env, target.target, max(len(cuda.gencode), 1), options.jobs, options.compiler_cache)
     draft.findings += jobs.findings
     draft.build_env["MAX_JOBS"] = str(jobs.jobs)
     draft.decide("MAX_JOBS", str(jobs.jobs), jobs.reason)
