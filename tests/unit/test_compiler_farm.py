@@ -4,11 +4,13 @@ sized from its CPUs in the plan, the same fingerprint with and without it."""
 from __future__ import annotations
 
 import dataclasses
+import io
 from pathlib import Path
 
 import pytest
 
 from mmbuild.build.compiler_cache import CacheRun, parse_sccache_stats
+from mmbuild.commands import env as env_command
 from mmbuild.model.environment import CompilerFarm, Environment, MemoryInfo, load_environment
 from mmbuild.model.options import BuildOptions
 from mmbuild.plan import make_plan
@@ -166,3 +168,9 @@ def test_sccache_stats_count_the_units_the_farm_compiled():
     assert CacheRun("sccache", "Local disk", 0, 5, 5).summary() == \
         "sccache (Local disk): 0 hits, 5 misses, 5 compiled on the farm"
     assert CacheRun("sccache", "Local disk", 5, 0, 0).summary() == "sccache (Local disk): 5 hits, 0 misses"
+
+
+def test_mmbuild_env_shows_the_farm():
+    assert "compiler farm" not in env_command.render(_machine(None), io.StringIO())
+    text = env_command.render(_machine(FARM), io.StringIO())
+    assert "sccache-dist http://10.0.0.5:10600/: 4 servers, 7 CPUs" in text
