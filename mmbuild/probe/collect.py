@@ -41,9 +41,9 @@ def probe_environment(environ: dict[str, str] | None = None) -> Environment:
         env.cuda_toolkits, cuda_findings = cuda_job.result()
         env.compilers, compiler_findings = compilers_job.result()
         env.ninja = ninja_job.result()
-        env.compiler_farm = farm_job.result()
+        env.compiler_farm, farm_findings = farm_job.result()
     env.findings = (memory_findings + torch_report.findings + gpu_report.findings + cuda_findings
-                    + compiler_findings + packages.mmcv_findings(env.packages))
+                    + compiler_findings + farm_findings + packages.mmcv_findings(env.packages))
     return env
 
 

@@ -8,7 +8,8 @@ loopback port answers and is stopped afterwards, so no server outlives the probe
 
 The answer is one JSON object (sccache 0.16): ``{"SchedulerStatus": [url, {"num_servers": N,
 "num_cpus": C, "in_progress": P}]}`` for a farm that answers, ``{"NotConnected": [url, why]}`` or
-``{"Disabled": why}`` otherwise. Only a farm that answers, with at least one server, is a farm.
+``{"Disabled": why}`` otherwise. Only a farm that answers, with at least one server, is a farm;
+a configured one that does not is a ``compiler-farm-unreachable`` warning.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sys
 from pathlib import Path
 
 from mmbuild.model.environment import CompilerFarm
+from mmbuild.model.findings import Finding, finding
 from mmbuild.util.process import run_command
 
 try:  # Python 3.11+
@@ -89,13 +91,15 @@ def configured_scheduler(environ: dict[str, str]) -> str | None:
     return dist_scheduler_url(text)
 
 
-def probe_compiler_farm(environ: dict[str, str] | None = None,
-                        timeout: float = DIST_STATUS_TIMEOUT_S) -> CompilerFarm | None:
-    """The farm sccache would send compilations to now; None without sccache, a farm config or an answer."""
+def probe_compiler_farm(environ: dict[str, str] | None = None, timeout: float = DIST_STATUS_TIMEOUT_S
+                        ) -> tuple[CompilerFarm | None, list[Finding]]:
+    """The farm sccache would send compilations to now (None without sccache, a farm config or an
+    answer), and a warning when one is configured but does not answer."""
     environ = dict(os.environ) if environ is None else environ
     tool = _sccache(environ)
-    if tool is None or configured_scheduler(environ) is None:
-        return None
+    scheduler = configured_scheduler(environ) if tool else None
+    if tool is None or scheduler is None:
+        return None, []
     env = dict(environ)
     private = not environ.get("SCCACHE_SERVER_PORT")
     if private:
@@ -105,4 +109,23 @@ def probe_compiler_farm(environ: dict[str, str] | None = None,
     finally:
         if private:
             run_command([tool, "--stop-server"], timeout=timeout, env=env)
-    return parse_dist_status(result.stdout) if result.ok else None
+    farm = parse_dist_status(result.stdout) if result.ok else None
+    if farm is not None:
+        return farm, []
+    why = result.error or _why(result.stdout) or (result.stderr.strip().splitlines() or ["no answer"])[-1]
+    return None, [finding("compiler-farm-unreachable", scheduler=scheduler, why=why)]
+
+
+def _why(answer: str) -> str:
+    """What a ``--dist-status`` answer without a farm says: "enabled, not connected, ..." or the like."""
+    try:
+        doc = json.loads(answer)
+    except ValueError:
+        return ""
+    if not isinstance(doc, dict) or not doc:
+        return ""
+    state, detail = next(iter(doc.items()))
+    if state == "SchedulerStatus":
+        return "no build server registered"
+    text = detail[-1] if isinstance(detail, list) and detail else detail
+    return f"{state}: {text}"

@@ -79,8 +79,9 @@ def test_the_probe_asks_a_private_sccache_server_and_stops_it(tmp_path):
     script, calls = _stand_in_sccache(tmp_path, CACHE / "sccache-dist-status-farm.json")
     config = tmp_path / "client.conf"
     config.write_text(CLIENT_CONFIG)
-    farm = probe_compiler_farm({"PATH": f"{script.parent}:/usr/bin:/bin", "SCCACHE_CONF": str(config)})
-    assert farm is not None and farm.cpus == 2
+    farm, findings = probe_compiler_farm({"PATH": f"{script.parent}:/usr/bin:/bin",
+                                          "SCCACHE_CONF": str(config)})
+    assert farm is not None and farm.cpus == 2 and findings == []
     (asked, stopped) = calls.read_text().splitlines()
     port = asked.split()[0]
     assert port.isdigit() and asked == f"{port} --dist-status" and stopped == f"{port} --stop-server"
@@ -100,9 +101,21 @@ def test_without_a_dist_config_sccache_is_not_even_asked(tmp_path):
     config = tmp_path / "client.conf"
     config.write_text('[cache.disk]\ndir = "/tmp/c"\n')
     path = f"{script.parent}:/usr/bin:/bin"
-    assert probe_compiler_farm({"PATH": path, "SCCACHE_CONF": str(config)}) is None
-    assert probe_compiler_farm({"PATH": path, "SCCACHE_CONF": str(tmp_path / "none")}) is None
+    assert probe_compiler_farm({"PATH": path, "SCCACHE_CONF": str(config)}) == (None, [])
+    assert probe_compiler_farm({"PATH": path, "SCCACHE_CONF": str(tmp_path / "none")}) == (None, [])
     assert not calls.exists()
+
+
+def test_a_configured_farm_that_does_not_answer_is_a_warning(tmp_path):
+    script, _ = _stand_in_sccache(tmp_path, CACHE / "sccache-dist-status-not-connected.json")
+    config = tmp_path / "client.conf"
+    config.write_text(CLIENT_CONFIG)
+    farm, (warning,) = probe_compiler_farm({"PATH": f"{script.parent}:/usr/bin:/bin",
+                                            "SCCACHE_CONF": str(config)})
+    assert farm is None and (warning.id, warning.severity) == ("compiler-farm-unreachable", "warning")
+    assert warning.message == ("sccache is configured for the build farm at http://127.0.0.1:10600, but it "
+                               "does not answer (NotConnected: enabled, not connected, will retry in 30.0s): "
+                               "units compile on this machine")
 
 
 # -- the plan ----------------------------------------------------------------------------------------
