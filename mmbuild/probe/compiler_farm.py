@@ -21,14 +21,10 @@ import socket
 import sys
 from pathlib import Path
 
+from mmbuild.knowledge import tomllib  # the one 3.9/3.10 fallback to tomli
 from mmbuild.model.environment import CompilerFarm
 from mmbuild.model.findings import Finding, finding
 from mmbuild.util.process import run_command
-
-try:  # Python 3.11+
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.9/3.10
-    import tomli as tomllib
 
 DIST_STATUS_TIMEOUT_S = 20.0
 
