@@ -30,7 +30,8 @@ Wiring, on top of the plan's environment:
 The user's own CCACHE_* / SCCACHE_* variables pass through untouched, the remote backends
 included (ccache's ``remote_storage``, sccache's SCCACHE_REDIS_ENDPOINT / SCCACHE_REDIS and the
 other SCCACHE_* backends): several build nodes share one cache that way.
-:func:`compiler_cache_run` tells which backend a build used and its hits and misses.
+:func:`compiler_cache_run` tells which backend a build used, its hits and misses and, with a
+sccache-dist farm in sccache's configuration, how many units the farm's build servers compiled.
 """
 
 from __future__ import annotations
@@ -156,6 +157,7 @@ class CacheStats:
     hits: int
     misses: int
     backend: str
+    distributed: int = 0     # sccache-dist: compilations a farm's build servers ran
 
 
 _URL_CREDENTIALS = re.compile(r"(\w+://)[^/@\s]*@")
@@ -172,7 +174,8 @@ def parse_sccache_stats(text: str) -> CacheStats:
     stats = doc["stats"]
     hits = sum(stats["cache_hits"]["counts"].values())
     misses = sum(stats["cache_misses"]["counts"].values())
-    return CacheStats(hits, misses, _mask(str(doc.get("cache_location", "unknown"))))
+    distributed = sum((stats.get("dist_compiles") or {}).values())
+    return CacheStats(hits, misses, _mask(str(doc.get("cache_location", "unknown"))), distributed)
 
 
 def parse_ccache_stats(text: str, cache_dir: str = "", remote_storage: str = "") -> CacheStats:
@@ -219,11 +222,14 @@ class CacheRun:
     backend: str = ""
     hits: int | None = None
     misses: int | None = None
+    distributed: int | None = None   # compiled on a farm's build servers (sccache-dist)
 
     def summary(self) -> str:
         if self.kind == "none":
             return "no compiler cache"
         counts = "" if self.hits is None else f": {self.hits} hits, {self.misses} misses"
+        if self.distributed:
+            counts += f", {self.distributed} compiled on the farm"
         return f"{self.kind} ({self.backend or 'backend unknown'}){counts}"
 
 
@@ -255,6 +261,7 @@ def compiler_cache_run(kind: str, env: Mapping[str, str],
         after = cache_stats(kind, env, which)
         if before is not None and after is not None:
             run.hits, run.misses = after.hits - before.hits, after.misses - before.misses
+            run.distributed = after.distributed - before.distributed
     finally:
         if private:
             run_command([tool, "--stop-server"], timeout=SERVER_TIMEOUT_S, env=full_env)

@@ -129,6 +129,10 @@ def render(env: Environment, stream: TextIO) -> str:
 
     installed = ", ".join(f"{name} {version}" for name, version in env.packages.items() if version)
     tool_rows = [("ninja", env.ninja.version if env.ninja else "not found"), ("installed", installed or "-")]
+    if env.compiler_farm is not None:
+        farm = env.compiler_farm
+        tool_rows.insert(1, ("compiler farm", f"sccache-dist {farm.scheduler}: {farm.servers} servers, "
+                                              f"{farm.cpus} CPUs"))
     tool_rows += [(f"{d.package} {d.version}",
                    f"declares mmcv {_or_dash(d.mmcv_min)} .. {_or_dash(d.mmcv_max)}")
                   for d in env.downstream_constraints]

@@ -19,6 +19,12 @@ def memory_reserve_fraction() -> float:
     return float(load_table("build_resources")["job_memory_mib"]["reserve_fraction"])
 
 
+def farm_job_limits() -> tuple[int, int, int]:
+    """(MiB per preprocessing job, jobs per local CPU, most jobs) for a build on a compiler farm."""
+    table = load_table("build_resources")["farm_jobs"]
+    return int(table["preprocess_mib"]), int(table["per_local_cpu"]), int(table["max_jobs"])
+
+
 def default_threads_per_block() -> int:
     return int(load_table("build_resources")["threads_per_block"]["default"])
 

@@ -140,6 +140,15 @@ class DownstreamConstraint:
 
 
 @dataclass
+class CompilerFarm:
+    """The sccache-dist farm this machine's sccache reaches (``sccache --dist-status``)."""
+
+    scheduler: str        # the scheduler's URL
+    servers: int          # build servers registered with it
+    cpus: int             # their CPUs, all together
+
+
+@dataclass
 class Environment:
     os: OSInfo
     python: PythonInfo
@@ -156,6 +165,8 @@ class Environment:
     env_vars: dict[str, str | None] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     toolkit_store: str | None = None   # where mmbuild keeps CUDA toolkits from the package index
+    # sccache's distributed build farm, when sccache is configured for one and it answers.
+    compiler_farm: CompilerFarm | None = None
     schema: int = SCHEMA
 
     def to_dict(self) -> dict:

@@ -59,7 +59,8 @@ def _line(run: Run) -> None:
         say(f"    installer: {installer_for(run.settings.python).describe()}")
     env = probe(run)
     resolution = resolve(run, env) if run.options.wants_stack else None
-    options = _stack_options(run.options, resolution)
+    # The plan sizes MAX_JOBS for the compiler cache the build will use (a farm behind sccache).
+    options = dataclasses.replace(_stack_options(run.options, resolution), compiler_cache=run.compiler_cache)
     source = _given_source(run) if options.source else None
     if source is not None:   # the version to plan for is the one of the given source
         options = dataclasses.replace(options, mmcv=f"{source.tree.package}=={source.tree.version}")

@@ -85,7 +85,7 @@ def make_plan(
     pch = choose_pch(env, compiler.compiler, options.pch)
     draft.decide("precompiled header", "yes" if pch.enabled else "no", pch.reason)
     debug_symbols = _debug_step(draft, env, options)
-    jobs = _jobs_step(draft, env, target.target, cuda, cuda_version, options.jobs)
+    jobs = _jobs_step(draft, env, target.target, cuda, cuda_version, options)
 
     patches = mmcv_patches(env, target.target, mmcv.package)
     patches += _platform_step(draft, toolchain.platform_settings(env, target.target, cuda_version,
@@ -145,9 +145,10 @@ def _compiler_step(draft: _Draft, compiler: CompilerChoice) -> CompilerChoice:
 
 
 def _jobs_step(draft: _Draft, env: Environment, target: str, cuda: _CudaParts, cuda_version: str | None,
-               requested: int | None) -> int:
-    """MAX_JOBS for the memory and cores at hand, and nvcc's --threads within each job (CUDA)."""
-    jobs = choose_jobs(env, target, max(len(cuda.gencode), 1), requested)
+               options: BuildOptions) -> int:
+    """MAX_JOBS for the memory and cores at hand (or the compiler farm's), and nvcc's --threads within
+    each job (CUDA)."""
+    jobs = choose_jobs(env, target, max(len(cuda.gencode), 1), options.jobs, options.compiler_cache)
     draft.findings += jobs.findings
     draft.build_env["MAX_JOBS"] = str(jobs.jobs)
     draft.decide("MAX_JOBS", str(jobs.jobs), jobs.reason)

@@ -6,7 +6,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 from mmbuild.model.environment import BUILD_ENV_VARS, Environment
-from mmbuild.probe import compilers, cuda, gpus, packages, system, tools, torch_probe
+from mmbuild.probe import compiler_farm, compilers, cuda, gpus, packages, system, tools, torch_probe
 from mmbuild.probe.cuda_headers import locate_headers, wheel_include_dirs
 from mmbuild.util.cache_dirs import cache_dir
 
@@ -26,6 +26,7 @@ def probe_environment(environ: dict[str, str] | None = None) -> Environment:
         compilers_job = pool.submit(compilers.probe_compilers, environ)
         ninja_job = pool.submit(tools.probe_ninja, environ)
         gpus_job = pool.submit(gpus.probe_gpus_direct)
+        farm_job = pool.submit(compiler_farm.probe_compiler_farm, environ)
         memory, memory_findings = system.probe_memory()
         env = Environment(os=system.os_info(), python=system.python_info(), cpus=system.probe_cpus(),
                           memory=memory, env_vars=build_env_vars(environ), toolkit_store=str(toolkit_store))
@@ -40,8 +41,9 @@ def probe_environment(environ: dict[str, str] | None = None) -> Environment:
         env.cuda_toolkits, cuda_findings = cuda_job.result()
         env.compilers, compiler_findings = compilers_job.result()
         env.ninja = ninja_job.result()
+        env.compiler_farm, farm_findings = farm_job.result()
     env.findings = (memory_findings + torch_report.findings + gpu_report.findings + cuda_findings
-                    + compiler_findings + packages.mmcv_findings(env.packages))
+                    + compiler_findings + farm_findings + packages.mmcv_findings(env.packages))
     return env
 
 
