@@ -86,7 +86,8 @@ class Run:
     rc: int
     peak_step_mib: float | None = None      # most of the machine's memory the step held at once
     available_mib: float | None = None      # MemAvailable when the step started
-    cpu_s: float | None = None              # user + system time of every process of the step
+    cpu_s: float | None = None              # user + system time of the step's processes (getrusage)
+    machine_cpu_s: float | None = None      # the machine's busy CPU time during the step (/proc/stat)
 
 
 def _available_mib() -> float | None:
@@ -97,6 +98,18 @@ def _available_mib() -> float | None:
     except OSError:
         pass
     return None
+
+
+def _busy_cpu_s() -> float | None:
+    """The CPU time every process of the machine has used since boot (/proc/stat): a step's share of it,
+    on an otherwise idle machine, counts the processes that getrusage misses (those whose parents
+    exit without waiting for them)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = (int(f) for f in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 class MemorySampler:
@@ -145,7 +158,8 @@ class Measurement:
 
     @property
     def median_cpu_s(self) -> float | None:
-        values = [r.cpu_s for r in self.runs if r.cpu_s is not None]
+        """The machine's busy CPU-seconds during the step (the bench expects an idle machine)."""
+        values = [r.machine_cpu_s for r in self.runs if r.machine_cpu_s is not None]
         return round(statistics.median(values), 1) if values else None
 
     @property
@@ -188,15 +202,19 @@ class Bench:
         ``logs/<name>-<n>.out`` and ``.log``. The machine's memory in use is sampled meanwhile."""
         stamp = self.logs / f"{name}-{len(list(self.logs.glob(name + '-*.log')))}"
         result_file = stamp.with_suffix(".json")
+        busy_before = _busy_cpu_s()
         with open(stamp.with_suffix(".out"), "w") as out, open(stamp.with_suffix(".log"), "w") as log, \
                 MemorySampler() as memory:
             subprocess.run([sys.executable, "-c", CHILD, str(result_file), *argv], env=env, cwd=cwd,
                            stdout=out, stderr=log, check=False)
+        busy_after = _busy_cpu_s()
+        known = busy_before is not None and busy_after is not None
+        busy = round(busy_after - busy_before, 1) if known else None
         data = json.loads(result_file.read_text())
         run = Run(round(data["seconds"], 2), round(data["maxrss_kib"] / 1024, 1), data["rc"],
-                  memory.peak_used_mib, memory.available_mib, round(data["cpu_s"], 1))
-        print(f"  {name}: {run.seconds:.1f} s ({run.cpu_s:.0f} CPU-s), peak {run.peak_rss_mib:.0f} MiB, "
-              f"rc {run.rc}, machine "
+                  memory.peak_used_mib, memory.available_mib, round(data["cpu_s"], 1), busy)
+        print(f"  {name}: {run.seconds:.1f} s ({run.cpu_s:.0f} CPU-s, machine {busy} CPU-s), "
+              f"peak {run.peak_rss_mib:.0f} MiB, rc {run.rc}, machine "
               f"memory used by the step {run.peak_step_mib} of {run.available_mib} MiB available"
               f" (log {stamp.with_suffix('.log')})", file=sys.stderr)
         return run
