@@ -141,6 +141,7 @@ def test_live_cache_prune_of_real_entries_validates(capsys, tmp_path, monkeypatc
 
 
 def test_live_patch_torch_check_validates(capsys) -> None:
+    pytest.importorskip("torch")        # it reads the installed torch's headers
     rc, document = _run_json(capsys, ["patch-torch", "--check"])
     assert rc == 0 and schema_errors("patch-torch", document) == []
 
@@ -148,6 +149,7 @@ def test_live_patch_torch_check_validates(capsys) -> None:
 def test_live_install_dry_run_and_its_blocked_form_validate(capsys) -> None:
     """The run report of this machine's dry run, and of one its plan blocks (mmcv-full 1.5 forces C++14,
     which the test's torch refuses): nothing is built either way."""
+    pytest.importorskip("torch")        # the plan is made for the installed torch
     rc, document = _run_json(capsys, ["install", "--dry-run"])
     assert rc == 0 and document["ok"] and schema_errors("pipeline", document) == []
     rc, document = _run_json(capsys, ["install", "--dry-run", "--mmcv", "mmcv-full==1.5.0"])
