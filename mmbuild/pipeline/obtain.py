@@ -59,9 +59,8 @@ def obtain_wheel(run: Run, plan: BuildPlan, options: BuildOptions, source: Sourc
     if house and (found := wheel_from_wheelhouse(house.folder, plan, env, arch_given=bool(run.options.arch))):
         run.trace.done("wheel", f"from the wheelhouse: {found[0]} ({found[1]})")
         return WheelRecord(found[0], "wheelhouse", plan)
-    waited = []
-    with run.store.locked(plan.fingerprint, on_wait=lambda: (waited.append(1), say(
-            "==> waiting for another mmbuild that is building the same wheel"))):
+    with run.store.locked(plan.fingerprint, on_wait=lambda: say(
+            "==> waiting for another mmbuild that is building the same wheel")):
         found = run.store.lookup(plan.fingerprint)
         if found:
             run.trace.done("wheel", f"from the cache: {found[0]}")
