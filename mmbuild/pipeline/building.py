@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shlex
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,8 +30,9 @@ from mmbuild.util.console import say
 Replan = Callable[[BuildOptions], BuildPlan]
 
 
-def prepare_tree(run: Run, plan: BuildPlan, source: SourceRecord) -> PreparedTree:
-    """The extracted tree with the plan's patches applied and, with ``--ops``, only those ops' sources."""
+def prepare_tree(run: Run, plan: BuildPlan, source: SourceRecord, env: Environment) -> PreparedTree:
+    """The extracted tree with the plan's patches applied, with ``--ops`` only those ops' sources, and
+    with narrow torch includes in its ``.cu`` units when the plan says so."""
     from mmbuild.patching import apply_patches, current_platform
     from mmbuild.patching.torch_headers import prepare_torch_headers, split_patch_ids
 
@@ -51,7 +53,19 @@ def prepare_tree(run: Run, plan: BuildPlan, source: SourceRecord) -> PreparedTre
 
         with run.trace.stage("subset", ", ".join(plan.ops)):
             subset = apply_subset(tree.root, plan.ops, target=plan.target).to_dict()
-    return PreparedTree(source, report.to_dict(), subset)
+    return PreparedTree(source, report.to_dict(), subset, narrow_includes(run.trace, plan, tree.root, env))
+
+
+def narrow_includes(trace: Trace, plan: BuildPlan, tree: Path, env: Environment) -> dict | None:
+    """Narrow the ``.cu`` units' torch includes (build/narrow_includes.py); what was done, or None."""
+    if not plan.narrow_includes or not (env.torch and env.torch.path):
+        return None
+    from mmbuild.build.narrow_includes import narrow_tree
+
+    with trace.stage("narrow-includes", "the .cu units' torch headers") as step:
+        report = narrow_tree(tree, Path(env.torch.path) / "include")
+        step.detail = report.summary()
+    return report.to_dict()
 
 
 def provision_toolkit(trace: Trace, plan: BuildPlan, env: Environment, python: str) -> Path:
@@ -78,6 +92,11 @@ def build_env(run: Run, plan: BuildPlan, tools: BuildTools, tree: Path) -> dict[
         env["PYTORCH_NVCC"] = tools.nvcc       # torch runs this nvcc; the preflight probes the same
     env.update(compiler_cache_env(run.compiler_cache, cxx=tools.cxx, nvcc=tools.nvcc,
                                   wrapper_dir=run.work.path / "compiler-wrappers", source_root=tree))
+    if plan.narrow_includes and env.get("PYTORCH_NVCC"):
+        from mmbuild.build.narrow_compile import wrapper_script
+
+        env["PYTORCH_NVCC"] = wrapper_script(run.work.path / "compiler-wrappers",
+                                             shlex.split(env["PYTORCH_NVCC"]))
     return env
 
 
@@ -116,6 +135,10 @@ def build_once(run: Run, plan: BuildPlan, tools: BuildTools, tree: Path) -> Path
             result = run.services.build_wheel(tree, run.work.path / "dist", env=env, log_path=log,
                                               python=run.settings.python, verbose=run.settings.verbose)
         step.detail += f"; compiler cache: {cache_run.summary()}"
+        if plan.narrow_includes and log.is_file():
+            from mmbuild.build.narrow_compile import describe_fallbacks
+
+            step.detail += describe_fallbacks(log.read_text(encoding="utf-8", errors="replace"))
         if plan.pch:
             from mmbuild.build.pch import describe_pch  # fcntl: not imported on Windows
 

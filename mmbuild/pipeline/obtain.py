@@ -33,6 +33,8 @@ def embed_metadata(run: Run, built: BuiltWheel, prepared: PreparedTree, env: Env
     document = build_metadata(plan, env, patches=plan.patches, source_sha256=prepared.source.archive.sha256,
                               compiler_cache=run.compiler_cache)
     document["patch_report"] = prepared.patch_report.get("hunks", [])
+    if prepared.narrowed:
+        document["narrow_report"] = prepared.narrowed
     if prepared.subset:
         document["ops"] = prepared.subset["built_ops"]
         document["subset"] = prepared.subset
@@ -43,7 +45,7 @@ def embed_metadata(run: Run, built: BuiltWheel, prepared: PreparedTree, env: Env
 def build_from_source(run: Run, plan: BuildPlan, options: BuildOptions, source: SourceRecord,
                       env: Environment, replan: building.Replan) -> tuple[Path, BuildPlan]:
     """Patch, fetch the toolkit, build and label: the wheel (still in the work folder) and its plan."""
-    prepared = building.prepare_tree(run, plan, source)
+    prepared = building.prepare_tree(run, plan, source, env)
     if plan.provision:
         building.provision_toolkit(run.trace, plan, env, run.settings.python)
     built = building.build(run, plan, options, prepared.source.tree.root, env, replan)

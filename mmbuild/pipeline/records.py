@@ -31,6 +31,7 @@ class PreparedTree:
     source: SourceRecord
     patch_report: dict
     subset: dict | None
+    narrowed: dict | None = None      # build/narrow_includes.py NarrowReport.to_dict()
 
 
 @dataclass(frozen=True)

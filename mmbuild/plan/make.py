@@ -30,6 +30,7 @@ from mmbuild.plan.fingerprint import fingerprint
 from mmbuild.plan.gencode import fit_to_toolkit, gencode_flags
 from mmbuild.plan.jobs import choose_jobs
 from mmbuild.plan.mmcv_version import choose_mmcv
+from mmbuild.plan.narrow_includes import choose_narrow_includes
 from mmbuild.plan.nvcc_threads import choose_nvcc_threads, without_nvcc_threads
 from mmbuild.plan.patches import mmcv_patches
 from mmbuild.plan.pch import choose_pch
@@ -84,6 +85,8 @@ def make_plan(
     _python_flags_step(draft, env, compiler.compiler)
     pch = choose_pch(env, compiler.compiler, options.pch)
     draft.decide("precompiled header", "yes" if pch.enabled else "no", pch.reason)
+    narrow = choose_narrow_includes(env, target.target, options.narrow_includes)
+    draft.decide("narrow includes", "yes" if narrow.enabled else "no", narrow.reason)
     debug_symbols = _debug_step(draft, env, options)
     jobs = _jobs_step(draft, env, target.target, cuda, cuda_version, options)
 
@@ -110,6 +113,7 @@ def make_plan(
         env=draft.build_env,
         ops=sorted(options.ops),
         pch=pch.enabled,
+        narrow_includes=narrow.enabled,
         debug_symbols=debug_symbols,
         provision=toolkit.version if toolkit and not toolkit.provisioned else None,
         provision_from=toolkit.origin if toolkit and not toolkit.provisioned else None,
@@ -293,6 +297,8 @@ def fingerprint_inputs(
         "ops": sorted(plan.ops),
         "pch": plan.pch,
         "debug_symbols": plan.debug_symbols,
+        # Absent when off, so that the fingerprints from before it hold.
+        **({"narrow_includes": True} if plan.narrow_includes else {}),
         # The wheel's name and METADATA carry it (wheels/local_version.py): wheels from before have none.
         "local_version": local_label(plan.target, env.torch.version if env.torch else None,
                                      env.torch.cuda if env.torch else None),

@@ -8,23 +8,16 @@ turns it off.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from mmbuild.model.environment import Compiler, Environment
+from mmbuild.plan.switch import Switch
 from mmbuild.plan.toolchain import host_toolchain
 
 
-@dataclass
-class PchChoice:
-    enabled: bool
-    reason: str
-
-
-def choose_pch(env: Environment, compiler: Compiler | None, wanted: bool) -> PchChoice:
+def choose_pch(env: Environment, compiler: Compiler | None, wanted: bool) -> Switch:
     if not wanted:
-        return PchChoice(False, "--no-pch")
+        return Switch(False, "--no-pch")
     why_not = host_toolchain(env).pch_support(compiler)
     if why_not:
-        return PchChoice(False, why_not)
-    return PchChoice(True, "pytorch_cpp_helper.hpp and pytorch_device_registry.hpp compiled once, "
+        return Switch(False, why_not)
+    return Switch(True, "pytorch_cpp_helper.hpp and pytorch_device_registry.hpp compiled once, "
                            "not in every C++ unit")

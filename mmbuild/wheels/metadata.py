@@ -58,6 +58,7 @@ def build_metadata(plan: BuildPlan, env: Environment, *, patches: list[str] | No
                          else ({"home": plan.cuda_home, "version": None} if plan.cuda_home else None)),
         "compiler_cache": compiler_cache,
         "precompiled_header": plan.pch,
+        "narrow_includes": plan.narrow_includes,
         "debug_symbols": plan.debug_symbols,
         "patches": list(patches if patches is not None else plan.patches),
         "ops": list(plan.ops) or "all",

@@ -91,6 +91,12 @@ def test_only_gcc_on_unix_shares_a_precompiled_header(linux, windows_old) -> Non
     assert "MSVC" in host_toolchain(windows_old).pch_support(GCC)
 
 
+def test_narrow_includes_are_wired_on_unix_only(linux, windows_old, windows_new) -> None:
+    assert host_toolchain(linux).narrow_includes_support() is None
+    for windows in (windows_old, windows_new):
+        assert "Windows" in host_toolchain(windows).narrow_includes_support()
+
+
 def test_only_gcc_on_unix_rejects_a_pythons_clang_only_flags(linux, windows_old) -> None:
     unix = host_toolchain(linux)
     assert unix.rejects_clang_only_flags(GCC)

@@ -34,6 +34,9 @@ class HostToolchain(Protocol):
     def pch_support(self, compiler: Compiler | None) -> str | None:
         """Why the C++ units cannot share a precompiled header (None: they can)."""
 
+    def narrow_includes_support(self) -> str | None:
+        """Why the ``.cu`` units cannot get narrow torch includes (None: they can)."""
+
     def rejects_clang_only_flags(self, compiler: Compiler | None) -> bool:
         """Whether ``compiler`` gets the Python's sysconfig CFLAGS and fails on clang-only ones."""
 

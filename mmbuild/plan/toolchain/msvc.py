@@ -71,6 +71,9 @@ class MsvcToolchain:
     def pch_support(self, compiler: Compiler | None) -> str | None:
         return "not wired for MSVC (/Yc, /Yu)"
 
+    def narrow_includes_support(self) -> str | None:
+        return "not wired on Windows (nvcc's compile wrapper is a shell script)"
+
     def rejects_clang_only_flags(self, compiler: Compiler | None) -> bool:
         return False  # distutils' MSVC compiler takes no sysconfig CFLAGS
 

@@ -53,6 +53,9 @@ class UnixToolchain:
             return f"a {kind} host compiler: mmbuild precompiles headers with GCC only"
         return None
 
+    def narrow_includes_support(self) -> str | None:
+        return None
+
     def rejects_clang_only_flags(self, compiler: Compiler | None) -> bool:
         """Whether ``compiler`` fails on the clang-only flags of a Python's sysconfig CFLAGS (GCC does)."""
         return compiler is not None and compiler.kind == "gcc"
