@@ -156,15 +156,16 @@ def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8", errors="replace")
 
 
-def narrow_tree(tree: Path, torch_include: Path) -> NarrowReport:
-    """Narrow the torch includes of the tree's ``.cu`` units in place (see the module docstring)."""
+def narrow_tree(tree: Path, torch_include: Path, suffixes: tuple[str, ...] = NARROW_SUFFIXES) -> NarrowReport:
+    """Narrow the torch includes of the tree's ``.cu`` units in place (see the module docstring);
+    ``suffixes`` names other units to narrow (the bench measures the C++ units so)."""
     report = NarrowReport()
     csrc = tree / CSRC
     ops = op_headers(torch_include)
     if not csrc.is_dir() or not ops:
         return report
     files = _TreeFiles(csrc)
-    units = sorted(p for p in csrc.rglob("*") if p.suffix in NARROW_SUFFIXES and "parrots" not in p.parts)
+    units = sorted(p for p in csrc.rglob("*") if p.suffix in suffixes and "parrots" not in p.parts)
     for unit in units:
         name = unit.relative_to(csrc).as_posix()
         texts = [_read(unit), *(_read(h) for h in files.reached(unit))]

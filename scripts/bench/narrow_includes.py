@@ -14,6 +14,12 @@ strong ones must agree; the weak ones, inline functions and template instances t
 once from whichever unit emits them, are counted). Writes ``narrow_includes.jsonl`` as it goes
 (one line a unit), then ``narrow_includes.json`` and ``narrow_includes.md``. ``--units a.cu,b.cu``
 limits the units.
+
+``--cxx`` measures the C++ units instead (``.cpp``, with a CPU or CUDA torch): each one as it is,
+with the precompiled header the build makes (``build/pch.py``: GCC finds it by itself for the units
+that start with mmcv's helper, the others get it with ``-include``), and narrowed the same way as the
+``.cu`` units. The ``.gch`` is built once, from the first unit's flags, and its time is reported;
+the units compile one at a time (the variants without it hide the tree's one ``.gch``).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cuda_units import _argv, _source_tree  # noqa: E402
 
 from mmbuild.build.narrow_includes import CSRC, narrow_header_of, narrow_tree  # noqa: E402
+from mmbuild.build.pch import forced_include, pch_build_args, prepare_pch, starts_with_helper  # noqa: E402
 from mmbuild.build.preflight import torch_build_info  # noqa: E402
 from mmbuild.probe.nvidia_wheels import nvidia_wheel_paths  # noqa: E402
 
@@ -89,6 +96,58 @@ def measure(unit: Path, narrowed: bool, args, tree: Path, scratch: Path, info, e
     return row
 
 
+CXX_FLAGS = ["-Wsign-compare", "-DNDEBUG", "-fwrapv", "-O3", "-Wall", "-g0", "-fPIC", "-std=c++20",
+             "-DTORCH_API_INCLUDE_EXTENSION_H", "-DTORCH_EXTENSION_NAME=_ext"]
+
+
+def cxx_argv(unit: Path, tree: Path, info, obj: Path) -> list[str]:
+    """A C++ unit's command as torch's extension builder gives it (mmbuild's -g0 and C++ standard)."""
+    csrc = tree / CSRC
+    folders = (csrc / "pytorch", csrc / "common", *info.include_dirs, info.python_include)
+    includes = [f"-I{d}" for d in folders]
+    return ["g++", "-c", str(unit), "-o", str(obj), *CXX_FLAGS, *includes,
+            f"-D_GLIBCXX_USE_CXX11_ABI={info.cxx11_abi}"]
+
+
+def build_gch(tree: Path, info, scratch: Path, env: dict[str, str]) -> dict:
+    files = prepare_pch(tree)
+    assert files is not None, "no mmcv helpers in the tree"
+    args = cxx_argv(files.source, tree, info, scratch / "unused.o")[1:]
+    result = compile_unit(["g++", *pch_build_args(args, files, files.output)], env)
+    assert result["rc"] == 0, result["errors"]
+    return {**result, "gch_mib": round(files.output.stat().st_size / 2**20)}
+
+
+def measure_cxx(unit: Path, narrowed: bool, tree: Path, scratch: Path, info, env) -> dict:
+    name = unit.relative_to(tree / CSRC).as_posix()
+    row: dict = {"unit": name, "narrowed": narrowed, "starts_with_helper": starts_with_helper(unit)}
+    files = prepare_pch(tree)
+    forced = [] if row["starts_with_helper"] else forced_include(files)
+    variants = {"full": [], "pch": ["-Winvalid-pch", *forced]}
+    if narrowed:
+        variants["narrow"] = ["-include", str(narrow_header_of(unit))]
+    gch = files.output
+    for variant, extra in variants.items():
+        obj = scratch / f"{unit.stem}.{variant}.o"
+        hidden = gch.with_name(gch.name + ".off")
+        if variant != "pch":
+            gch.rename(hidden)              # GCC would find it by itself
+        try:
+            row[variant] = compile_unit([*cxx_argv(unit, tree, info, obj), *extra], env)
+        finally:
+            if variant != "pch":
+                hidden.rename(gch)
+        if row[variant]["rc"] == 0:
+            strong = external_symbols(obj)[0]
+            if variant == "full":
+                row["symbols"] = len(full_strong := strong)
+            else:
+                row[f"same_symbols_{variant}"] = strong == full_strong
+        obj.unlink(missing_ok=True)
+    row["same_symbols"] = all(v for k, v in row.items() if k.startswith("same_symbols_"))
+    return row
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--python", required=True, help="a venv's python with a CUDA build of torch")
@@ -98,7 +157,10 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--units", default="", help="comma-separated unit file names (default: all .cu)")
     parser.add_argument("--out", type=Path, default=Path("narrow-includes"))
+    parser.add_argument("--cxx", action="store_true", help="measure the C++ units (full, pch, narrow)")
     args = parser.parse_args()
+    if args.cxx:
+        args.jobs = 1            # the non-pch variants hide the one .gch of the tree while they compile
     args.out.mkdir(parents=True, exist_ok=True)
     info = torch_build_info(args.python)
     site = subprocess.run([args.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
@@ -108,16 +170,23 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch_name:
         scratch = Path(scratch_name)
         tree = _source_tree(args.source.expanduser(), scratch / "src")
-        report = narrow_tree(tree, Path(info.include_dirs[0]))
+        suffix = ".cpp" if args.cxx else ".cu"
+        report = narrow_tree(tree, Path(info.include_dirs[0]), suffixes=(suffix,))
         print(report.summary(), flush=True)
         wanted = set(filter(None, args.units.split(",")))
-        units = sorted(p for p in (tree / CSRC).rglob("*.cu") if "parrots" not in p.parts
+        units = sorted(p for p in (tree / CSRC).rglob(f"*{suffix}") if "parrots" not in p.parts
+                       and "mlu" not in p.parts and "mps" not in p.parts and "npu" not in p.parts
                        and (not wanted or p.name in wanted))
+        gch = build_gch(tree, info, scratch, env) if args.cxx else None
+        if gch:
+            print(f"precompiled header: {gch['cpu_s']} CPU-s, {gch['gch_mib']} MiB", flush=True)
         rows: list[dict] = []
         with open(args.out / "narrow_includes.jsonl", "w", encoding="utf-8") as lines, \
                 ThreadPoolExecutor(args.jobs) as pool:
             def one(unit: Path) -> dict:
                 name = unit.relative_to(tree / CSRC).as_posix()
+                if args.cxx:
+                    return measure_cxx(unit, name in report.narrowed, tree, scratch, info, env)
                 return measure(unit, name in report.narrowed, args, tree, scratch, info, env)
 
             for row in pool.map(one, units):
@@ -128,16 +197,43 @@ def main() -> int:
                 lines.flush()
                 print(_line(row), flush=True)
     result = {"source": str(args.source), "arch": args.arch, "jobs": args.jobs, "python": args.python,
-              "wall_s": round(time.monotonic() - started, 1), "units": rows}
+              "wall_s": round(time.monotonic() - started, 1), "units": rows, "gch": gch}
+    table = markdown_cxx(rows, gch) if args.cxx else markdown(rows)
     (args.out / "narrow_includes.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
-    (args.out / "narrow_includes.md").write_text(markdown(rows), encoding="utf-8")
-    print(markdown(rows).splitlines()[-1])
+    (args.out / "narrow_includes.md").write_text(table, encoding="utf-8")
+    print(table.splitlines()[-1])
     return 0 if all(r["full"]["rc"] == 0 for r in rows) else 1
+
+
+def markdown_cxx(rows: list[dict], gch: dict | None) -> str:
+    lines = ["| unit | starts with the helper | full CPU-s | pch CPU-s | narrow CPU-s | same strong symbols "
+             "|",
+             "| --- | --- | ---: | ---: | ---: | --- |"]
+    totals = {"full": 0.0, "pch": 0.0, "narrow": 0.0}
+    for row in rows:
+        cells = []
+        for variant in totals:
+            result = row.get(variant)
+            works = result is not None and result["rc"] == 0
+            cells.append(f"{result['cpu_s']:.1f}" if works else ("fails" if result else "-"))
+            # As the build would run it: narrow falls back to full where it fails or is not narrowed.
+            taken = result["cpu_s"] if works else row["full"]["cpu_s"] + (result["cpu_s"] if result else 0.0)
+            totals[variant] += taken
+        lines.append(f"| {row['unit']} | {row['starts_with_helper']} | " + " | ".join(cells)
+                     + f" | {row.get('same_symbols')} |")
+    pch_cost = gch["cpu_s"] if gch else 0.0
+    lines.append(f"\n{len(rows)} C++ units, as the build would compile them: full {totals['full']:.0f} CPU-s;"
+                 " "
+                 f"precompiled header {totals['pch']:.0f} CPU-s + {pch_cost:.0f} CPU-s for the .gch; "
+                 f"narrow (full where not narrowed or failing) {totals['narrow']:.0f} CPU-s")
+    return "\n".join(lines) + "\n"
 
 
 def _line(row: dict) -> str:
     full = row["full"]
     text = f"{row['unit']:42} full {full['cpu_s']:7.1f} CPU-s"
+    if row.get("pch"):
+        text += f"  pch {row['pch']['cpu_s']:7.1f} CPU-s rc={row['pch']['rc']}"
     if row["narrowed"]:
         narrow = row["narrow"]
         text += (f"  narrow {narrow['cpu_s']:7.1f} CPU-s rc={narrow['rc']}"

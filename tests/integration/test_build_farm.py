@@ -20,10 +20,10 @@ import shutil
 import socket
 import subprocess
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
+from ext_exports import wheel_exports
 from real_install import run, sdist_arg
 
 from mmbuild.build.compiler_cache import find_tool
@@ -154,17 +154,8 @@ def _build(venv: dict, out: Path, cache: Path, extra_env: dict, compiler_cache: 
     return json.loads(done.stdout)
 
 
-def _exports(wheel: str, folder: Path) -> set[str]:
-    with zipfile.ZipFile(wheel) as archive:
-        (name,) = [n for n in archive.namelist() if n.startswith("mmcv/_ext")]
-        path = Path(archive.extract(name, folder))
-    out = subprocess.run(["nm", "-D", "--defined-only", str(path)], capture_output=True, text=True,
-                         check=True)
-    return {line.split()[-1] for line in out.stdout.splitlines() if line.strip()}
-
-
 @pytest.mark.skipif(shutil.which("nm") is None, reason="nm (binutils) is not installed")
-def test_units_compile_on_the_farm_with_the_same_exports(farm, venv, tmp_path):
+def test_units_compile_on_the_farm_with_the_samewheel_exports(farm, venv, tmp_path):
     started = time.monotonic()
     farmed = _build(venv, tmp_path / "house-farm", tmp_path / "cache-farm", farm["client"], "sccache")
     farm_seconds = time.monotonic() - started
@@ -186,5 +177,5 @@ def test_units_compile_on_the_farm_with_the_same_exports(farm, venv, tmp_path):
 
     alone = _build(venv, tmp_path / "house-alone", tmp_path / "cache-alone", {}, "none")
     assert alone["plan"]["fingerprint"] == farmed["plan"]["fingerprint"]
-    farm_exports = _exports(farmed["wheel"], tmp_path / "farm-ext")
-    assert farm_exports and farm_exports == _exports(alone["wheel"], tmp_path / "alone-ext")
+    farm_exports = wheel_exports(farmed["wheel"], tmp_path / "farm-ext")
+    assert farm_exports and farm_exports == wheel_exports(alone["wheel"], tmp_path / "alone-ext")
