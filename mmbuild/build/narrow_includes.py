@@ -59,7 +59,7 @@ class NarrowReport:
         return {"narrowed": dict(self.narrowed), "left": dict(self.left), "headers": list(self.headers)}
 
     def summary(self) -> str:
-        return f"{len(self.narrowed)} .cu units narrowed, {len(self.left)} left as they are"
+        return f"{len(self.narrowed)} narrowed, {len(self.left)} left as they are"
 
 
 def op_headers(torch_include: Path) -> frozenset[str]:
@@ -77,7 +77,10 @@ def guarded_full_include(header: str) -> str:
 
 def guard_full_includes(text: str) -> str:
     """``text`` with each ``#include`` of a full torch header replaced by :func:`guarded_full_include`,
-    followed by a ``#line`` that keeps the lines after it numbered as before."""
+    followed by a ``#line`` that keeps the lines after it numbered as before; a text guarded already
+    is returned as it is."""
+    if NARROW_DEFINE in text:
+        return text
     def replace(match: re.Match[str]) -> str:
         if match.group(1) == "<" and match.group(2) in FULL_HEADERS:
             line = text.count("\n", 0, match.start()) + 1

@@ -64,7 +64,7 @@ def narrow_includes(trace: Trace, plan: BuildPlan, tree: Path, env: Environment)
 
     with trace.stage("narrow-includes", "the .cu units' torch headers") as step:
         report = narrow_tree(tree, Path(env.torch.path) / "include")
-        step.detail = report.summary()
+        step.detail = f".cu units: {report.summary()}"
     return report.to_dict()
 
 

@@ -123,7 +123,7 @@ def test_the_operators_of_the_units_in_tree_headers_count(tmp_path: Path, torch_
 def test_the_tree_is_left_alone_without_the_torch_operator_headers(tmp_path: Path) -> None:
     tree = _tree(tmp_path, {"nms_cuda.cu": NMS})
     report = narrow_tree(tree, tmp_path / "no-such-include")
-    assert report.summary() == "0 .cu units narrowed, 0 left as they are"
+    assert report.summary() == "0 narrowed, 0 left as they are"
     assert (tree / "mmcv/ops/csrc/pytorch/cuda/nms_cuda.cu").read_text() == NMS
     assert not list(tree.rglob("*.narrow.h"))
 
@@ -140,6 +140,7 @@ def test_operators_are_found_qualified_and_under_using_namespace_at() -> None:
 def test_the_guard_keeps_the_full_include_and_the_line_numbers() -> None:
     text = "// a\n#include <ATen/ATen.h>\n#include <ATen/cuda/CUDAContext.h>\n#include <vector>\n"
     guarded = guard_full_includes(text)
+    assert guard_full_includes(guarded) == guarded
     assert "#include <ATen/ATen.h>" in guarded and "#include <ATen/core/Tensor.h>" in guarded
     assert "#line 3\n#include <ATen/cuda/CUDAContext.h>" in guarded
     assert guard_full_includes("#include \"ATen/ATen.h\"\n") == "#include \"ATen/ATen.h\"\n"
