@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
-import stat
 import subprocess
 import sys
 from pathlib import Path
 
 from mmbuild.build.narrow_includes import narrow_header_of
 from mmbuild.errors import EXIT_EXEC_FAILED, EXIT_OK
+from mmbuild.util.wrapper import module_script, split_compiler
 
 SOURCE_SUFFIXES = (".cu", ".cpp", ".cc", ".cxx")
 FALLBACK_NOTE = "does not compile with narrow torch includes; compiling it with the full ones"
@@ -42,19 +41,13 @@ def describe_fallbacks(log_text: str) -> str:
 
 def wrapper_script(folder: Path, before: list[str]) -> str:
     """A script that runs ``python -m mmbuild.build.narrow_compile <before...> "$@"`` (nvcc's command)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    script = folder / "narrow-compile"
-    command = shlex.join([sys.executable, "-m", "mmbuild.build.narrow_compile", *before])
-    script.write_text(f'#!/bin/sh\nexec {command} "$@"\n', encoding="utf-8")
-    script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return str(script)
+    return module_script(folder, "narrow-compile", "mmbuild.build.narrow_compile", before)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Compile narrow, and as the original where that fails."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    first_option = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
-    command, args = argv[:first_option], argv[first_option:]
+    command, args = split_compiler(argv)
     source = unit_source(args)
     header = narrow_header_of(source) if source is not None else None
     if header is not None and header.is_file():

@@ -49,8 +49,6 @@ from __future__ import annotations
 import fcntl
 import os
 import re
-import shlex
-import stat
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -59,6 +57,7 @@ from pathlib import Path
 from mmbuild.errors import EXIT_EXEC_FAILED, EXIT_OK
 from mmbuild.subset.cxx import strip_comments
 from mmbuild.util.argv import drop_options
+from mmbuild.util.wrapper import module_script, split_compiler
 
 COMMON = Path("mmcv/ops/csrc/common")
 HEADERS = ("pytorch_cpp_helper.hpp", "pytorch_device_registry.hpp")
@@ -97,12 +96,7 @@ def prepare_pch(tree: Path) -> PchFiles | None:
 
 def wrapper_script(folder: Path, *, before: list[str] | None = None) -> str:
     """A script that runs ``python -m mmbuild.build.pch [before...] <compiler> <args>``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    script = folder / "pch-compile"
-    command = shlex.join([sys.executable, "-m", "mmbuild.build.pch", *(before or [])])
-    script.write_text(f'#!/bin/sh\nexec {command} "$@"\n', encoding="utf-8")
-    script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return str(script)
+    return module_script(folder, "pch-compile", "mmbuild.build.pch", before or [])
 
 
 def pch_env(files: PchFiles, *, cache_kind: str, cache_tool: str | None, cxx: str, wrapper_dir: Path,
@@ -255,16 +249,10 @@ def _compile_forced(command: list[str], args: list[str], files: PchFiles) -> boo
     return False
 
 
-def _split_compiler(argv: list[str]) -> tuple[list[str], list[str]]:
-    """``[wrapper..., compiler, args...]``: the compiler is everything up to the first option."""
-    first_option = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
-    return argv[:first_option], argv[first_option:]
-
-
 def main(argv: list[str] | None = None) -> int:
     """``python -m mmbuild.build.pch [cache] <compiler> <args...>``: the wrapper the build runs."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    command, args = _split_compiler(argv)
+    command, args = split_compiler(argv)
     source, output = os.environ.get(ENV_SOURCE), os.environ.get(ENV_OUTPUT)
     if source and output and is_cxx_compile(args):
         files = PchFiles(Path(source), Path(output))

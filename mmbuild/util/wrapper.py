@@ -1,0 +1,24 @@
+"""Compiler wrappers: a shell script that runs a Python module in front of a compiler command."""
+
+from __future__ import annotations
+
+import shlex
+import stat
+import sys
+from pathlib import Path
+
+
+def module_script(folder: Path, name: str, module: str, before: list[str]) -> str:
+    """``<folder>/<name>``: ``exec <this python> -m <module> <before...> "$@"``; returns its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / name
+    command = shlex.join([sys.executable, "-m", module, *before])
+    script.write_text(f'#!/bin/sh\nexec {command} "$@"\n', encoding="utf-8")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return str(script)
+
+
+def split_compiler(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``[wrapper..., compiler, args...]``: the command is everything up to the first option."""
+    first_option = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
+    return argv[:first_option], argv[first_option:]
