@@ -35,6 +35,7 @@ from mmbuild.subset.cxx import strip_comments, strip_comments_and_literals
 NARROW_DEFINE = "MMBUILD_NARROW_TORCH_INCLUDES"
 HEADER_SUFFIX = ".narrow.h"
 CSRC = Path("mmcv/ops/csrc")
+UNITS = "pytorch"      # the torch units; tensorrt/, onnxruntime/ and parrots/ are built without torch
 NARROW_SUFFIXES = (".cu",)
 HEADER_SUFFIXES = (".h", ".hpp", ".cuh")
 FULL_HEADERS = ("ATen/ATen.h", "torch/types.h")
@@ -168,7 +169,7 @@ def narrow_tree(tree: Path, torch_include: Path, suffixes: tuple[str, ...] = NAR
     if not csrc.is_dir() or not ops:
         return report
     files = _TreeFiles(csrc)
-    units = sorted(p for p in csrc.rglob("*") if p.suffix in suffixes and "parrots" not in p.parts)
+    units = sorted(p for p in (csrc / UNITS).rglob("*") if p.suffix in suffixes)
     for unit in units:
         name = unit.relative_to(csrc).as_posix()
         texts = [_read(unit), *(_read(h) for h in files.reached(unit))]

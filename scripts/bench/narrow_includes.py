@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cuda_units import _argv, _source_tree  # noqa: E402
 
-from mmbuild.build.narrow_includes import CSRC, narrow_header_of, narrow_tree  # noqa: E402
+from mmbuild.build.narrow_includes import CSRC, UNITS, narrow_header_of, narrow_tree  # noqa: E402
 from mmbuild.build.pch import forced_include, pch_build_args, prepare_pch, starts_with_helper  # noqa: E402
 from mmbuild.build.preflight import torch_build_info  # noqa: E402
 from mmbuild.probe.nvidia_wheels import nvidia_wheel_paths  # noqa: E402
@@ -174,8 +174,8 @@ def main() -> int:
         report = narrow_tree(tree, Path(info.include_dirs[0]), suffixes=(suffix,))
         print(report.summary(), flush=True)
         wanted = set(filter(None, args.units.split(",")))
-        units = sorted(p for p in (tree / CSRC).rglob(f"*{suffix}") if "parrots" not in p.parts
-                       and "mlu" not in p.parts and "mps" not in p.parts and "npu" not in p.parts
+        units = sorted(p for p in (tree / CSRC / UNITS).rglob(f"*{suffix}")
+                       if "mlu" not in p.parts and "mps" not in p.parts and "npu" not in p.parts
                        and (not wanted or p.name in wanted))
         gch = build_gch(tree, info, scratch, env) if args.cxx else None
         if gch:
