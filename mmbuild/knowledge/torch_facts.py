@@ -50,6 +50,12 @@ def arch_names(torch_version: str | None) -> dict[str, str]:
     return names
 
 
+def reads_pytorch_nvcc(torch_version: str | None) -> bool:
+    """Whether this torch's extension builder runs ``$PYTORCH_NVCC`` (an unreadable version: yes)."""
+    version = parse_version(torch_version)
+    return version is None or version >= Version(load_table("torch")["pytorch_nvcc"]["since"])
+
+
 def cuda_headers_needed() -> list[str]:
     """The CUDA headers torch's CUDA headers include: every .cu unit of an extension needs them."""
     return list(load_table("torch")["cuda_headers"]["needed"])

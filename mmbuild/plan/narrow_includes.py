@@ -1,12 +1,14 @@
 """Whether the ``.cu`` units include only the torch headers they use (mmbuild/build/narrow_includes.py).
 
-On by default for CUDA builds where the compile wrapper runs (Linux and macOS: nvcc goes through a
-shell script); each unit whose narrow compile fails compiles as it was. CPU builds have no ``.cu``
+On by default for CUDA builds where the compile wrapper runs: Linux and macOS (nvcc goes through a
+shell script), with a torch whose extension builder runs ``$PYTORCH_NVCC`` (2.1 and newer); each
+unit whose narrow compile fails compiles as it was. CPU builds have no ``.cu``
 units, and their C++ units use the precompiled header. ``--no-narrow-includes`` turns it off.
 """
 
 from __future__ import annotations
 
+from mmbuild.knowledge.torch_facts import reads_pytorch_nvcc
 from mmbuild.model.environment import Environment
 from mmbuild.plan.switch import Switch
 from mmbuild.plan.toolchain import host_toolchain
@@ -17,6 +19,10 @@ def choose_narrow_includes(env: Environment, target: str, wanted: bool) -> Switc
         return Switch(False, "--no-narrow-includes")
     if target != "cuda":
         return Switch(False, "a CPU build has no .cu units")
+    torch_version = env.torch.version if env.torch else None
+    if not reads_pytorch_nvcc(torch_version):
+        return Switch(False, f"torch {torch_version} runs nvcc itself (PYTORCH_NVCC from torch 2.1): "
+                             "no wrapper can put the narrow headers in front")
     why_not = host_toolchain(env).narrow_includes_support()
     if why_not:
         return Switch(False, why_not)
