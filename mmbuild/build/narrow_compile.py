@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 from mmbuild.build.narrow_includes import narrow_header_of
 from mmbuild.errors import EXIT_EXEC_FAILED, EXIT_OK
-from mmbuild.util.wrapper import module_script, split_compiler
+from mmbuild.util.wrapper import split_compiler
 
 SOURCE_SUFFIXES = (".cu", ".cpp", ".cc", ".cxx")
 FALLBACK_NOTE = "does not compile with narrow torch includes; compiling it with the full ones"
@@ -39,9 +40,10 @@ def describe_fallbacks(log_text: str) -> str:
     return f"; narrow includes: {len(fell_back)} unit(s) compiled as they were ({', '.join(fell_back)})"
 
 
-def wrapper_script(folder: Path, before: list[str]) -> str:
-    """A script that runs ``python -m mmbuild.build.narrow_compile <before...> "$@"`` (nvcc's command)."""
-    return module_script(folder, "narrow-compile", "mmbuild.build.narrow_compile", before)
+def wrapper_command(before: list[str]) -> str:
+    """``python -m mmbuild.build.narrow_compile <before...>`` as one shell command: torch writes it into
+    build.ninja as nvcc (``PYTORCH_NVCC``), so each unit's line in the build log names the nvcc behind it."""
+    return shlex.join([sys.executable, "-m", "mmbuild.build.narrow_compile", *before])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -93,10 +93,9 @@ def build_env(run: Run, plan: BuildPlan, tools: BuildTools, tree: Path) -> dict[
     env.update(compiler_cache_env(run.compiler_cache, cxx=tools.cxx, nvcc=tools.nvcc,
                                   wrapper_dir=run.work.path / "compiler-wrappers", source_root=tree))
     if plan.narrow_includes and env.get("PYTORCH_NVCC"):
-        from mmbuild.build.narrow_compile import wrapper_script
+        from mmbuild.build.narrow_compile import wrapper_command
 
-        env["PYTORCH_NVCC"] = wrapper_script(run.work.path / "compiler-wrappers",
-                                             shlex.split(env["PYTORCH_NVCC"]))
+        env["PYTORCH_NVCC"] = wrapper_command(shlex.split(env["PYTORCH_NVCC"]))
     return env
 
 
