@@ -12,24 +12,20 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
 from mmbuild.build.narrow_includes import narrow_header_of
 from mmbuild.errors import EXIT_EXEC_FAILED, EXIT_OK
-from mmbuild.util.wrapper import split_compiler
+from mmbuild.util.wrapper import compiled_source, compiles, split_compiler
 
 SOURCE_SUFFIXES = (".cu", ".cpp", ".cc", ".cxx")
 FALLBACK_NOTE = "does not compile with narrow torch includes; compiling it with the full ones"
 
 
 def unit_source(args: list[str]) -> Path | None:
-    """The one source file a compile command names, if it names one."""
-    if "-c" not in args:
-        return None
-    sources = [a for a in args if a.endswith(SOURCE_SUFFIXES) and not a.startswith("-")]
-    return Path(sources[0]) if len(sources) == 1 else None
+    """The source file a compile command names, if it names one."""
+    return compiled_source(args, SOURCE_SUFFIXES)
 
 
 def describe_fallbacks(log_text: str) -> str:
@@ -53,10 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     source = unit_source(args)
     header = narrow_header_of(source) if source is not None else None
     if header is not None and header.is_file():
-        done = subprocess.run([*command, *args, "-include", str(header)], capture_output=True)
-        if done.returncode == 0:
-            sys.stdout.buffer.write(done.stdout)
-            sys.stderr.buffer.write(done.stderr)
+        if compiles([*command, *args, "-include", str(header)]):
             return EXIT_OK
         sys.stderr.write(f"mmbuild: {source.name} {FALLBACK_NOTE}\n")
     os.execvp(command[0], [*command, *args])

@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmbuild.subset.cxx import strip_comments, strip_comments_and_literals
+from mmbuild.subset.cxx import INCLUDE_LINE, includes, strip_comments_and_literals
 
 NARROW_DEFINE = "MMBUILD_NARROW_TORCH_INCLUDES"
 HEADER_SUFFIX = ".narrow.h"
@@ -41,7 +41,6 @@ HEADER_SUFFIXES = (".h", ".hpp", ".cuh")
 FULL_HEADERS = ("ATen/ATen.h", "torch/types.h")
 NARROW_BASE = ("ATen/core/Tensor.h", "ATen/Dispatch.h")
 
-_INCLUDE_LINE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*([<"])([^>"]+)[>"][^\n]*$', re.M)
 _QUALIFIED = re.compile(r"\bat::(\w+)\s*\(")
 _UNQUALIFIED = re.compile(r"(?<![\w:.>])(\w+)\s*\(")
 _TORCH_NAMESPACE = re.compile(r"\btorch::")
@@ -88,11 +87,11 @@ def guard_full_includes(text: str) -> str:
             return f"{guarded_full_include(match.group(2))}\n#line {line + 1}"
         return match.group(0)
 
-    return _INCLUDE_LINE.sub(replace, text)
+    return INCLUDE_LINE.sub(replace, text)
 
 
 def quoted_includes(text: str) -> list[str]:
-    return [m.group(2) for m in _INCLUDE_LINE.finditer(strip_comments(text)) if m.group(1) == '"']
+    return [name for kind, name in includes(text) if kind == '"']
 
 
 def ops_named(text: str, ops: frozenset[str], *, unqualified: bool) -> set[str]:
@@ -121,8 +120,7 @@ def why_not_narrow(texts: list[str]) -> str | None:
     code = [strip_comments_and_literals(t) for t in texts]
     if any(_TORCH_NAMESPACE.search(c) for c in code):
         return "names torch:: (its factories need the all-operator headers)"
-    if not any(m.group(1) == "<" and m.group(2) in FULL_HEADERS
-               for t in texts for m in _INCLUDE_LINE.finditer(strip_comments(t))):
+    if not any(kind == "<" and name in FULL_HEADERS for t in texts for kind, name in includes(t)):
         return "includes no full torch header"
     return None
 

@@ -48,16 +48,15 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from mmbuild.errors import EXIT_EXEC_FAILED, EXIT_OK
-from mmbuild.subset.cxx import strip_comments
+from mmbuild.subset.cxx import includes
 from mmbuild.util.argv import drop_options
-from mmbuild.util.wrapper import module_script, split_compiler
+from mmbuild.util.wrapper import compiled_source, compiles, module_script, split_compiler
 
 COMMON = Path("mmcv/ops/csrc/common")
 HEADERS = ("pytorch_cpp_helper.hpp", "pytorch_device_registry.hpp")
@@ -118,7 +117,7 @@ def pch_env(files: PchFiles, *, cache_kind: str, cache_tool: str | None, cxx: st
 
 def is_cxx_compile(args: list[str]) -> bool:
     """Whether ``args`` (after the compiler) compile one C++ source to an object."""
-    return "-c" in args and any(a.endswith(CXX_SUFFIXES) for a in args if not a.startswith("-"))
+    return compiled_source(args, CXX_SUFFIXES) is not None
 
 
 def unit_flags(args: list[str]) -> list[str]:
@@ -214,21 +213,18 @@ def ensure_pch(compiler: list[str], args: list[str], files: PchFiles, store_root
         return True
 
 
-_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*[<"]([^>"]+)[>"]', re.M)
-
-
 def starts_with_helper(source: Path) -> bool:
     """Whether the unit's first include is mmcv's helper (then GCC uses the ``.gch`` by itself)."""
     try:
         text = source.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return True                       # nothing to decide on: compile the unit as it is
-    first = _INCLUDE.search(strip_comments(text))
-    return first is not None and Path(first.group(1)).name == HEADERS[0]
+    found = includes(text)
+    return bool(found) and Path(found[0][1]).name == HEADERS[0]
 
 
 def unit_source(args: list[str]) -> Path | None:
-    return next((Path(a) for a in args if a.endswith(CXX_SUFFIXES) and not a.startswith("-")), None)
+    return compiled_source(args, CXX_SUFFIXES)
 
 
 def forced_include(files: PchFiles) -> list[str]:
@@ -238,10 +234,7 @@ def forced_include(files: PchFiles) -> list[str]:
 
 def _compile_forced(command: list[str], args: list[str], files: PchFiles) -> bool:
     """Compile the unit with the helper forced in front; True when that worked (its output shown)."""
-    done = subprocess.run([*command, *args, *forced_include(files)], capture_output=True)
-    if done.returncode == 0:
-        sys.stdout.buffer.write(done.stdout)
-        sys.stderr.buffer.write(done.stderr)
+    if compiles([*command, *args, *forced_include(files)]):
         return True
     source = unit_source(args)
     sys.stderr.write(f"mmbuild: {source.name if source else 'a unit'} does not compile with the "

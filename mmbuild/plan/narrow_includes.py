@@ -1,9 +1,9 @@
 """Whether the ``.cu`` units include only the torch headers they use (mmbuild/build/narrow_includes.py).
 
-On by default for CUDA builds where the compile wrapper runs: Linux and macOS (nvcc goes through a
-shell script), with a torch whose extension builder runs ``$PYTORCH_NVCC`` (2.1 and newer); each
-unit whose narrow compile fails compiles as it was. CPU builds have no ``.cu``
-units, and their C++ units use the precompiled header. ``--no-narrow-includes`` turns it off.
+On by default for CUDA builds where the compile wrapper runs: Linux and macOS, with a torch whose
+extension builder runs ``$PYTORCH_NVCC`` (2.1 and newer), which names the wrapper in front of nvcc;
+each unit whose narrow compile fails compiles as it was. CPU builds have no ``.cu`` units, and
+their C++ units use the precompiled header. ``--no-narrow-includes`` turns it off.
 """
 
 from __future__ import annotations

@@ -95,6 +95,14 @@ def strip_comments_and_literals(text: str) -> str:
     return _LEXEMES.sub(_blank_lexeme, text)
 
 
+INCLUDE_LINE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*([<"])([^>"]+)[>"][^\n]*$', re.M)
+
+
+def includes(text: str) -> list[tuple[str, str]]:
+    """The ``#include`` lines of ``text`` outside comments: (``<`` or ``"``, the name), in order."""
+    return [(m.group(1), m.group(2)) for m in INCLUDE_LINE.finditer(strip_comments(text))]
+
+
 def strip_comments(text: str) -> str:
     """Blank comments only (literals stay: error messages are read too), keeping offsets and newlines."""
     return _LEXEMES.sub(lambda m: _blank(m.group(0)) if m.group(0).startswith("/") else m.group(0), text)

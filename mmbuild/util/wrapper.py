@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -22,3 +23,20 @@ def split_compiler(argv: list[str]) -> tuple[list[str], list[str]]:
     """``[wrapper..., compiler, args...]``: the command is everything up to the first option."""
     first_option = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
     return argv[:first_option], argv[first_option:]
+
+
+def compiled_source(args: list[str], suffixes: tuple[str, ...]) -> Path | None:
+    """The source file with one of ``suffixes`` that a compile command (``-c``) names, else None."""
+    if "-c" not in args:
+        return None
+    return next((Path(a) for a in args if a.endswith(suffixes) and not a.startswith("-")), None)
+
+
+def compiles(argv: list[str]) -> bool:
+    """Run a compile; when it works, pass its output on and return True, else keep its errors back."""
+    done = subprocess.run(argv, capture_output=True)
+    if done.returncode != 0:
+        return False
+    sys.stdout.buffer.write(done.stdout)
+    sys.stderr.buffer.write(done.stderr)
+    return True

@@ -72,7 +72,7 @@ class MsvcToolchain:
         return "not wired for MSVC (/Yc, /Yu)"
 
     def narrow_includes_support(self) -> str | None:
-        return "not wired on Windows (nvcc's compile wrapper is a shell script)"
+        return "not wired on Windows (nvcc's compile wrapper is not tried under MSVC's build)"
 
     def rejects_clang_only_flags(self, compiler: Compiler | None) -> bool:
         return False  # distutils' MSVC compiler takes no sysconfig CFLAGS
