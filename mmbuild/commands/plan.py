@@ -8,6 +8,7 @@ still printed), 2 for bad input.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -40,6 +41,10 @@ def run(args) -> int:
     envs = load_environments(paths)
     names = [Path(p).stem for p in paths] if paths else None
     options = options_from_args(args)
+    if not paths:   # planning for this machine: size the jobs for the compiler cache install would use
+        from mmbuild.build.compiler_cache import choose_compiler_cache
+
+        options = dataclasses.replace(options, compiler_cache=choose_compiler_cache(options.compiler_cache))
     resolution = None
     if options.wants_stack:
         from mmbuild.pipeline.stack import env_for_plan, options_for, plan_with_stack, resolve_requests

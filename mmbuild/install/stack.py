@@ -167,11 +167,18 @@ def _undo(before: dict[str, str], backup, python: str, install_argv, work_dir: P
     # own cv2/): removing one that was added takes files of one that was there before with it.
     broken = [n for n in lost_files(recorded) if n in before and n not in replaced]
     again += [f"{n}=={before[n]}" for n in broken]
+    failed = ""
     if again:
         empty = work_dir / "no-constraints.txt"
         empty.write_text("", encoding="utf-8")
         argv = [*install_argv(again, empty), "--force-reinstall", "--no-deps"]
-        run_command(argv, timeout=INSTALL_TIMEOUT_S)
+        result = run_command(argv, timeout=INSTALL_TIMEOUT_S)
+        if not result.ok:
+            failed = (f"could not put back {' '.join(again)} ({installer_tail(result)}): "
+                      f"install {'them' if len(again) > 1 else 'it'} with pip")
+    lost = {Requirement(text).name for text in again} if failed else set()
+    replaced = [n for n in replaced if n not in lost]
+    broken = [n for n in broken if n not in lost]
     parts = []
     if added:
         parts.append(f"removed {', '.join(added)}")
@@ -180,4 +187,6 @@ def _undo(before: dict[str, str], backup, python: str, install_argv, work_dir: P
     if broken:
         shared = ", ".join(f"{n} {before[n]}" for n in broken)
         parts.append(f"reinstalled {shared} (files shared with one removed)")
+    if failed:
+        parts.append(failed)
     return "; ".join(parts) or "nothing had changed"

@@ -416,6 +416,9 @@ class Bench:
         except ValueError:
             report = {}
         facts: dict = {"cache": report.get("cache")}
+        wheel = report.get("wheel")
+        if wheel and Path(wheel).is_file():
+            facts["wheel_mib"] = round(Path(wheel).stat().st_size / 2**20, 1)
         build = next((s for s in report.get("steps", []) if s.get("stage") == "build"), None)
         pch = re.search(r"precompiled header (.+?)(;|$)", build["detail"]) if build else None
         if pch:
@@ -427,7 +430,7 @@ class Bench:
         return facts
 
     def exports(self, python: Path) -> dict:
-        """The installed ``_ext``'s exported symbols: how many, and a digest of the sorted list."""
+        """The installed ``_ext``'s exported symbols (how many, a digest of the sorted list) and its size."""
         import hashlib
 
         found = subprocess.run([str(python), "-c", "import glob, os, mmcv; print(glob.glob(os.path.join("
@@ -439,7 +442,8 @@ class Bench:
                             text=True, check=False).stdout
         names = sorted({line.split()[-1] for line in nm.splitlines() if line.strip()})
         digest = hashlib.sha256("\n".join(names).encode()).hexdigest()
-        return {"exports": len(names), "exports_sha256": digest}
+        ext_mib = round(Path(found.stdout.strip()).stat().st_size / 2**20, 1)
+        return {"exports": len(names), "exports_sha256": digest, "ext_mib": ext_mib}
 
     def ccache(self, flag: str, env: dict[str, str]) -> dict:
         if not shutil.which("ccache"):
@@ -561,7 +565,8 @@ def markdown(report: dict) -> str:
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for row in report["measurements"]:
         status = "" if row["ok"] else " (FAILED)"
-        extra = "; ".join(f"{k} {row[k]}" for k in ("cache", "compile_units", "exports", "pch")
+        extra = "; ".join(f"{k} {row[k]}" for k in ("cache", "compile_units", "exports", "ext_mib", "wheel_mib",
+                                                     "pch")
                           if row.get(k) is not None)
         lines.append(f"| {row['name']}{status} | {row['median_s']} | {row['spread_s']} | "
                      f"{row['median_cpu_s'] or ''} | {len(row['runs'])} | "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,20 @@ def test_mmbuild_env_shows_the_farm():
     assert "compiler farm" not in env_command.render(_machine(None), io.StringIO())
     text = env_command.render(_machine(FARM), io.StringIO())
     assert "sccache-dist http://10.0.0.5:10600/: 4 servers, 7 CPUs" in text
+
+
+def test_plan_for_this_machine_sizes_the_jobs_for_the_compiler_cache_install_would_pick(monkeypatch, capsys):
+    """With no --compiler-cache, install picks one that is installed (sccache where ccache is not):
+    ``mmbuild plan`` on this machine picks the same, so its MAX_JOBS is the one the build uses."""
+    from mmbuild.build import compiler_cache
+    from mmbuild.cli import main
+    from mmbuild.commands import plan as plan_command
+
+    asked = []
+    monkeypatch.setattr(plan_command, "load_environments", lambda paths: [_machine(FARM)])
+    monkeypatch.setattr(compiler_cache, "choose_compiler_cache", lambda requested: asked.append(requested)
+                        or "sccache")
+    assert main(["plan", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    (reason,) = [d["reason"] for d in plan["decisions"] if d["name"] == "MAX_JOBS"]
+    assert asked == [None] and "compiler farm http://10.0.0.5:10600/" in reason

@@ -157,3 +157,23 @@ def test_an_added_package_sharing_files_with_an_installed_one_leaves_it_whole_wh
                       may_replace=["needscontrib"], install_argv=_argv(venv, wheels), accept=failing_verify)
     done = subprocess.run([venv, "-c", "import cvx; print(cvx.BASE)"], capture_output=True, text=True)
     assert done.stdout.strip() == "1", done.stderr
+
+
+def test_a_replaced_package_that_cannot_be_put_back_is_named_with_what_to_do(venv, tmp_path):
+    """pip upgraded a dependency nobody backed up, and its old wheel is gone when the undo runs."""
+    wheels = tmp_path / "wheels"
+    old = make_wheel(wheels, "dep", "1.0", {"dep/__init__.py": "V = 1\n"})
+    make_wheel(wheels, "dep", "2.0", {"dep/__init__.py": "V = 2\n"})
+    make_wheel(wheels, "needsdep", "1.0", {"needsdep/__init__.py": ""}, requires=["dep>=2"])
+    _pip(venv, wheels, "dep==1.0")
+
+    def failing_verify() -> None:
+        Path(old).unlink()
+        raise VerifyFailedError("the stack checks failed")
+
+    with pytest.raises(VerifyFailedError) as failed:
+        install_stack(["needsdep==1.0"], python=venv, work_dir=tmp_path / "w", constraints=[],
+                      may_replace=["needsdep"], install_argv=_argv(venv, wheels), accept=failing_verify)
+    message = str(failed.value)
+    assert "removed needsdep; could not put back dep==1.0 (" in message
+    assert "install it with pip" in message and "put back dep 1.0" not in message
