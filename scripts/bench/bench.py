@@ -565,9 +565,8 @@ def markdown(report: dict) -> str:
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for row in report["measurements"]:
         status = "" if row["ok"] else " (FAILED)"
-        extra = "; ".join(f"{k} {row[k]}" for k in ("cache", "compile_units", "exports", "ext_mib", "wheel_mib",
-                                                     "pch")
-                          if row.get(k) is not None)
+        facts = ("cache", "compile_units", "exports", "ext_mib", "wheel_mib", "pch")
+        extra = "; ".join(f"{k} {row[k]}" for k in facts if row.get(k) is not None)
         lines.append(f"| {row['name']}{status} | {row['median_s']} | {row['spread_s']} | "
                      f"{row['median_cpu_s'] or ''} | {len(row['runs'])} | "
                      f"{row['peak_rss_mib']} | {row.get('peak_step_mib', '')} | {row.get('vs_stock', '')} | "
