@@ -162,23 +162,22 @@ def _undo(before: dict[str, str], backup, python: str, install_argv, work_dir: P
     backed_up = {canonicalize_name(d.name) for d in backup.distributions}
     uninstall(added + [n for n in replaced if n in backed_up and n in after], python)
     put_back(backup)
-    again = [f"{n}=={before[n]}" for n in replaced if n not in backed_up]
     # Two distributions may install the same files (opencv-python and opencv-contrib-python both
     # own cv2/): removing one that was added takes files of one that was there before with it.
     broken = [n for n in lost_files(recorded) if n in before and n not in replaced]
-    again += [f"{n}=={before[n]}" for n in broken]
+    again = [n for n in replaced if n not in backed_up] + broken
     failed = ""
     if again:
+        pins = [f"{n}=={before[n]}" for n in again]
         empty = work_dir / "no-constraints.txt"
         empty.write_text("", encoding="utf-8")
-        argv = [*install_argv(again, empty), "--force-reinstall", "--no-deps"]
+        argv = [*install_argv(pins, empty), "--force-reinstall", "--no-deps"]
         result = run_command(argv, timeout=INSTALL_TIMEOUT_S)
         if not result.ok:
-            failed = (f"could not put back {' '.join(again)} ({installer_tail(result)}): "
-                      f"install {'them' if len(again) > 1 else 'it'} with pip")
-    lost = {Requirement(text).name for text in again} if failed else set()
-    replaced = [n for n in replaced if n not in lost]
-    broken = [n for n in broken if n not in lost]
+            failed = (f"could not put back {' '.join(pins)} ({installer_tail(result)}): "
+                      f"install {'them' if len(pins) > 1 else 'it'} with pip")
+            replaced = [n for n in replaced if n not in again]
+            broken = []
     parts = []
     if added:
         parts.append(f"removed {', '.join(added)}")

@@ -202,7 +202,7 @@ class Bench:
     def timed(self, name: str, argv: list[str], env: dict[str, str], cwd: Path | None = None) -> Run:
         """Run ``argv`` in a child that reports its time and peak memory; stdout and stderr go to
         ``logs/<name>-<n>.out`` and ``.log``. The machine's memory in use is sampled meanwhile."""
-        stamp = self.logs / f"{name}-{len(list(self.logs.glob(name + '-*.log')))}"
+        stamp = self.logs / f"{name}-{self.runs_logged(name)}"
         result_file = stamp.with_suffix(".json")
         busy_before = _busy_cpu_s()
         with open(stamp.with_suffix(".out"), "w") as out, open(stamp.with_suffix(".log"), "w") as log, \
@@ -432,6 +432,10 @@ class Bench:
             facts["compile_units"] = int(units[-1][1]) if units else 0
         return facts
 
+    def runs_logged(self, name: str) -> int:
+        """How many runs of step ``name`` have a log (``logs/<name>-<n>.log``, n from 0)."""
+        return len(list(self.logs.glob(f"{name}-*.log")))
+
     def exports(self, python: Path, name: str) -> dict:
         """The installed ``_ext``'s exported symbols and its size. Every defined dynamic symbol (count and
         a digest of the sorted names), and the strong ones alone: mmcv's own functions, which a build
@@ -447,8 +451,7 @@ class Bench:
                             text=True, check=False).stdout
         typed = sorted({tuple(line.split()[-2:]) for line in nm.splitlines() if len(line.split()) >= 2},
                        key=lambda pair: (pair[1], pair[0]))
-        runs = len(list(self.logs.glob(f"{name}-*.log")))
-        (self.logs / f"{name}-{max(runs - 1, 0)}.exports.txt").write_text(
+        (self.logs / f"{name}-{max(self.runs_logged(name) - 1, 0)}.exports.txt").write_text(
             "".join(f"{kind} {symbol}\n" for kind, symbol in typed))
         names = sorted({symbol for _kind, symbol in typed})
         strong = sorted({symbol for kind, symbol in typed if kind in STRONG_SYMBOL_TYPES})
