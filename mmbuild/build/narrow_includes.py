@@ -7,15 +7,20 @@ methods, which ``<ATen/core/Tensor.h>`` declares without the rest.
 
 The transform, applied to the prepared tree (:func:`narrow_tree`):
 
-- Every in-tree header that includes ``<ATen/ATen.h>`` or ``<torch/types.h>`` gets, in its place, a
-  block that includes ``<ATen/core/Tensor.h>`` and ``<ATen/Dispatch.h>`` when the unit defines
+- Every in-tree header that includes a full torch header (``<ATen/ATen.h>``, ``<torch/types.h>``,
+  ``<torch/script.h>``, ``<torch/serialize/tensor.h>``) gets, in its place, a block that includes
+  ``<ATen/core/Tensor.h>`` and ``<ATen/Dispatch.h>`` when the unit defines
   ``MMBUILD_NARROW_TORCH_INCLUDES`` and the full header otherwise, so units left as they are compile
-  exactly as before.
+  exactly as before. A narrowed unit's own includes of them get the same block.
 - Each ``.cu`` unit that can be narrowed gets a header beside it, ``<unit>.narrow.h``, that defines
   that macro and ``TORCH_ASSERT_ONLY_METHOD_OPERATORS`` (torch's own check that no all-operator
-  header comes in) and includes ``<ATen/ops/<op>.h>`` for each ``at::<op>`` the unit or its in-tree
-  headers name. The unit itself is not changed. A unit that names ``torch::`` (whose factories live
-  in the all-operator headers) gets none.
+  header comes in) and includes ``<ATen/ops/<op>.h>`` for each ``at::<op>`` or ``torch::<op>`` the
+  unit or its in-tree headers name (``<op>_out`` is declared in ``<op>.h``).
+- That header also defines ``AT_PER_OPERATOR_HEADERS``, so the torch headers that offer the choice
+  read the per-operator headers they need instead of all of them, and it includes what a unit names
+  beyond the operators: ``<ATen/TensorIndexing.h>`` for ``at::indexing`` (``Slice``), and for
+  ``torch::`` torch's own ``torch/types.h`` less its ``#include <ATen/ATen.h>``: the ``torch``
+  namespace (``torch::Tensor``, ``torch::kInt32``) and the autograd factories (``torch::zeros``).
 - The compile wrapper (:mod:`mmbuild.build.narrow_compile`) puts that header in front of the unit
   (``-include``); where that compile fails it compiles the unit without it, exactly as the original,
   so such a unit costs one failed front end.
@@ -27,6 +32,7 @@ measured faster (scripts/bench/README.md, "Narrow torch includes").
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,13 +44,19 @@ CSRC = Path("mmcv/ops/csrc")
 UNITS = "pytorch"      # the torch units; tensorrt/, onnxruntime/ and parrots/ are built without torch
 NARROW_SUFFIXES = (".cu",)
 HEADER_SUFFIXES = (".h", ".hpp", ".cuh")
-FULL_HEADERS = ("ATen/ATen.h", "torch/types.h")
+FULL_HEADERS = ("ATen/ATen.h", "torch/types.h", "torch/script.h", "torch/serialize/tensor.h")
 NARROW_BASE = ("ATen/core/Tensor.h", "ATen/Dispatch.h")
+TORCH_TYPES = Path("torch/csrc/api/include/torch/types.h")   # under torch's include folder
+ALL_OPERATORS = "ATen/ATen.h"
 
-_QUALIFIED = re.compile(r"\bat::(\w+)\s*\(")
+_QUALIFIED = re.compile(r"\b(?:at|torch)::(\w+)\s*\(")
+_OUT_VARIANT = re.compile(r"_outf?$")
 _UNQUALIFIED = re.compile(r"(?<![\w:.>])(\w+)\s*\(")
-_TORCH_NAMESPACE = re.compile(r"\btorch::")
+_TORCH_NAMESPACE = re.compile(r"\btorch::|\busing\s+namespace\s+torch\s*;")
 _USING_AT = re.compile(r"\busing\s+namespace\s+at\s*;")
+# what a unit's code names -> the header that declares it, besides the operators
+_NAMED_HEADERS = ((re.compile(r"\b(?:at|torch)::indexing\b"), "ATen/TensorIndexing.h"),)
+_PRAGMA_ONCE = re.compile(r"^[ \t]*#[ \t]*pragma[ \t]+once[^\n]*$", re.M)
 
 
 @dataclass
@@ -95,13 +107,31 @@ def quoted_includes(text: str) -> list[str]:
 
 
 def ops_named(text: str, ops: frozenset[str], *, unqualified: bool) -> set[str]:
-    """The operators ``text`` calls as ``at::<op>(...)``, and as ``<op>(...)`` when ``unqualified``
-    (a unit under ``using namespace at``)."""
+    """The operators ``text`` calls as ``at::<op>(...)`` or ``torch::<op>(...)``, and as ``<op>(...)``
+    when ``unqualified`` (a unit under ``using namespace at``); ``<op>_out`` counts as ``<op>``, whose
+    header declares it."""
     code = strip_comments_and_literals(text)
     names = set(_QUALIFIED.findall(code))
     if unqualified:
         names |= set(_UNQUALIFIED.findall(code))
-    return names & ops
+    return {name if name in ops else _OUT_VARIANT.sub("", name) for name in names} & ops
+
+
+def torch_namespace(torch_include: Path) -> str | None:
+    """torch's ``torch/types.h`` less its ``#include <ATen/ATen.h>`` (and ``#pragma once``): the
+    ``torch`` namespace for a narrowed unit that names ``torch::``; None where this torch has no such
+    header or it does not include the all-operator header."""
+    path = torch_include / TORCH_TYPES
+    if not path.is_file():
+        return None
+    text = _read(path)
+    if not any(kind == "<" and name == ALL_OPERATORS for kind, name in includes(text)):
+        return None
+
+    def drop(match: re.Match[str]) -> str:
+        return "" if match.group(1) == "<" and match.group(2) == ALL_OPERATORS else match.group(0)
+
+    return _PRAGMA_ONCE.sub("", INCLUDE_LINE.sub(drop, text))
 
 
 def narrow_header_of(unit: Path) -> Path:
@@ -109,17 +139,37 @@ def narrow_header_of(unit: Path) -> Path:
     return unit.with_name(unit.name + HEADER_SUFFIX)
 
 
-def narrow_header(op_names: list[str]) -> str:
-    includes = "".join(f"#include <ATen/ops/{name}.h>\n" for name in op_names)
-    return (f"// narrow torch includes (mmbuild), put in front of the unit with -include\n"
-            f"#define {NARROW_DEFINE}\n#define TORCH_ASSERT_ONLY_METHOD_OPERATORS\n{includes}")
+def narrow_header(op_names: Sequence[str], extra_headers: Sequence[str] = (),
+                  torch_names: str | None = None) -> str:
+    """The header put in front of a narrowed unit: the operators' headers, ``extra_headers`` and, for a
+    unit that names ``torch::``, ``torch_names`` (:func:`torch_namespace`)."""
+    includes = "".join(f"#include <{name}>\n" for name in [*(f"ATen/ops/{op}.h" for op in op_names),
+                                                           *extra_headers])
+    text = (f"// narrow torch includes (mmbuild), put in front of the unit with -include\n"
+            f"#define {NARROW_DEFINE}\n#define TORCH_ASSERT_ONLY_METHOD_OPERATORS\n"
+            f"#define AT_PER_OPERATOR_HEADERS\n{includes}")
+    if torch_names is None:
+        return text
+    return f"{text}// torch/types.h without <{ALL_OPERATORS}> (the unit names torch::)\n{torch_names}\n"
 
 
-def why_not_narrow(texts: list[str]) -> str | None:
-    """Why a unit whose own and in-tree headers' texts are ``texts`` keeps the full includes, or None."""
+def named_headers(texts: list[str]) -> list[str]:
+    """The headers besides the operators' that a unit's code names things from (``at::indexing``)."""
     code = [strip_comments_and_literals(t) for t in texts]
-    if any(_TORCH_NAMESPACE.search(c) for c in code):
-        return "names torch:: (its factories need the all-operator headers)"
+    return [header for pattern, header in _NAMED_HEADERS if any(pattern.search(c) for c in code)]
+
+
+def names_torch(texts: list[str]) -> bool:
+    """Whether a unit whose own and in-tree headers' texts are ``texts`` names ``torch::`` in code (or
+    uses its namespace)."""
+    return any(_TORCH_NAMESPACE.search(strip_comments_and_literals(t)) for t in texts)
+
+
+def why_not_narrow(texts: list[str], torch_names: str | None = None) -> str | None:
+    """Why a unit whose own and in-tree headers' texts are ``texts`` keeps the full includes, or None;
+    ``torch_names``: :func:`torch_namespace` of this torch."""
+    if torch_names is None and names_torch(texts):
+        return "names torch:: (this torch's torch/types.h has no narrow form)"
     if not any(kind == "<" and name in FULL_HEADERS for t in texts for kind, name in includes(t)):
         return "includes no full torch header"
     return None
@@ -167,16 +217,22 @@ def narrow_tree(tree: Path, torch_include: Path, suffixes: tuple[str, ...] = NAR
     if not csrc.is_dir() or not ops:
         return report
     files = _TreeFiles(csrc)
+    torch_names = torch_namespace(torch_include)
     units = sorted(p for p in (csrc / UNITS).rglob("*") if p.suffix in suffixes)
     for unit in units:
         name = unit.relative_to(csrc).as_posix()
-        texts = [_read(unit), *(_read(h) for h in files.reached(unit))]
-        why = why_not_narrow(texts)
+        own = _read(unit)
+        texts = [own, *(_read(h) for h in files.reached(unit))]
+        why = why_not_narrow(texts, torch_names)
         if why:
             report.left[name] = why
             continue
         names = unit_ops(texts, ops)
-        narrow_header_of(unit).write_text(narrow_header(names), encoding="utf-8")
+        header = narrow_header(names, named_headers(texts), torch_names if names_torch(texts) else None)
+        narrow_header_of(unit).write_text(header, encoding="utf-8")
+        guarded = guard_full_includes(own)
+        if guarded != own:
+            unit.write_text(guarded, encoding="utf-8")
         report.narrowed[name] = names
     headers = sorted(p for p in csrc.rglob("*") if p.suffix in HEADER_SUFFIXES and "parrots" not in p.parts
                      and not p.name.endswith(HEADER_SUFFIX))

@@ -58,6 +58,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))   # mmbuild from this checkout, whichever Python runs the bench
+
+# imported here, so that a Python without mmbuild's dependencies stops at once, not after the stock step
+from mmbuild.source.sdist import download_sdist  # noqa: E402
+
 STEPS = ("env", "stock", "cold", "cache_hit", "verify", "rebuild", "subset", "cold_no_pch")
 CUDA_STEPS = ("cuda_stock", "cuda_cold", "cuda_subset", "cuda_subset_no_pch")
 # Steps whose runs alternate with --rounds N (stock, cold, stock, cold, ...): a drift of the machine's
@@ -237,8 +242,6 @@ class Bench:
 
     def sdist(self) -> Path:
         if self._sdist is None:
-            from mmbuild.source.sdist import download_sdist
-
             self._sdist = download_sdist("mmcv", self.args.mmcv, folder=self.work / "sdists").path
         return self._sdist
 

@@ -16,17 +16,32 @@ import pytest
 
 from mmbuild.build.narrow_includes import (
     NARROW_DEFINE,
+    TORCH_TYPES,
     guard_full_includes,
     narrow_header_of,
     narrow_tree,
     op_headers,
     ops_named,
+    torch_namespace,
     unit_ops,
     why_not_narrow,
 )
 
 HEADERS = ["ATen/ATen.h", "ATen/core/Tensor.h", "ATen/Dispatch.h", "torch/types.h",
-           "ATen/ops/empty.h", "ATen/ops/zeros.h", "ATen/ops/unique_dim.h", "ATen/ops/empty_ops.h"]
+           "ATen/ops/empty.h", "ATen/ops/zeros.h", "ATen/ops/unique_dim.h", "ATen/ops/empty_ops.h",
+           "ATen/ops/empty_like.h", "ATen/ops/mm.h", "torch/csrc/autograd/generated/variable_factories.h"]
+
+# torch 2.13's torch/csrc/api/include/torch/types.h, cut to its shape: the guard, the includes, the namespace
+TORCH_TYPES_TEXT = """#if !defined(TORCH_STABLE_ONLY) && !defined(TORCH_TARGET_VERSION)
+#pragma once
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/generated/variable_factories.h>
+namespace torch {
+using namespace at; // NOLINT
+constexpr auto kInt32 = at::kInt;
+} // namespace torch
+#endif
+"""
 
 HELPER = """#ifndef PYTORCH_CUDA_HELPER
 #define PYTORCH_CUDA_HELPER
@@ -49,6 +64,13 @@ def torch_include(tmp_path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"int {_macro(header)}_{abs(hash(header))};\n", encoding="utf-8")
     return root
+
+
+@pytest.fixture
+def torch_include_with_types(torch_include: Path) -> Path:
+    (torch_include / TORCH_TYPES).parent.mkdir(parents=True)
+    (torch_include / TORCH_TYPES).write_text(TORCH_TYPES_TEXT, encoding="utf-8")
+    return torch_include
 
 
 def _tree(tmp_path: Path, units: dict[str, str], headers: dict[str, str] | None = None) -> Path:
@@ -100,8 +122,8 @@ def test_a_narrowed_unit_reads_the_narrow_headers_and_without_its_header_compile
     assert "int line = 5;" in narrow and "int line = 5;" in original
 
 
-def test_units_naming_torch_or_without_a_full_header_are_left_as_they_are(tmp_path: Path,
-                                                                          torch_include: Path) -> None:
+def test_units_naming_torch_without_torch_types_or_without_a_full_header_are_left_as_they_are(
+        tmp_path: Path, torch_include: Path) -> None:
     factories = '#include "pytorch_cuda_helper.hpp"\nauto t = torch::zeros({1});\n'
     plain = "#include <cuda_runtime.h>\n__global__ void k() {}\n"
     tree = _tree(tmp_path, {"a_cuda.cu": factories, "b_cuda.cu": plain})
@@ -111,6 +133,52 @@ def test_units_naming_torch_or_without_a_full_header_are_left_as_they_are(tmp_pa
     assert report.left["pytorch/cuda/b_cuda.cu"] == "includes no full torch header"
     assert (tree / "mmcv/ops/csrc/pytorch/cuda/a_cuda.cu").read_text() == factories
     assert (tree / "mmcv/ops/csrc/pytorch/cuda/b_cuda.cu").read_text() == plain
+
+
+BIAS_ACT = """#include <torch/types.h>
+#include "pytorch_cuda_helper.hpp"
+torch::Tensor f(torch::Tensor x) {
+  int line = __LINE__;
+  auto y = torch::empty_like(x);
+  return torch::mm_out(y, x, x);
+}
+"""
+
+
+@needs_gcc
+def test_a_unit_naming_torch_gets_torch_types_without_the_all_operator_header(
+        tmp_path: Path, torch_include_with_types: Path) -> None:
+    tree = _tree(tmp_path, {"bias_act_cuda.cu": BIAS_ACT})
+    unit = tree / "mmcv/ops/csrc/pytorch/cuda/bias_act_cuda.cu"
+    original = _preprocess(unit, tree, torch_include_with_types)
+    report = narrow_tree(tree, torch_include_with_types)
+    assert report.narrowed == {"pytorch/cuda/bias_act_cuda.cu": ["empty_like", "mm"]}
+    header = narrow_header_of(unit).read_text()
+    assert "#define AT_PER_OPERATOR_HEADERS" in header and "constexpr auto kInt32 = at::kInt;" in header
+    assert "#include <ATen/ATen.h>" not in header and "#pragma once" not in header
+    narrow = _preprocess(unit, tree, torch_include_with_types, "-include", str(narrow_header_of(unit)))
+    assert _seen(narrow) == {"ATen/core/Tensor.h", "ATen/Dispatch.h", "ATen/ops/empty_like.h",
+                             "ATen/ops/mm.h", "torch/csrc/autograd/generated/variable_factories.h"}
+    assert _preprocess(unit, tree, torch_include_with_types) == original
+    assert {"ATen/ATen.h", "torch/types.h"} <= _seen(original)
+    assert "int line = 4;" in narrow and "int line = 4;" in original
+
+
+def test_torch_namespace_needs_torch_types_with_the_all_operator_include(
+        tmp_path: Path, torch_include_with_types: Path) -> None:
+    assert "namespace torch" in torch_namespace(torch_include_with_types)
+    assert torch_namespace(tmp_path / "no-such-include") is None
+    (torch_include_with_types / TORCH_TYPES).write_text("namespace torch {}\n", encoding="utf-8")
+    assert torch_namespace(torch_include_with_types) is None
+
+
+def test_a_unit_naming_indexing_gets_the_indexing_header(tmp_path: Path, torch_include: Path) -> None:
+    iou3d = '#include "pytorch_cuda_helper.hpp"\nvoid f(Tensor t) {\n  using namespace at::indexing;\n}\n'
+    tree = _tree(tmp_path, {"iou3d_cuda.cu": iou3d})
+    narrow_tree(tree, torch_include)
+    header = narrow_header_of(tree / "mmcv/ops/csrc/pytorch/cuda/iou3d_cuda.cu").read_text()
+    assert "#include <ATen/TensorIndexing.h>" in header and "#define AT_PER_OPERATOR_HEADERS" in header
+    assert "namespace torch" not in header
 
 
 def test_the_operators_of_the_units_in_tree_headers_count(tmp_path: Path, torch_include: Path) -> None:
@@ -135,6 +203,8 @@ def test_operators_are_found_qualified_and_under_using_namespace_at() -> None:
     assert ops_named(code, ops, unqualified=True) == {"empty", "zeros"}
     assert unit_ops(['#include "h.hpp"\n', "using namespace at;\nauto z = zeros({1});\n"], ops) == ["zeros"]
     assert unit_ops(['#include "h.hpp"\n', "auto z = zeros({1});\n"], ops) == []
+    assert ops_named("torch::max_out(a, b); at::sort_outf(c); torch::Tensor t; x.empty();", ops,
+                     unqualified=False) == {"max", "sort"}
 
 
 def test_the_guard_keeps_the_full_include_and_the_line_numbers() -> None:
@@ -148,6 +218,9 @@ def test_the_guard_keeps_the_full_include_and_the_line_numbers() -> None:
 
 def test_why_not_narrow_reads_code_not_comments() -> None:
     assert why_not_narrow(["// torch::zeros\n#include <torch/types.h>\n"]) is None
+    assert why_not_narrow(["torch::zeros({1});\n#include <torch/types.h>\n"], "namespace torch {}") is None
+    assert "torch::" in why_not_narrow(["torch::zeros({1});\n#include <torch/types.h>\n"])
+    assert "torch::" in why_not_narrow(["#include <torch/types.h>\nusing namespace torch;\n"])
     assert why_not_narrow(["/* #include <ATen/ATen.h> */\n"]) == "includes no full torch header"
 
 
