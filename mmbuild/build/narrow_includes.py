@@ -44,10 +44,10 @@ CSRC = Path("mmcv/ops/csrc")
 UNITS = "pytorch"      # the torch units; tensorrt/, onnxruntime/ and parrots/ are built without torch
 NARROW_SUFFIXES = (".cu",)
 HEADER_SUFFIXES = (".h", ".hpp", ".cuh")
-FULL_HEADERS = ("ATen/ATen.h", "torch/types.h", "torch/script.h", "torch/serialize/tensor.h")
+ALL_OPERATORS = "ATen/ATen.h"
+FULL_HEADERS = (ALL_OPERATORS, "torch/types.h", "torch/script.h", "torch/serialize/tensor.h")
 NARROW_BASE = ("ATen/core/Tensor.h", "ATen/Dispatch.h")
 TORCH_TYPES = Path("torch/csrc/api/include/torch/types.h")   # under torch's include folder
-ALL_OPERATORS = "ATen/ATen.h"
 
 _QUALIFIED = re.compile(r"\b(?:at|torch)::(\w+)\s*\(")
 _OUT_VARIANT = re.compile(r"_outf?$")

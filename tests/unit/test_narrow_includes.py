@@ -17,6 +17,7 @@ import pytest
 from mmbuild.build.narrow_includes import (
     NARROW_DEFINE,
     TORCH_TYPES,
+    NarrowReport,
     guard_full_includes,
     narrow_header_of,
     narrow_tree,
@@ -93,6 +94,18 @@ def _seen(text: str) -> set[str]:
     return {h for h in HEADERS if _macro(h) in text}
 
 
+def _narrow_one(tmp_path: Path, name: str, text: str,
+                torch_include: Path) -> tuple[Path, Path, NarrowReport, str, str]:
+    """A tree with the one unit ``name``, preprocessed as it is, narrowed, then preprocessed with its
+    narrow header in front: (tree, unit, report, original, narrow)."""
+    tree = _tree(tmp_path, {name: text})
+    unit = tree / "mmcv/ops/csrc/pytorch/cuda" / name
+    original = _preprocess(unit, tree, torch_include)
+    report = narrow_tree(tree, torch_include)
+    narrow = _preprocess(unit, tree, torch_include, "-include", str(narrow_header_of(unit)))
+    return tree, unit, report, original, narrow
+
+
 needs_gcc = pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
 
 NMS = """// nms
@@ -108,14 +121,10 @@ Tensor nms(Tensor boxes) {
 @needs_gcc
 def test_a_narrowed_unit_reads_the_narrow_headers_and_without_its_header_compiles_as_it_was(
         tmp_path: Path, torch_include: Path) -> None:
-    tree = _tree(tmp_path, {"nms_cuda.cu": NMS})
-    unit = tree / "mmcv/ops/csrc/pytorch/cuda/nms_cuda.cu"
-    original = _preprocess(unit, tree, torch_include)
-    report = narrow_tree(tree, torch_include)
+    tree, unit, report, original, narrow = _narrow_one(tmp_path, "nms_cuda.cu", NMS, torch_include)
     assert report.narrowed == {"pytorch/cuda/nms_cuda.cu": ["empty", "zeros"]}
     assert report.headers == ["common/pytorch_cuda_helper.hpp"]
     assert unit.read_text() == NMS
-    narrow = _preprocess(unit, tree, torch_include, "-include", str(narrow_header_of(unit)))
     assert _seen(narrow) == {"ATen/core/Tensor.h", "ATen/Dispatch.h", "ATen/ops/empty.h", "ATen/ops/zeros.h"}
     assert _preprocess(unit, tree, torch_include) == original
     assert _seen(original) == {"ATen/ATen.h"}
@@ -148,15 +157,12 @@ torch::Tensor f(torch::Tensor x) {
 @needs_gcc
 def test_a_unit_naming_torch_gets_torch_types_without_the_all_operator_header(
         tmp_path: Path, torch_include_with_types: Path) -> None:
-    tree = _tree(tmp_path, {"bias_act_cuda.cu": BIAS_ACT})
-    unit = tree / "mmcv/ops/csrc/pytorch/cuda/bias_act_cuda.cu"
-    original = _preprocess(unit, tree, torch_include_with_types)
-    report = narrow_tree(tree, torch_include_with_types)
+    tree, unit, report, original, narrow = _narrow_one(tmp_path, "bias_act_cuda.cu", BIAS_ACT,
+                                                       torch_include_with_types)
     assert report.narrowed == {"pytorch/cuda/bias_act_cuda.cu": ["empty_like", "mm"]}
     header = narrow_header_of(unit).read_text()
     assert "#define AT_PER_OPERATOR_HEADERS" in header and "constexpr auto kInt32 = at::kInt;" in header
     assert "#include <ATen/ATen.h>" not in header and "#pragma once" not in header
-    narrow = _preprocess(unit, tree, torch_include_with_types, "-include", str(narrow_header_of(unit)))
     assert _seen(narrow) == {"ATen/core/Tensor.h", "ATen/Dispatch.h", "ATen/ops/empty_like.h",
                              "ATen/ops/mm.h", "torch/csrc/autograd/generated/variable_factories.h"}
     assert _preprocess(unit, tree, torch_include_with_types) == original
