@@ -26,6 +26,8 @@ How it is wired (:func:`pch_env`):
   misses. Without ccache (or with sccache) it wraps the compiler (``CXX``) itself.
 - A ``.gch`` that fails to build is recorded once (``<gch>.failed``); every unit then compiles
   without it.
+- A unity unit (build/unity.py) is compiled here as one, or unit by unit where that fails
+  (build/unity_compile.py); it starts with the helper, so it uses the ``.gch`` like any unit.
 
 MSVC (designed, not wired; the plan turns it off on Windows). cl has the same mechanism: ``/Yc``
 creates ``/Fp<file>.pch`` once, ``/Yu`` uses it per unit, and a mismatch of options is an error
@@ -53,6 +55,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmbuild.build.unity import is_unity_unit
 from mmbuild.errors import EXIT_EXEC_FAILED, EXIT_OK
 from mmbuild.subset.cxx import includes
 from mmbuild.util.argv import drop_options
@@ -251,12 +254,17 @@ def main(argv: list[str] | None = None) -> int:
         files = PchFiles(Path(source), Path(output))
         real_compiler = command[-1:]          # the .gch is built by the compiler itself, uncached
         store = os.environ.get(ENV_STORE)
-        if ensure_pch(real_compiler, args, files, Path(store) if store else None):
+        ready = ensure_pch(real_compiler, args, files, Path(store) if store else None)
+        if ready:
             args = [*args, *UNIT_FLAGS]
-            source = unit_source(args)
-            forced = source is not None and not starts_with_helper(source)
-            if forced and _compile_forced(command, args, files):
-                return EXIT_OK
+        unit = unit_source(args)
+        if unit is not None and is_unity_unit(unit):
+            from mmbuild.build.unity_compile import compile_unity
+
+            return compile_unity(command, args, unit, forced_include(files) if ready else [])
+        forced = ready and unit is not None and not starts_with_helper(unit)
+        if forced and _compile_forced(command, args, files):
+            return EXIT_OK
     os.execvp(command[0], [*command, *args])
     return EXIT_EXEC_FAILED  # pragma: no cover - execvp does not return
 

@@ -41,6 +41,8 @@ def add_build_options(p: argparse.ArgumentParser, *, from_env_help: str | None) 
                    help="compile torch's headers in every C++ unit (no precompiled header)")
     g.add_argument("--no-narrow-includes", action="store_true",
                    help="compile every .cu unit with all of torch's headers (no narrow includes)")
+    g.add_argument("--no-unity", action="store_true",
+                   help="compile each C++ unit on its own (no unity units)")
     g.add_argument("--debug-symbols", action="store_true",
                    help="keep debug info (-g from Python's CFLAGS) in the C++ units; default -g0")
     add_stack_arguments(p)

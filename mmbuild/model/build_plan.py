@@ -58,6 +58,7 @@ class BuildPlan:
     ops: list[str] = field(default_factory=list)
     pch: bool = False                             # precompiled torch headers for the C++ units
     narrow_includes: bool = False                 # .cu units include only the torch headers they use
+    unity: bool = False                           # C++ units compiled in groups (build/unity.py)
     debug_symbols: bool = False                   # True: the C++ units keep -g (plan/debug_info.py)
     provision: str | None = None                  # CUDA version to fetch before building
     provision_from: str | None = None             # where from: "index" | "redist"

@@ -24,6 +24,7 @@ class BuildOptions:
     patch_torch: bool = False
     pch: bool = True                     # False: --no-pch
     narrow_includes: bool = True         # False: --no-narrow-includes
+    unity: bool = True                   # False: --no-unity
     requests: list[str] = field(default_factory=list)            # downstream requirements (the stack)
     requirement_files: list[str] = field(default_factory=list)   # -r FILE
     debug_symbols: bool = False          # --debug-symbols: keep -g in the C++ units
@@ -58,6 +59,7 @@ def options_from_args(args: object) -> BuildOptions:
         patch_torch=bool(getattr(args, "patch_torch", False)),
         pch=not getattr(args, "no_pch", False),
         narrow_includes=not getattr(args, "no_narrow_includes", False),
+        unity=not getattr(args, "no_unity", False),
         debug_symbols=bool(getattr(args, "debug_symbols", False)),
         requests=list(getattr(args, "requests", None) or []),
         requirement_files=list(getattr(args, "requirement_files", None) or []),

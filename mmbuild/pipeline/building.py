@@ -31,8 +31,8 @@ Replan = Callable[[BuildOptions], BuildPlan]
 
 
 def prepare_tree(run: Run, plan: BuildPlan, source: SourceRecord, env: Environment) -> PreparedTree:
-    """The extracted tree with the plan's patches applied, with ``--ops`` only those ops' sources, and
-    with narrow torch includes in its ``.cu`` units when the plan says so."""
+    """The extracted tree with the plan's patches applied, with ``--ops`` only those ops' sources,
+    with narrow torch includes in its ``.cu`` units and its C++ units grouped when the plan says so."""
     from mmbuild.patching import apply_patches, current_platform
     from mmbuild.patching.torch_headers import prepare_torch_headers, split_patch_ids
 
@@ -53,7 +53,8 @@ def prepare_tree(run: Run, plan: BuildPlan, source: SourceRecord, env: Environme
 
         with run.trace.stage("subset", ", ".join(plan.ops)):
             subset = apply_subset(tree.root, plan.ops, target=plan.target).to_dict()
-    return PreparedTree(source, report.to_dict(), subset, narrow_includes(run.trace, plan, tree.root, env))
+    narrowed = narrow_includes(run.trace, plan, tree.root, env)
+    return PreparedTree(source, report.to_dict(), subset, narrowed, unity(run.trace, plan, tree.root))
 
 
 def narrow_includes(trace: Trace, plan: BuildPlan, tree: Path, env: Environment) -> dict | None:
@@ -65,6 +66,18 @@ def narrow_includes(trace: Trace, plan: BuildPlan, tree: Path, env: Environment)
     with trace.stage("narrow-includes", "the .cu units' torch headers") as step:
         report = narrow_tree(tree, Path(env.torch.path) / "include")
         step.detail = f".cu units: {report.summary()}"
+    return report.to_dict()
+
+
+def unity(trace: Trace, plan: BuildPlan, tree: Path) -> dict | None:
+    """Group the C++ units into unity units (build/unity.py); what was done, or None."""
+    if not plan.unity:
+        return None
+    from mmbuild.build.unity import unity_tree
+
+    with trace.stage("unity", "the C++ units in groups") as step:
+        report = unity_tree(tree)
+        step.detail = report.summary()
     return report.to_dict()
 
 
@@ -138,6 +151,10 @@ def build_once(run: Run, plan: BuildPlan, tools: BuildTools, tree: Path) -> Path
             from mmbuild.build.narrow_compile import describe_fallbacks
 
             step.detail += describe_fallbacks(log.read_text(encoding="utf-8", errors="replace"))
+        if plan.unity and log.is_file():
+            from mmbuild.build.unity_compile import describe_fallbacks as unity_fallbacks
+
+            step.detail += unity_fallbacks(log.read_text(encoding="utf-8", errors="replace"))
         if plan.pch:
             from mmbuild.build.pch import describe_pch  # fcntl: not imported on Windows
 

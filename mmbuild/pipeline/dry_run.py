@@ -39,6 +39,8 @@ def planned_steps(plan: BuildPlan, options: BuildOptions, settings, compiler_cac
         steps.append(("subset", "compile only " + ", ".join(plan.ops) + " and what they call into"))
     if plan.narrow_includes:
         steps.append(("narrow-includes", "give each .cu unit only the torch headers it uses"))
+    if plan.unity:
+        steps.append(("unity", "compile the C++ units in groups (unity units)"))
     steps.append(("preflight", f"compile csrc_tests probes with -std={plan.cxx_std}"
                                + (f" and {' '.join(plan.gencode)}" if plan.target == "cuda" else "")))
     env_text = " ".join(f"{k}={v}" for k, v in sorted(plan.env.items()))

@@ -35,6 +35,8 @@ def embed_metadata(run: Run, built: BuiltWheel, prepared: PreparedTree, env: Env
     document["patch_report"] = prepared.patch_report.get("hunks", [])
     if prepared.narrowed:
         document["narrow_report"] = prepared.narrowed
+    if prepared.unity:
+        document["unity_report"] = prepared.unity
     if prepared.subset:
         document["ops"] = prepared.subset["built_ops"]
         document["subset"] = prepared.subset

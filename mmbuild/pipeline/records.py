@@ -32,6 +32,7 @@ class PreparedTree:
     patch_report: dict
     subset: dict | None
     narrowed: dict | None = None      # build/narrow_includes.py NarrowReport.to_dict()
+    unity: dict | None = None         # build/unity.py UnityReport.to_dict()
 
 
 @dataclass(frozen=True)

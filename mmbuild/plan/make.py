@@ -35,11 +35,13 @@ from mmbuild.plan.nvcc_threads import choose_nvcc_threads, without_nvcc_threads
 from mmbuild.plan.patches import mmcv_patches
 from mmbuild.plan.pch import choose_pch
 from mmbuild.plan.python_flags import choose_python_flags
+from mmbuild.plan.switch import Switch
 from mmbuild.plan.target import choose_target
 from mmbuild.plan.threads import choose_threads_per_block
 from mmbuild.plan.toolchain import PlatformSettings, host_toolchain
 from mmbuild.plan.toolkit import FETCH_SOURCES, source_name
 from mmbuild.plan.torchvision import check_torchvision
+from mmbuild.plan.unity import choose_unity
 from mmbuild.wheels.local_version import local_label
 
 
@@ -64,6 +66,18 @@ class _CudaParts:
     threads: int | None = None
 
 
+def _header_steps(draft: _Draft, env: Environment, target: str, compiler: CompilerChoice,
+                  options: BuildOptions) -> tuple[Switch, Switch, Switch]:
+    """How often torch's headers are compiled: the precompiled header, unity units, narrow includes."""
+    pch = choose_pch(env, compiler.compiler, options.pch)
+    draft.decide("precompiled header", "yes" if pch.enabled else "no", pch.reason)
+    unity = choose_unity(pch, options.unity)
+    draft.decide("unity units", "yes" if unity.enabled else "no", unity.reason)
+    narrow = choose_narrow_includes(env, target, options.narrow_includes)
+    draft.decide("narrow includes", "yes" if narrow.enabled else "no", narrow.reason)
+    return pch, unity, narrow
+
+
 def make_plan(
     env: Environment, options: BuildOptions, *, patch_digests: dict[str, str] | None = None
 ) -> BuildPlan:
@@ -83,10 +97,7 @@ def make_plan(
     cuda_version = toolkit.version if toolkit else None
     compiler = _compiler_step(draft, toolchain.choose_compiler(env, cuda_version, options.cxx))
     _python_flags_step(draft, env, compiler.compiler)
-    pch = choose_pch(env, compiler.compiler, options.pch)
-    draft.decide("precompiled header", "yes" if pch.enabled else "no", pch.reason)
-    narrow = choose_narrow_includes(env, target.target, options.narrow_includes)
-    draft.decide("narrow includes", "yes" if narrow.enabled else "no", narrow.reason)
+    pch, unity, narrow = _header_steps(draft, env, target.target, compiler, options)
     debug_symbols = _debug_step(draft, env, options)
     jobs = _jobs_step(draft, env, target.target, cuda, cuda_version, options)
 
@@ -114,6 +125,7 @@ def make_plan(
         ops=sorted(options.ops),
         pch=pch.enabled,
         narrow_includes=narrow.enabled,
+        unity=unity.enabled,
         debug_symbols=debug_symbols,
         provision=toolkit.version if toolkit and not toolkit.provisioned else None,
         provision_from=toolkit.origin if toolkit and not toolkit.provisioned else None,
@@ -299,6 +311,7 @@ def fingerprint_inputs(
         "debug_symbols": plan.debug_symbols,
         # Absent when off, so that the fingerprints from before it hold.
         **({"narrow_includes": True} if plan.narrow_includes else {}),
+        **({"unity": True} if plan.unity else {}),
         # The wheel's name and METADATA carry it (wheels/local_version.py): wheels from before have none.
         "local_version": local_label(plan.target, env.torch.version if env.torch else None,
                                      env.torch.cuda if env.torch else None),

@@ -59,6 +59,7 @@ def build_metadata(plan: BuildPlan, env: Environment, *, patches: list[str] | No
         "compiler_cache": compiler_cache,
         "precompiled_header": plan.pch,
         "narrow_includes": plan.narrow_includes,
+        "unity": plan.unity,
         "debug_symbols": plan.debug_symbols,
         "patches": list(patches if patches is not None else plan.patches),
         "ops": list(plan.ops) or "all",

@@ -158,7 +158,7 @@ def test_dry_run_prints_the_plan_and_the_steps_and_creates_nothing(tmp_path):
     report = json.loads(result.stdout)
     assert report["ok"] and report["plan"]["mmcv"]["package"] in ("mmcv", "mmcv-full")
     planned = [s["stage"] for s in report["steps"] if s["status"] == "planned"]
-    assert planned == ["source", "wheel", "patch", "preflight", "build", "install", "verify"]
+    assert planned == ["source", "wheel", "patch", "unity", "preflight", "build", "install", "verify"]
     assert not cache.exists()
 
 

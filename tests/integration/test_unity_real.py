@@ -1,0 +1,59 @@
+"""Unity units in a real CPU build of mmcv 2.2.0 (the fresh venv's torch, g++, ccache where installed).
+
+``--ops roi_align,bezier_align,nms`` built twice: with unity units (the default) and with
+``--no-unity``. cpu/roi_align.cpp and cpu/bezier_align.cpp define the same ``PreCalc`` and
+``bilinear_interpolate_gradient``, so they must land in different unity units; every group must
+compile as one (no fallback), and the ``_ext`` of both wheels must define the same strong symbols
+(mmcv's own functions). Weak ones (inline functions and template instances of the headers) may
+differ: the compiler inlines differently in a larger translation unit.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from ext_exports import wheel_exports
+from real_install import run, sdist_arg
+
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(shutil.which("nm") is None, reason="nm (binutils) is not installed")]
+
+OPS = "roi_align,bezier_align,nms"
+
+
+def _build(venv: dict, out: Path, *extra: str) -> dict:
+    argv = [venv["python"], "-m", "mmbuild", "build", "--json", "--ops", OPS, "--out", str(out),
+            *sdist_arg("2.2.0"), *extra]
+    done = run(argv, venv["env"], timeout=3600)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return json.loads(done.stdout)
+
+
+def _unity_report(wheel: str) -> dict | None:
+    with zipfile.ZipFile(wheel) as archive:
+        return json.loads(archive.read("mmcv/_mmbuild.json")).get("unity_report")
+
+
+def test_unity_units_build_with_the_strong_exports_of_unit_by_unit(venv, tmp_path):
+    unity = _build(venv, tmp_path / "unity")
+    assert unity["plan"]["unity"] is True
+    stages = {s["stage"]: s for s in unity["steps"]}
+    assert stages["unity"]["detail"].endswith("in 2 unity units, 1 alone (pybind.cpp)"), stages["unity"]
+    assert "unit by unit" not in stages["build"]["detail"], stages["build"]["detail"]
+    groups = _unity_report(unity["wheel"])["groups"]
+    apart = [[u for u in units if u.endswith(("cpu/roi_align.cpp", "cpu/bezier_align.cpp"))]
+             for units in groups.values()]
+    assert sorted(len(a) for a in apart) == [1, 1], groups
+
+    alone = _build(venv, tmp_path / "alone", "--no-unity")
+    assert alone["plan"]["unity"] is False and "unity" not in {s["stage"] for s in alone["steps"]}
+    assert alone["plan"]["fingerprint"] != unity["plan"]["fingerprint"]
+    assert _unity_report(alone["wheel"]) is None
+    strong = wheel_exports(unity["wheel"], tmp_path / "unity-ext", kinds="TDBR")
+    assert strong and strong == wheel_exports(alone["wheel"], tmp_path / "alone-ext", kinds="TDBR")
+    for name in ("ROIAlignForwardCPULauncher", "BezierAlignForwardCPULauncher", "nms_cpu"):
+        assert any(name in symbol for symbol in strong), name
