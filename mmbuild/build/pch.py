@@ -23,7 +23,10 @@ How it is wired (:func:`pch_env`):
   rebuild whose units all hit builds no ``.gch``. The ``.gch`` is built with ``-MMD`` and the
   units with ``-fpch-deps``, so each unit's dependency file still lists every header the
   ``.gch`` holds, which ccache's depend mode records: a changed torch or mmcv header still
-  misses. Without ccache (or with sccache) it wraps the compiler (``CXX``) itself.
+  misses. The store's copies of those headers are new when the first units compile, so ccache is
+  told not to refuse headers newer than the compile (``include_file_mtime``/``_ctime``);
+  otherwise the units that wait for the ``.gch`` miss once more on the next build. Without
+  ccache (or with sccache) it wraps the compiler (``CXX``) itself.
 - A ``.gch`` that fails to build is recorded once (``<gch>.failed``); every unit then compiles
   without it.
 - A unity unit (build/unity.py) is compiled here as one, or unit by unit where that fails
@@ -55,7 +58,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from mmbuild.build.unity import is_unity_unit
 from mmbuild.errors import EXIT_EXEC_FAILED, EXIT_OK
 from mmbuild.subset.cxx import includes
 from mmbuild.util.argv import drop_options
@@ -68,6 +70,10 @@ CXX_SUFFIXES = (".cpp", ".cc", ".cxx", ".c++")
 UNIT_FLAGS = ("-fpch-deps", "-Winvalid-pch")
 ENV_SOURCE = "MMBUILD_PCH_SOURCE"
 ENV_OUTPUT = "MMBUILD_PCH_OUTPUT"
+# ccache: the .gch's defines are the units' own; and the headers the .gch holds are copied into
+# the store while the first units compile, which ccache would take for a header changed during the
+# compile ("too new") and record those units for no later direct-mode hit.
+CCACHE_SLOPPINESS = ("pch_defines", "time_macros", "include_file_mtime", "include_file_ctime")
 ENV_STORE = "MMBUILD_PCH_STORE"           # optional: keep .gch files between builds (pch_store.py)
 # Options that name the unit's inputs and outputs rather than how it is compiled.
 _WITH_VALUE = {"-o", "-MF", "-MT", "-MQ"}
@@ -111,7 +117,7 @@ def pch_env(files: PchFiles, *, cache_kind: str, cache_tool: str | None, cxx: st
         prefix = user_env.get("CCACHE_PREFIX")
         env["CCACHE_PREFIX"] = wrapper_script(wrapper_dir) + (f" {prefix}" if prefix else "")
         sloppiness = [s for s in user_env.get("CCACHE_SLOPPINESS", "").split(",") if s]
-        env["CCACHE_SLOPPINESS"] = ",".join(dict.fromkeys([*sloppiness, "pch_defines", "time_macros"]))
+        env["CCACHE_SLOPPINESS"] = ",".join(dict.fromkeys([*sloppiness, *CCACHE_SLOPPINESS]))
     else:
         before = [cache_tool] if cache_kind == "sccache" and cache_tool else []
         env["CXX"] = wrapper_script(wrapper_dir, before=[*before, cxx])
@@ -258,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         if ready:
             args = [*args, *UNIT_FLAGS]
         unit = unit_source(args)
+        from mmbuild.build.unity import is_unity_unit  # unity.py reads HEADERS from here
+
         if unit is not None and is_unity_unit(unit):
             from mmbuild.build.unity_compile import compile_unity
 

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmbuild.build.pch import HEADERS
 from mmbuild.subset.cxx import preprocess, split_top_level
 
 PYTORCH = Path("mmcv/ops/csrc/pytorch")
@@ -42,7 +43,6 @@ UNITY_FOLDER = PYTORCH
 UNITY_NAME = re.compile(r"unity_\d+\.cpp")
 MEMBER_MARK = "// mmbuild unity member"
 GROUP_SIZE = 8
-HELPERS = ("pytorch_cpp_helper.hpp", "pytorch_device_registry.hpp")
 _MODULE = re.compile(r"\bPYBIND11_MODULE\s*\(")
 _DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(\w+)", re.M)
 _MEMBER_LINE = re.compile(r'^#include "([^"]+)"  ' + re.escape(MEMBER_MARK) + "$", re.M)
@@ -103,7 +103,7 @@ def group_units(units: Sequence[UnitSource], size: int = GROUP_SIZE) -> list[lis
 def unity_source(unity: Path, members: Sequence[tuple[Path, tuple[str, ...]]]) -> str:
     """The text of the unity unit at ``unity`` that includes ``members`` (path, macros it defines)."""
     lines = ["// Written by mmbuild: these C++ units of mmcv compiled as one translation unit.",
-             *(f'#include "{name}"' for name in HELPERS)]
+             *(f'#include "{name}"' for name in HEADERS)]
     for path, macros in members:
         relative = Path(os.path.relpath(path, unity.parent)).as_posix()
         lines += [f'#pragma push_macro("{m}")' for m in macros]

@@ -148,7 +148,7 @@ def test_with_ccache_it_runs_only_on_a_miss_and_keeps_the_users_settings(tmp_pat
     env = pch_env(files, cache_kind="ccache", cache_tool="/usr/bin/ccache", cxx="/usr/bin/g++",
                   wrapper_dir=tmp_path / "w", user_env={"CCACHE_SLOPPINESS": "include_file_mtime"})
     assert env["CCACHE_PREFIX"] == str(tmp_path / "w" / "pch-compile") and "CXX" not in env
-    assert env["CCACHE_SLOPPINESS"] == "include_file_mtime,pch_defines,time_macros"
+    assert env["CCACHE_SLOPPINESS"] == "include_file_mtime,pch_defines,time_macros,include_file_ctime"
     plain = pch_env(files, cache_kind="none", cache_tool=None, cxx="/usr/bin/g++", wrapper_dir=tmp_path / "n",
                     user_env={})
     script = Path(plain["CXX"]).read_text()
