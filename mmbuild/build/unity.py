@@ -23,6 +23,8 @@ The transform (:func:`unity_tree`), on the prepared tree:
   after it (``push_macro``/``pop_macro``), so no unit sees another's ``#define``.
 - A unity unit that does not compile as one is compiled unit by unit by the compile wrapper, and
   the objects are joined into the one object the build expects (build/unity_compile.py).
+- mmcv's wheel carries its C++ sources (MANIFEST.in); a line for ``*.cpp.inc`` keeps the renamed
+  units in it beside the unity units, so the wheel still holds every source it was built from.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ MEMBER_SUFFIX = ".inc"                      # a grouped unit's source: <unit>.cp
 UNITY_FOLDER = PYTORCH
 UNITY_NAME = re.compile(r"unity_\d+\.cpp")
 MEMBER_MARK = "// mmbuild unity member"
+MANIFEST_LINE = f"recursive-include mmcv/ops/csrc *.cpp{MEMBER_SUFFIX}"
 GROUP_SIZE = 8
 _MODULE = re.compile(r"\bPYBIND11_MODULE\s*\(")
 _DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(\w+)", re.M)
@@ -149,4 +152,8 @@ def unity_tree(tree: Path, size: int = GROUP_SIZE) -> UnityReport:
         unity.write_text(unity_source(unity, members), encoding="utf-8")
         report.groups[unity.relative_to(tree).as_posix()] = [u.path for u in group]
     report.alone += [u.path for u in units if not groups]
+    manifest = tree / "MANIFEST.in"
+    if groups and manifest.is_file():
+        text = _read(manifest).rstrip("\n")
+        manifest.write_text(f"{text}\n{MANIFEST_LINE}\n", encoding="utf-8")
     return report

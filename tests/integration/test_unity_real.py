@@ -48,6 +48,10 @@ def test_unity_units_build_with_the_strong_exports_of_unit_by_unit(venv, tmp_pat
     apart = [[u for u in units if u.endswith(("cpu/roi_align.cpp", "cpu/bezier_align.cpp"))]
              for units in groups.values()]
     assert sorted(len(a) for a in apart) == [1, 1], groups
+    with zipfile.ZipFile(unity["wheel"]) as archive:          # the wheel keeps every source it was built from
+        shipped = set(archive.namelist())
+    assert {f"{unit}.inc" for units in groups.values() for unit in units} <= shipped
+    assert set(groups) <= shipped
 
     alone = _build(venv, tmp_path / "alone", "--no-unity")
     assert alone["plan"]["unity"] is False and "unity" not in {s["stage"] for s in alone["steps"]}

@@ -102,7 +102,9 @@ def test_units_that_share_a_name_never_share_a_group_and_groups_stay_small():
 def test_the_tree_gets_unity_units_and_the_module_unit_stays_alone(tmp_path):
     root = _tree(tmp_path, {"nms.cpp": NMS, "pybind.cpp": PYBIND.replace("// ", ""),
                             "cpu/roi_align.cpp": ROI_ALIGN, "cpu/bezier_align.cpp": BEZIER_ALIGN})
+    (root / "MANIFEST.in").write_text("recursive-include mmcv/ops/csrc/ *.h *.hpp *.cpp")
     report = unity_tree(root)
+    assert (root / "MANIFEST.in").read_text().splitlines()[-1] == "recursive-include mmcv/ops/csrc *.cpp.inc"
     assert report.alone == [f"{PYTORCH}/pybind.cpp"]
     assert sorted(report.groups) == [f"{PYTORCH}/unity_01.cpp", f"{PYTORCH}/unity_02.cpp"]
     assert report.summary() == "3 C++ units in 2 unity units, 1 alone (pybind.cpp)"
