@@ -18,30 +18,18 @@ from pathlib import Path
 from mmbuild.build.pch import unit_flags
 from mmbuild.build.pch_store import parse_depfile
 from mmbuild.build.unity import unity_members
+from mmbuild.diagnose.summary import summarise_failure
+from mmbuild.util.argv import option_value
 from mmbuild.util.wrapper import compiles
 
 FALLBACK_NOTE = "does not compile as one unit"
 _FALLBACK_LINE = re.compile(r"^mmbuild: (\S+) " + re.escape(FALLBACK_NOTE), re.M)
 
 
-def option_value(args: Sequence[str], option: str) -> str | None:
-    """The value after the last ``option`` in ``args``, or None."""
-    found = None
-    for index, arg in enumerate(args[:-1]):
-        if arg == option:
-            found = args[index + 1]
-    return found
-
-
 def member_args(args: Sequence[str], member: Path, obj: Path, deps: Path, extra: Sequence[str]) -> list[str]:
     """The unity unit's compile arguments turned into one member's (source, object, dependency file)."""
     return [*unit_flags(list(args)), *extra, "-c", "-MMD", "-MF", str(deps), "-o", str(obj),
             "-x", "c++", str(member)]
-
-
-def first_error(stderr: str) -> str:
-    lines = [line.strip() for line in stderr.splitlines() if "error" in line]
-    return (lines or [line.strip() for line in stderr.splitlines() if line.strip()] or ["no output"])[0]
 
 
 def _compile_member(command: Sequence[str], args: Sequence[str], member: Path, obj: Path, deps: Path,
@@ -65,7 +53,7 @@ def compile_unity(command: Sequence[str], args: Sequence[str], unity: Path, extr
     if output is None or not members:
         sys.stderr.buffer.write(done.stderr)
         return done.returncode
-    reason = first_error(done.stderr.decode(errors="replace"))
+    reason = summarise_failure(done.stderr.decode(errors="replace")).excerpt or "no output"
     sys.stderr.write(f"mmbuild: {unity.name} {FALLBACK_NOTE} ({reason[:300]}); "
                      f"compiling its {len(members)} units one by one\n")
     with tempfile.TemporaryDirectory(dir=Path(output).parent) as tmp:

@@ -147,14 +147,16 @@ def build_once(run: Run, plan: BuildPlan, tools: BuildTools, tree: Path) -> Path
             result = run.services.build_wheel(tree, run.work.path / "dist", env=env, log_path=log,
                                               python=run.settings.python, verbose=run.settings.verbose)
         step.detail += f"; compiler cache: {cache_run.summary()}"
-        if plan.narrow_includes and log.is_file():
+        wrapped = plan.narrow_includes or plan.unity           # their wrappers note fallbacks in the log
+        text = log.read_text(encoding="utf-8", errors="replace") if wrapped and log.is_file() else None
+        if plan.narrow_includes and text is not None:
             from mmbuild.build.narrow_compile import describe_fallbacks
 
-            step.detail += describe_fallbacks(log.read_text(encoding="utf-8", errors="replace"))
-        if plan.unity and log.is_file():
+            step.detail += describe_fallbacks(text)
+        if plan.unity and text is not None:
             from mmbuild.build.unity_compile import describe_fallbacks as unity_fallbacks
 
-            step.detail += unity_fallbacks(log.read_text(encoding="utf-8", errors="replace"))
+            step.detail += unity_fallbacks(text)
         if plan.pch:
             from mmbuild.build.pch import describe_pch  # fcntl: not imported on Windows
 

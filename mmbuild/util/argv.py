@@ -1,8 +1,8 @@
-"""Command lines: dropping options (and the values they take) from a compiler's arguments."""
+"""Command lines: reading and dropping options (and the values they take) in a compiler's arguments."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 
 
 def drop_options(args: list[str], with_value: Collection[str], alone: Collection[str] = (),
@@ -19,3 +19,12 @@ def drop_options(args: list[str], with_value: Collection[str], alone: Collection
         elif arg not in alone and arg.split("=", 1)[0] not in with_value and not also(arg):
             kept.append(arg)
     return kept
+
+
+def option_value(args: Sequence[str], option: str) -> str | None:
+    """The value after the last ``option`` in ``args``, or None."""
+    found = None
+    for index, arg in enumerate(args[:-1]):
+        if arg == option:
+            found = args[index + 1]
+    return found

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
+from pch_wrapper import GXX, defined_symbols, needs_gxx, run_wrapper, write_helpers
 
 from mmbuild.build.pch import (
     COMMON,
@@ -22,21 +20,14 @@ from mmbuild.build.pch import (
 )
 from mmbuild.build.pch_store import KEEP, parse_depfile
 
-GXX = shutil.which("g++")
-needs_gxx = pytest.mark.skipif(GXX is None, reason="needs g++")
-
 HELPER = "#ifndef PYTORCH_CPP_HELPER\n#define PYTORCH_CPP_HELPER\n#include <map>\n#include <string>\n" \
          "#include <vector>\n#endif\n"
-REGISTRY = "#ifndef PYTORCH_DEVICE_REGISTRY_H\n#define PYTORCH_DEVICE_REGISTRY_H\n#include <set>\n#endif\n"
 UNIT = '// unit\n#include "pytorch_cpp_helper.hpp"\n#include "pytorch_device_registry.hpp"\n' \
        "int unit() { std::vector<int> v{1, 2}; std::set<int> s; return int(v.size() + s.size()); }\n"
 
 
 def _tree(root: Path) -> Path:
-    common = root / COMMON
-    common.mkdir(parents=True)
-    (common / "pytorch_cpp_helper.hpp").write_text(HELPER)
-    (common / "pytorch_device_registry.hpp").write_text(REGISTRY)
+    write_helpers(root, HELPER)
     (root / "unit.cpp").write_text(UNIT)
     (root / "other.cpp").write_text("#include <vector>\nint other() { return 1; }\n")
     return root
@@ -44,11 +35,7 @@ def _tree(root: Path) -> Path:
 
 def _compile(root: Path, files: PchFiles, unit: str, extra_env: dict | None = None,
              flags: tuple[str, ...] = ("-O2", "-fPIC")) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MMBUILD_PCH_SOURCE": str(files.source), "MMBUILD_PCH_OUTPUT": str(files.output),
-           **(extra_env or {})}
-    argv = [sys.executable, "-m", "mmbuild.build.pch", GXX, "-MMD", "-MF", f"{unit}.o.d", *flags,
-            f"-I{root / COMMON}", "-c", unit, "-o", f"{unit}.o"]
-    return subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    return run_wrapper(root, files, unit, f"{unit}.o", flags, extra_env)
 
 
 def test_the_pch_is_built_with_the_units_own_options():
@@ -92,7 +79,7 @@ def test_a_unit_that_starts_elsewhere_gets_the_pch_forced_in_front(tmp_path):
     assert "pytorch_cpp_helper.hpp" in (root / "other.cpp.o.d").read_text()
     plain = subprocess.run([GXX, "-O2", "-fPIC", "-c", "other.cpp", "-o", "plain.o"], cwd=root)
     assert plain.returncode == 0
-    assert _defined(root / "other.cpp.o") == _defined(root / "plain.o") == ["_Z5otherv"]
+    assert defined_symbols(root / "other.cpp.o") == defined_symbols(root / "plain.o") == ["_Z5otherv"]
 
 
 @needs_gxx
@@ -113,11 +100,6 @@ def test_the_first_include_is_read_past_comments(tmp_path):
     assert starts_with_helper(unit)
     unit.write_text('// Copyright\n#include <ATen/ATen.h>\n#include "pytorch_cpp_helper.hpp"\n')
     assert not starts_with_helper(unit)
-
-
-def _defined(obj: Path) -> list[str]:
-    out = subprocess.run(["nm", "--defined-only", "-g", str(obj)], capture_output=True, text=True).stdout
-    return sorted(line.split()[-1] for line in out.splitlines() if line.strip())
 
 
 @needs_gxx

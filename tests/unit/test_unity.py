@@ -3,13 +3,10 @@ real g++ on small trees shaped like mmcv's."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
+from pch_wrapper import defined_symbols, needs_gxx, run_wrapper, write_helpers
 
 from mmbuild.build.pch import COMMON, prepare_pch
 from mmbuild.build.unity import (
@@ -22,14 +19,11 @@ from mmbuild.build.unity import (
     unity_members,
     unity_tree,
 )
-from mmbuild.build.unity_compile import describe_fallbacks, member_args, option_value
-
-GXX = shutil.which("g++")
-needs_gxx = pytest.mark.skipif(GXX is None, reason="needs g++")
+from mmbuild.build.unity_compile import describe_fallbacks, member_args
+from mmbuild.util.argv import option_value
 
 HELPER = "#ifndef PYTORCH_CPP_HELPER\n#define PYTORCH_CPP_HELPER\n#include <vector>\n" \
          "#define CHECK_CPU(x) (void)(x)\n#endif\n"
-REGISTRY = "#ifndef PYTORCH_DEVICE_REGISTRY_H\n#define PYTORCH_DEVICE_REGISTRY_H\n#include <set>\n#endif\n"
 HEAD = '#include "pytorch_cpp_helper.hpp"\n#include "pytorch_device_registry.hpp"\n'
 # The shape of mmcv's cpu/roi_align.cpp and cpu/bezier_align.cpp: the same helper names in both.
 ROI_ALIGN = HEAD + """
@@ -63,20 +57,12 @@ PYBIND = "#include <vector>\n#include \"pytorch_cpp_helper.hpp\"\n" \
 
 
 def _tree(root: Path, units: dict[str, str]) -> Path:
-    common = root / COMMON
-    common.mkdir(parents=True)
-    (common / "pytorch_cpp_helper.hpp").write_text(HELPER)
-    (common / "pytorch_device_registry.hpp").write_text(REGISTRY)
+    write_helpers(root, HELPER)
     for name, text in units.items():
         path = root / PYTORCH / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return root
-
-
-def _defined(obj: Path) -> list[str]:
-    out = subprocess.run(["nm", "--defined-only", "-g", str(obj)], capture_output=True, text=True).stdout
-    return sorted(line.split()[-1] for line in out.splitlines() if line.split()[1:2] == ["T"])
 
 
 def test_the_names_a_unit_defines_at_file_scope_and_its_macros():
@@ -147,11 +133,7 @@ def test_the_build_detail_names_the_unity_units_compiled_unit_by_unit():
 
 
 def _compile_unity(root: Path, unity: Path, out: str = "u.o") -> subprocess.CompletedProcess:
-    files = prepare_pch(root)
-    env = {**os.environ, "MMBUILD_PCH_SOURCE": str(files.source), "MMBUILD_PCH_OUTPUT": str(files.output)}
-    argv = [sys.executable, "-m", "mmbuild.build.pch", GXX, "-MMD", "-MF", f"{out}.d", "-O2", "-fPIC",
-            f"-I{root / COMMON}", "-c", str(unity), "-o", out]
-    return subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    return run_wrapper(root, prepare_pch(root), str(unity), out)
 
 
 @needs_gxx
@@ -166,7 +148,7 @@ def test_a_unity_unit_compiles_as_one_with_each_units_macros_kept_to_itself(tmp_
         done = _compile_unity(root, unity, f"{unity.stem}.o")
         assert done.returncode == 0, done.stderr
         assert "does not compile as one unit" not in done.stderr and "redefined" not in done.stderr
-        results[unity.stem] = _defined(root / f"{unity.stem}.o")
+        results[unity.stem] = defined_symbols(root / f"{unity.stem}.o", "T")
     assert sorted(n for names in results.values() for n in names) == sorted(
         ["_Z24bezier_align_forward_cpuPf", "_Z21roi_align_forward_cpuPf", "_Z8nms_impli", "_Z10scale_implv"])
     assert (root / COMMON / "pytorch_cpp_helper.hpp.gch").is_file()       # the unity units used it
@@ -185,7 +167,7 @@ def test_a_unity_unit_that_does_not_compile_as_one_compiles_unit_by_unit_into_on
     assert done.returncode == 0, done.stderr
     notes = [line for line in done.stderr.splitlines() if "does not compile as one unit" in line]
     assert len(notes) == 1 and "redefinition" in notes[0] and "compiling its 2 units one by one" in notes[0]
-    assert _defined(root / "u.o") == ["_Z6a_implv", "_Z6b_implv"]
+    assert defined_symbols(root / "u.o", "T") == ["_Z6a_implv", "_Z6b_implv"]
     deps = (root / "u.o.d").read_text()
     assert deps.startswith("u.o: ") and "a.cpp.inc" in deps and "b.cpp.inc" in deps
     assert "pytorch_cpp_helper.hpp" in deps
