@@ -25,11 +25,15 @@ BuildFailedError (exit 4) carrying the problem id, typically within a minute.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import hashlib
 import json
 import os
 import platform
 import shlex
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,10 +41,12 @@ from mmbuild.build.tools import resolve_build_tools
 from mmbuild.diagnose.summary import summarise_failure
 from mmbuild.errors import BuildFailedError
 from mmbuild.model.build_plan import BuildPlan
+from mmbuild.util.fileio import atomic_write_json
 from mmbuild.util.process import CommandResult, run_command
 from mmbuild.util.shipped_data import csrc_tests_dir
 
 COMPILE_TIMEOUT_S = 180.0
+_TORCH_SETTINGS_FILES = (("version.py",), ("utils", "cpp_extension.py"))
 RUN_TIMEOUT_S = 60.0
 
 _TORCH_BUILD_INFO = r"""
@@ -107,6 +113,30 @@ def torch_build_info(python: str = sys.executable) -> TorchBuildInfo:
     data = json.loads(result.stdout.strip().splitlines()[-1])
     return TorchBuildInfo(data["include"], data["python_include"], data["abi"],
                           data.get("cuda_include", []), data.get("nvcc_flags", []))
+
+
+def remembered_torch_build_info(python: str, torch_dir: str | None, folder: Path | None) -> TorchBuildInfo:
+    """:func:`torch_build_info`, kept in ``folder`` per torch install: a rebuild with the same torch
+    does not import it once more. The key holds the files the answer comes from (torch's
+    ``version.py`` and ``cpp_extension.py``, by modification time), so a reinstalled torch is asked
+    again."""
+    if folder is None or not torch_dir:
+        return torch_build_info(python)
+    try:
+        stamps = [os.stat(Path(torch_dir, *name)).st_mtime_ns for name in _TORCH_SETTINGS_FILES]
+    except OSError:
+        return torch_build_info(python)
+    key = json.dumps([os.path.abspath(python), torch_dir, stamps])
+    path = folder / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+    try:
+        return TorchBuildInfo(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        pass
+    info = torch_build_info(python)
+    with contextlib.suppress(OSError):        # a read-only cache costs the next run a second
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(path, dataclasses.asdict(info))
+    return info
 
 
 def cxx_probe_argv(cxx: list[str], source: Path, output: Path, cxx_std: str,
@@ -202,11 +232,25 @@ def _nvcc(build_env: dict[str, str], plan: BuildPlan) -> list[str]:
 
 
 def run_preflight(plan: BuildPlan, build_env: dict[str, str], work_dir: Path, *, gpu_present: bool,
-                  python: str = sys.executable, probes_dir: Path | None = None) -> list[ProbeResult]:
-    """Compile (and where possible run) the probes; raises BuildFailedError on the first failure."""
+                  python: str = sys.executable, probes_dir: Path | None = None,
+                  torch_dir: str | None = None, settings_folder: Path | None = None) -> list[ProbeResult]:
+    """Compile (and where possible run) the probes; raises BuildFailedError on the first failure.
+
+    ``torch_dir`` and ``settings_folder``: torch's build settings are kept there per torch install
+    (:func:`remembered_torch_build_info`)."""
     probes = probes_dir or csrc_tests_dir()
     work_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **build_env}
+    with ThreadPoolExecutor(1) as pool:
+        # torch's build settings come from a child that imports torch (a second or more): asked
+        # while the first probes compile.
+        torch_info = pool.submit(remembered_torch_build_info, python, torch_dir, settings_folder)
+        return _run_probes(plan, build_env, env, work_dir, gpu_present, python, probes, torch_info)
+
+
+def _run_probes(plan: BuildPlan, build_env: dict[str, str], env: dict[str, str], work_dir: Path,
+                gpu_present: bool, python: str, probes: Path,
+                torch_info: Future[TorchBuildInfo]) -> list[ProbeResult]:
     results: list[ProbeResult] = []
     flags_probe = check_python_flags(plan, build_env, env, work_dir, python)
     if flags_probe is not None:
@@ -229,7 +273,7 @@ def run_preflight(plan: BuildPlan, build_env: dict[str, str], work_dir: Path, *,
             probe.ran, probe.output = True, run.stdout.strip()
         results.append(probe)
 
-    info = torch_build_info(python)
+    info = torch_info.result()
     if plan.target == "cuda" and info.cuda_include_dirs:      # a CUDA build of torch (the plan's case)
         argv = torch_cuda_probe_argv(nvcc, probes / "torch_cuda_probe.cu", plan, plan.host_compiler,
                                      flags, info)

@@ -17,7 +17,15 @@ The transform (:func:`unity_tree`), on the prepared tree:
   ``pytorch/unity_<n>.cpp``.
 - Units that define a type or function of the same name at file scope never share a group (mmcv's
   ``cpu/roi_align.cpp`` and ``cpu/bezier_align.cpp`` both define ``PreCalc``); a group holds at
-  most :data:`GROUP_SIZE` units, so a changed header recompiles a few groups, not all of them.
+  most :data:`GROUP_SIZE` units and :data:`GROUP_BYTES` of source, so a changed header recompiles
+  a few small groups, not all of them, and no group of large kernels becomes the build's long
+  pole (one define in ``box_iou_rotated_utils.hpp``: the build stage 12.4 s with groups of up to 8
+  units, 11.3 s with the byte limit too, mmcv 2.2.0 in 14 unity units instead of 11).
+- Units that include more of torch than mmcv's helpers do (``<torch/...>`` headers the helpers do
+  not include) are grouped only with units that include the same: those headers are their cost
+  (``<torch/script.h>`` makes each of the three ``cpu/sparse_*`` units 5.7-6.5 user-s where the
+  others take 2.0-3.4), they share it, and a changed header that a light unit reads does not
+  recompile them too.
 - Each group becomes ``pytorch/unity_<n>.cpp``: mmcv's two helpers first (so the
   precompiled header applies), then each unit by ``#include``, its macros saved before and put back
   after it (``push_macro``/``pop_macro``), so no unit sees another's ``#define``.
@@ -35,7 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmbuild.build.pch import HEADERS
+from mmbuild.build.pch import COMMON, HEADERS
 from mmbuild.subset.cxx import preprocess, split_top_level
 
 PYTORCH = Path("mmcv/ops/csrc/pytorch")
@@ -46,7 +54,9 @@ UNITY_NAME = re.compile(r"unity_\d+\.cpp")
 MEMBER_MARK = "// mmbuild unity member"
 MANIFEST_LINE = f"recursive-include mmcv/ops/csrc *.cpp{MEMBER_SUFFIX}"
 GROUP_SIZE = 8
+GROUP_BYTES = 32_000
 _MODULE = re.compile(r"\bPYBIND11_MODULE\s*\(")
+_TORCH_INCLUDE = re.compile(r"^[ \t]*#[ \t]*include[ \t]*<(torch/[^>]+)>", re.M)
 _DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(\w+)", re.M)
 _MEMBER_LINE = re.compile(r'^#include "([^"]+)"  ' + re.escape(MEMBER_MARK) + "$", re.M)
 
@@ -58,6 +68,8 @@ class UnitSource:
     path: str                        # relative to the tree
     names: frozenset[str]            # types and functions it defines at file scope
     macros: tuple[str, ...]          # the macros it #defines
+    extra: frozenset[str] = frozenset()   # torch headers it includes beyond mmcv's helpers'
+    size: int = 0                    # bytes of source
 
 
 @dataclass
@@ -87,13 +99,21 @@ def defined_macros(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_DEFINE.findall(text)))
 
 
-def group_units(units: Sequence[UnitSource], size: int = GROUP_SIZE) -> list[list[UnitSource]]:
-    """Units in path order, each in the first group with room and no name it shares."""
+def torch_includes(text: str) -> frozenset[str]:
+    """The ``<torch/...>`` headers ``text`` includes."""
+    return frozenset(_TORCH_INCLUDE.findall(text))
+
+
+def group_units(units: Sequence[UnitSource], size: int = GROUP_SIZE,
+                budget: int = GROUP_BYTES) -> list[list[UnitSource]]:
+    """Units in path order, each in the first group with room (``size`` units, ``budget`` bytes of
+    source), the same extra torch headers and no name it shares."""
     groups: list[list[UnitSource]] = []
     names: list[set[str]] = []
-    for unit in sorted(units, key=lambda u: u.path):
+    for unit in sorted(units, key=lambda u: (sorted(u.extra), u.path)):
         for members, taken in zip(groups, names):
-            if len(members) < size and not unit.names & taken:
+            if (len(members) < size and sum(m.size for m in members) + unit.size <= budget
+                    and members[0].extra == unit.extra and not unit.names & taken):
                 members.append(unit)
                 taken.update(unit.names)
                 break
@@ -131,6 +151,8 @@ def _read(path: Path) -> str:
 def unity_tree(tree: Path, size: int = GROUP_SIZE) -> UnityReport:
     """Group the tree's C++ units into unity units (module docstring); what was done."""
     report = UnityReport()
+    helpers = frozenset().union(*(torch_includes(_read(tree / COMMON / name))
+                                  for name in HEADERS if (tree / COMMON / name).is_file()))
     units: list[UnitSource] = []
     for folder in FOLDERS:
         for path in sorted((tree / folder).glob("*.cpp")):
@@ -139,7 +161,8 @@ def unity_tree(tree: Path, size: int = GROUP_SIZE) -> UnityReport:
             if _MODULE.search(text):
                 report.alone.append(relative)
                 continue
-            units.append(UnitSource(relative, defined_names(text), defined_macros(text)))
+            units.append(UnitSource(relative, defined_names(text), defined_macros(text),
+                                    torch_includes(text) - helpers, len(text.encode())))
     groups = group_units(units, size) if len(units) > 1 else []
     for number, group in enumerate(groups, start=1):
         unity = tree / UNITY_FOLDER / f"unity_{number:02d}.cpp"

@@ -132,7 +132,8 @@ def preflight(run: Run, plan: BuildPlan, env_vars: dict[str, str], env: Environm
     detail = f"compile csrc_tests probes ({plan.target}, -std={plan.cxx_std})"
     with run.trace.stage("preflight", detail):
         run_preflight(plan, env_vars, run.work.path / "preflight", gpu_present=bool(env.gpus),
-                      python=run.settings.python)
+                      python=run.settings.python, torch_dir=env.torch.path if env.torch else None,
+                      settings_folder=cache_dir("torch"))
 
 
 def build_once(run: Run, plan: BuildPlan, tools: BuildTools, tree: Path) -> Path:

@@ -7,6 +7,8 @@ Root: ``$MMBUILD_CACHE_DIR``, else ``$XDG_CACHE_HOME/mmbuild``, else ``~/.cache/
     locks/    one lock per fingerprint, held while it builds (wheels/store.py)
     pch/      precompiled torch headers kept between builds (build/pch_store.py)
     toolkits/ CUDA toolkits fetched from the package index (toolkits/store.py)
+    torch/    each torch install's extension build settings (include dirs, ABI), asked once by the
+              preflight (build/preflight.py)
     downstream/ what each downstream release (mmdet, mmseg, ...) declares, read from its wheel or
               sdist: one JSON record per release (stack/index.py)
     work/     one run's private folder, removed when the run ends
@@ -25,7 +27,7 @@ from pathlib import Path
 
 from mmbuild.errors import UsageError
 
-PARTS = ("sdists", "wheels", "locks", "pch", "toolkits", "downstream", "work", "logs")
+PARTS = ("sdists", "wheels", "locks", "pch", "toolkits", "torch", "downstream", "work", "logs")
 
 
 def cache_root() -> Path:

@@ -10,11 +10,16 @@ from pathlib import Path
 
 
 def module_script(folder: Path, name: str, module: str, before: list[str]) -> str:
-    """``<folder>/<name>``: ``exec <this python> -m <module> <before...> "$@"``; returns its path."""
+    """``<folder>/<name>``: ``exec <this python> -m <module> <before...> "$@"`` for a compile (an
+    argument ``-c``); any other call (``g++ -v``, the link) runs ``<before...> "$@"`` as it is,
+    without starting Python (torch's builder asks the compiler its version four times a build).
+    Returns its path."""
     folder.mkdir(parents=True, exist_ok=True)
     script = folder / name
     command = shlex.join([sys.executable, "-m", module, *before])
-    script.write_text(f'#!/bin/sh\nexec {command} "$@"\n', encoding="utf-8")
+    plain = " ".join([*(shlex.quote(a) for a in before), '"$@"'])
+    script.write_text(f'#!/bin/sh\ncase " $* " in *" -c "*) ;; *) exec {plain} ;; esac\n'
+                      f'exec {command} "$@"\n', encoding="utf-8")
     script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return str(script)
 

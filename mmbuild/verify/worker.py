@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from mmbuild.verify.build_vs_runtime import RuntimeTorch, check_build_vs_runtime, read_metadata
-    from mmbuild.verify.opchecks import select_checks
+    from mmbuild.verify.opchecks import ALL_CHECKS, select_checks
 
     devices = []
     if args.device in ("cpu", "all"):
@@ -171,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
                  torch={"version": runtime.version, "cuda": runtime.cuda, "cxx11_abi": runtime.cxx11_abi,
                         "path": os.path.dirname(torch.__file__)},
                  ext_path=getattr(ext, "__file__", None),
-                 ext_functions=_functions_of(ext))
+                 ext_functions=_functions_of(ext),
+                 check_functions={c.name: list(c.functions) for c in ALL_CHECKS})
     if not args.no_load:
         for result in (mmcv_result, ops_result, ext_result):
             channel.result(result)

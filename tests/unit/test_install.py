@@ -156,6 +156,29 @@ def test_failed_install_with_nothing_before_leaves_nothing(clean, tmp_path):
     assert installed_mmcv(clean) == []
 
 
+def test_without_its_own_import_check_the_acceptance_sees_the_broken_import_and_restores(clean, tmp_path):
+    install_wheel(mmcv_wheel(tmp_path, "2.1.0"), work_dir=tmp_path / "w0", torch_version=None,
+                  python=clean)
+    error = "raise ImportError('mmcv/_ext.so: undefined symbol: _ZN3c10')\n"
+    broken = mmcv_wheel(tmp_path, "2.2.0", ext=error)
+    seen = []
+
+    def verify_imports() -> None:   # what verify's first check does, in the target Python
+        result = subprocess.run([clean, "-c", "from mmcv import _ext"], capture_output=True, text=True)
+        seen.append(result.returncode)
+        if result.returncode:
+            raise VerifyFailedError("the installed mmcv failed verification: mmcv._ext (-): ImportError")
+
+    with pytest.raises(VerifyFailedError, match="restored the previous state: mmcv 2.1.0"):
+        install_wheel(broken, work_dir=tmp_path / "w1", torch_version=None, python=clean,
+                      import_check=None, accept=verify_imports)
+    assert seen == [1]
+    assert _import_version(clean) == "2.1.0"
+    report = install_wheel(mmcv_wheel(tmp_path, "2.2.0"), work_dir=tmp_path / "w2", torch_version=None,
+                           python=clean, import_check=None, accept=verify_imports)
+    assert report.import_output == "" and seen == [1, 0]
+
+
 def test_onedl_mmcv_replaces_mmcv_and_mmcv_full_and_back(clean, tmp_path):
     install_wheel(mmcv_wheel(tmp_path, "2.2.0"), work_dir=tmp_path / "w0", torch_version=None, python=clean)
     report = install_wheel(mmcv_wheel(tmp_path, "2.3.6", name="onedl-mmcv"), work_dir=tmp_path / "w1",

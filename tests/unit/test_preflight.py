@@ -16,6 +16,7 @@ from mmbuild.build.preflight import (
     cuda_probe_argv,
     cxx_probe_argv,
     extension_unit_flags,
+    remembered_torch_build_info,
     run_preflight,
     torch_build_info,
     torch_cuda_probe_argv,
@@ -74,6 +75,32 @@ def test_torch_build_info_comes_from_the_target_python():
     info = torch_build_info()
     assert any(Path(d, "torch", "extension.h").is_file() for d in info.include_dirs)
     assert info.cxx11_abi in (0, 1) and Path(info.python_include, "Python.h").is_file()
+
+
+def test_torch_build_info_is_asked_once_per_torch_install(tmp_path, monkeypatch):
+    import mmbuild.build.preflight as preflight
+
+    torch_dir = tmp_path / "site-packages" / "torch"           # the files the key stamps
+    (torch_dir / "utils").mkdir(parents=True)
+    (torch_dir / "version.py").write_text("__version__ = '2.13.0'\n")
+    (torch_dir / "utils" / "cpp_extension.py").write_text("")
+    asked = []
+
+    def ask(python):
+        asked.append(python)
+        return TorchBuildInfo([f"/torch{len(asked)}/include"], "/py/include", 1)
+
+    monkeypatch.setattr(preflight, "torch_build_info", ask)
+    store = tmp_path / "cache" / "torch"
+    first = remembered_torch_build_info("/venv/bin/python", str(torch_dir), store)
+    assert remembered_torch_build_info("/venv/bin/python", str(torch_dir), store) == first
+    assert len(asked) == 1 and first.include_dirs == ["/torch1/include"]
+    os.utime(torch_dir / "version.py", ns=(1, 1))                # torch reinstalled
+    assert remembered_torch_build_info("/venv/bin/python", str(torch_dir), store).include_dirs == \
+        ["/torch2/include"]
+    assert remembered_torch_build_info("/other/bin/python", str(torch_dir), store).include_dirs == \
+        ["/torch3/include"]
+    assert remembered_torch_build_info("/venv/bin/python", None, store).include_dirs == ["/torch4/include"]
 
 
 def test_wrong_cxx_standard_fails_fast_with_its_catalogue_id(tmp_path):

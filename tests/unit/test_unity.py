@@ -16,6 +16,7 @@ from mmbuild.build.unity import (
     defined_macros,
     defined_names,
     group_units,
+    torch_includes,
     unity_members,
     unity_tree,
 )
@@ -83,6 +84,23 @@ def test_units_that_share_a_name_never_share_a_group_and_groups_stay_small():
         names = [n for u in group for n in u.names]
         assert len(names) == len(set(names))
     assert group_units(list(reversed(units)), size=4) == groups       # the same groups in any order
+    sized = [UnitSource(f"k{i}.cpp", frozenset({f"k{i}"}), (), size=12_000) for i in range(5)]
+    assert [len(g) for g in group_units(sized, size=8, budget=32_000)] == [2, 2, 1]
+
+
+def test_units_that_include_more_of_torch_are_grouped_only_with_units_that_include_the_same(tmp_path):
+    # mmcv 2.2.0's cpu/sparse_*.cpp include <torch/script.h>; its helper includes <torch/types.h>
+    sparse = "#include <torch/script.h>\n" + HEAD
+    types_too = "#include <torch/types.h>\n" + HEAD + "int t() { return 3; }\n"
+    root = _tree(tmp_path, {"cpu/nms_rotated.cpp": NMS, "cpu/roi_align.cpp": ROI_ALIGN,
+                            "cpu/sparse_indice.cpp": sparse + "int indice() { return 1; }\n",
+                            "cpu/sparse_maxpool.cpp": sparse + "int maxpool() { return 2; }\n",
+                            "cpu/types_too.cpp": types_too})
+    (root / COMMON / "pytorch_cpp_helper.hpp").write_text("#include <torch/types.h>\n" + HELPER)
+    assert torch_includes(sparse) == {"torch/script.h"}
+    groups = sorted(sorted(Path(u).name for u in units) for units in unity_tree(root).groups.values())
+    assert groups == [["nms_rotated.cpp", "roi_align.cpp", "types_too.cpp"],
+                      ["sparse_indice.cpp", "sparse_maxpool.cpp"]]
 
 
 def test_the_tree_gets_unity_units_and_the_module_unit_stays_alone(tmp_path):
