@@ -19,13 +19,15 @@ The transform (:func:`unity_tree`), on the prepared tree:
   ``cpu/roi_align.cpp`` and ``cpu/bezier_align.cpp`` both define ``PreCalc``); a group holds at
   most :data:`GROUP_SIZE` units and :data:`GROUP_BYTES` of source, so a changed header recompiles
   a few small groups, not all of them, and no group of large kernels becomes the build's long
-  pole (one define in ``box_iou_rotated_utils.hpp``: the build stage 12.4 s with groups of up to 8
-  units, 11.3 s with the byte limit too, mmcv 2.2.0 in 14 unity units instead of 11).
-- Units that include more of torch than mmcv's helpers do (``<torch/...>`` headers the helpers do
-  not include) are grouped only with units that include the same: those headers are their cost
-  (``<torch/script.h>`` makes each of the three ``cpu/sparse_*`` units 5.7-6.5 user-s where the
-  others take 2.0-3.4), they share it, and a changed header that a light unit reads does not
-  recompile them too.
+  pole.
+- Units are grouped only with units that include the same headers beyond mmcv's two helpers:
+  - more of torch (``<torch/...>`` headers the helpers do not include): those headers are their
+    cost (``<torch/script.h>`` makes each of the three ``cpu/sparse_*`` units 5.7-6.5 user-s where
+    the others take 2.0-3.4), they share it, and a light unit's change does not recompile them;
+  - mmcv's own, by quoted name, where the tree holds them (the four rotated-box units of ``cpu/``
+    read ``box_iou_rotated_utils.hpp``): a change to such a header recompiles one small group.
+    One define appended to it, mmcv 2.2.0: one group of those four recompiles (g++ 4.4 s), where
+    two groups of eight did before (mmcv 2.2.0 is now 15 unity units, 11 before).
 - Each group becomes ``pytorch/unity_<n>.cpp``: mmcv's two helpers first (so the
   precompiled header applies), then each unit by ``#include``, its macros saved before and put back
   after it (``push_macro``/``pop_macro``), so no unit sees another's ``#define``.
@@ -56,6 +58,7 @@ MANIFEST_LINE = f"recursive-include mmcv/ops/csrc *.cpp{MEMBER_SUFFIX}"
 GROUP_SIZE = 8
 GROUP_BYTES = 32_000
 _MODULE = re.compile(r"\bPYBIND11_MODULE\s*\(")
+_LOCAL_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"]+)"', re.M)
 _TORCH_INCLUDE = re.compile(r"^[ \t]*#[ \t]*include[ \t]*<(torch/[^>]+)>", re.M)
 _DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(\w+)", re.M)
 _MEMBER_LINE = re.compile(r'^#include "([^"]+)"  ' + re.escape(MEMBER_MARK) + "$", re.M)
@@ -70,6 +73,7 @@ class UnitSource:
     macros: tuple[str, ...]          # the macros it #defines
     extra: frozenset[str] = frozenset()   # torch headers it includes beyond mmcv's helpers'
     size: int = 0                    # bytes of source
+    headers: frozenset[str] = frozenset()  # mmcv's headers it includes, the helpers left out
 
 
 @dataclass
@@ -104,16 +108,39 @@ def torch_includes(text: str) -> frozenset[str]:
     return frozenset(_TORCH_INCLUDE.findall(text))
 
 
+def local_includes(text: str, present: frozenset[str] | None = None) -> frozenset[str]:
+    """The headers ``text`` includes by quoted name, mmcv's two helpers left out; with ``present``
+    (:func:`header_names`), only those the tree holds (mmcv's ``csrc_dipu/...`` includes are for
+    another build)."""
+    names = frozenset(_LOCAL_INCLUDE.findall(text)) - set(HEADERS)
+    return names if present is None else names & present
+
+
+def header_names(csrc: Path) -> frozenset[str]:
+    """Every name a quoted include can give a header under ``csrc``: its path and each tail of it."""
+    names: set[str] = set()
+    for path in csrc.rglob("*"):
+        if path.suffix in (".h", ".hpp", ".cuh") and path.is_file():
+            parts = path.relative_to(csrc).parts
+            names.update("/".join(parts[i:]) for i in range(len(parts)))
+    return frozenset(names)
+
+
+def _kind(unit: UnitSource) -> tuple[list[str], list[str]]:
+    """What a unit includes beyond mmcv's helpers: units of one kind only share a group."""
+    return sorted(unit.extra), sorted(unit.headers)
+
+
 def group_units(units: Sequence[UnitSource], size: int = GROUP_SIZE,
                 budget: int = GROUP_BYTES) -> list[list[UnitSource]]:
-    """Units in path order, each in the first group with room (``size`` units, ``budget`` bytes of
-    source), the same extra torch headers and no name it shares."""
+    """Units by kind (:func:`_kind`) then path, each in the first group of its kind with room
+    (``size`` units, ``budget`` bytes of source) and no name it shares."""
     groups: list[list[UnitSource]] = []
     names: list[set[str]] = []
-    for unit in sorted(units, key=lambda u: (sorted(u.extra), u.path)):
+    for unit in sorted(units, key=lambda u: (_kind(u), u.path)):
         for members, taken in zip(groups, names):
             if (len(members) < size and sum(m.size for m in members) + unit.size <= budget
-                    and members[0].extra == unit.extra and not unit.names & taken):
+                    and _kind(members[0]) == _kind(unit) and not unit.names & taken):
                 members.append(unit)
                 taken.update(unit.names)
                 break
@@ -153,6 +180,7 @@ def unity_tree(tree: Path, size: int = GROUP_SIZE) -> UnityReport:
     report = UnityReport()
     helpers = frozenset().union(*(torch_includes(_read(tree / COMMON / name))
                                   for name in HEADERS if (tree / COMMON / name).is_file()))
+    present = header_names(tree / PYTORCH.parent)
     units: list[UnitSource] = []
     for folder in FOLDERS:
         for path in sorted((tree / folder).glob("*.cpp")):
@@ -162,7 +190,8 @@ def unity_tree(tree: Path, size: int = GROUP_SIZE) -> UnityReport:
                 report.alone.append(relative)
                 continue
             units.append(UnitSource(relative, defined_names(text), defined_macros(text),
-                                    torch_includes(text) - helpers, len(text.encode())))
+                                    torch_includes(text) - helpers, len(text.encode()),
+                                    local_includes(text, present)))
     groups = group_units(units, size) if len(units) > 1 else []
     for number, group in enumerate(groups, start=1):
         unity = tree / UNITY_FOLDER / f"unity_{number:02d}.cpp"

@@ -216,3 +216,22 @@ def test_a_held_numpy_major_refuses_an_mmcv_that_would_move_numpy_to_2(clean, tm
                       held=("numpy<2",))
     assert (tmp_path / "w1" / "constraints.txt").read_text() == "numpy<2\n"
     assert [(d.name, d.version) for d in installed_mmcv(clean)] == [("mmcv", "2.1.0")]
+
+
+def test_the_backup_keeps_the_bytes_after_the_originals_go_and_puts_them_back(tmp_path):
+    from mmbuild.install.wheel import InstalledDistribution, back_up, put_back
+
+    site = tmp_path / "site" / "mmcv"
+    site.mkdir(parents=True)
+    (site / "_ext.so").write_bytes(b"\x7fELF old")
+    (site / "__init__.py").write_text("__version__ = '2.1.0'\n")
+    dist = InstalledDistribution("mmcv", "2.1.0", [str(p) for p in sorted(site.iterdir())])
+    backup = back_up([dist], tmp_path / "backup")
+    put_back(backup)                                   # nothing removed yet: the same files, kept
+    for path in site.iterdir():
+        path.unlink()                                  # as the uninstall does
+    (site / "_ext.so").write_bytes(b"\x7fELF new")     # the new install writes a file of its own
+    (site / "_ext.so").unlink()
+    put_back(backup)
+    assert (site / "_ext.so").read_bytes() == b"\x7fELF old"
+    assert (site / "__init__.py").read_text() == "__version__ = '2.1.0'\n"

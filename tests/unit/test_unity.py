@@ -16,6 +16,7 @@ from mmbuild.build.unity import (
     defined_macros,
     defined_names,
     group_units,
+    local_includes,
     torch_includes,
     unity_members,
     unity_tree,
@@ -84,6 +85,14 @@ def test_units_that_share_a_name_never_share_a_group_and_groups_stay_small():
         names = [n for u in group for n in u.names]
         assert len(names) == len(set(names))
     assert group_units(list(reversed(units)), size=4) == groups       # the same groups in any order
+    # the units that read one header of mmcv's own share a group of their own, wherever their paths sort
+    family = frozenset({"box_iou_rotated_utils.hpp"})
+    spread = [UnitSource(f"{p}.cpp", frozenset({p}), (), headers=family if p in "aeim" else frozenset())
+              for p in "abcdefghijklm"]
+    groups = [sorted(u.path for u in g) for g in group_units(spread, size=8)]
+    assert ["a.cpp", "e.cpp", "i.cpp", "m.cpp"] in groups and len(groups) == 3
+    assert local_includes('#include "pytorch_cpp_helper.hpp"\n#include "box_iou_rotated_utils.hpp"\n'
+                          '#include <vector>\n') == family
     sized = [UnitSource(f"k{i}.cpp", frozenset({f"k{i}"}), (), size=12_000) for i in range(5)]
     assert [len(g) for g in group_units(sized, size=8, budget=32_000)] == [2, 2, 1]
 
