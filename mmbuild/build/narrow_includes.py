@@ -181,7 +181,7 @@ def unit_ops(texts: list[str], ops: frozenset[str]) -> list[str]:
     return sorted(set().union(*(ops_named(t, ops, unqualified=unqualified) for t in texts)))
 
 
-class _TreeFiles:
+class TreeFiles:
     """The csrc tree's sources by name, and the in-tree headers each one reaches."""
 
     def __init__(self, csrc: Path):
@@ -216,7 +216,7 @@ def narrow_tree(tree: Path, torch_include: Path, suffixes: tuple[str, ...] = NAR
     ops = op_headers(torch_include)
     if not csrc.is_dir() or not ops:
         return report
-    files = _TreeFiles(csrc)
+    files = TreeFiles(csrc)
     torch_names = torch_namespace(torch_include)
     units = sorted(p for p in (csrc / UNITS).rglob("*") if p.suffix in suffixes)
     for unit in units:

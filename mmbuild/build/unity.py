@@ -41,12 +41,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmbuild.build.narrow_includes import TreeFiles, quoted_includes
 from mmbuild.build.pch import COMMON, HEADERS
-from mmbuild.subset.cxx import preprocess, split_top_level
+from mmbuild.subset.cxx import includes, preprocess, split_top_level
 
 PYTORCH = Path("mmcv/ops/csrc/pytorch")
 FOLDERS = (PYTORCH, PYTORCH / "cpu")          # setup.py globs ``<folder>/*.cpp`` for the C++ units
@@ -58,8 +59,6 @@ MANIFEST_LINE = f"recursive-include mmcv/ops/csrc *.cpp{MEMBER_SUFFIX}"
 GROUP_SIZE = 8
 GROUP_BYTES = 32_000
 _MODULE = re.compile(r"\bPYBIND11_MODULE\s*\(")
-_LOCAL_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"]+)"', re.M)
-_TORCH_INCLUDE = re.compile(r"^[ \t]*#[ \t]*include[ \t]*<(torch/[^>]+)>", re.M)
 _DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(\w+)", re.M)
 _MEMBER_LINE = re.compile(r'^#include "([^"]+)"  ' + re.escape(MEMBER_MARK) + "$", re.M)
 
@@ -105,25 +104,15 @@ def defined_macros(text: str) -> tuple[str, ...]:
 
 def torch_includes(text: str) -> frozenset[str]:
     """The ``<torch/...>`` headers ``text`` includes."""
-    return frozenset(_TORCH_INCLUDE.findall(text))
+    return frozenset(name for kind, name in includes(text) if kind == "<" and name.startswith("torch/"))
 
 
-def local_includes(text: str, present: frozenset[str] | None = None) -> frozenset[str]:
+def local_includes(text: str, present: Container[str] | None = None) -> frozenset[str]:
     """The headers ``text`` includes by quoted name, mmcv's two helpers left out; with ``present``
-    (:func:`header_names`), only those the tree holds (mmcv's ``csrc_dipu/...`` includes are for
-    another build)."""
-    names = frozenset(_LOCAL_INCLUDE.findall(text)) - set(HEADERS)
-    return names if present is None else names & present
-
-
-def header_names(csrc: Path) -> frozenset[str]:
-    """Every name a quoted include can give a header under ``csrc``: its path and each tail of it."""
-    names: set[str] = set()
-    for path in csrc.rglob("*"):
-        if path.suffix in (".h", ".hpp", ".cuh") and path.is_file():
-            parts = path.relative_to(csrc).parts
-            names.update("/".join(parts[i:]) for i in range(len(parts)))
-    return frozenset(names)
+    (the tree's file names, :class:`TreeFiles`), only those the tree holds (mmcv's
+    ``csrc_dipu/...`` includes are for another build)."""
+    names = frozenset(quoted_includes(text)) - set(HEADERS)
+    return names if present is None else frozenset(n for n in names if Path(n).name in present)
 
 
 def _kind(unit: UnitSource) -> tuple[list[str], list[str]]:
@@ -180,7 +169,7 @@ def unity_tree(tree: Path, size: int = GROUP_SIZE) -> UnityReport:
     report = UnityReport()
     helpers = frozenset().union(*(torch_includes(_read(tree / COMMON / name))
                                   for name in HEADERS if (tree / COMMON / name).is_file()))
-    present = header_names(tree / PYTORCH.parent)
+    present = TreeFiles(tree / PYTORCH.parent).by_name
     units: list[UnitSource] = []
     for folder in FOLDERS:
         for path in sorted((tree / folder).glob("*.cpp")):
