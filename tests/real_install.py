@@ -19,6 +19,12 @@ def sdist_arg(version: str) -> list[str]:
     return ["--source", str(configured)] if configured else []
 
 
+def mmcv_args(version: str) -> list[str]:
+    """mmcv ``version`` named, from MMBUILD_TEST_SDIST_DIR's sdist where it has it: without
+    ``--mmcv`` a build picks the mmcv the venv has, which an earlier test may have installed."""
+    return ["--mmcv", version, *sdist_arg(version)]
+
+
 def run(argv: list[str], env: dict, timeout: float = 3600,
         cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout, cwd=cwd)

@@ -8,7 +8,7 @@ import time
 
 import pytest
 from json_schemas import assert_valid
-from real_install import make_venv, run, sdist_arg
+from real_install import make_venv, mmcv_args, run, sdist_arg
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +25,7 @@ def stale_mmcv(venv) -> dict:
     """The FAQ's first trouble, made for real before the stack install repairs it: mmcv 2.2.0 (only
     nms, a subset build of minutes) under mmsegmentation 1.2.2, which caps mmcv below 2.2.0.
     What env, plan and verify said of it is kept for test_stack_real.py."""
-    argv = [venv["python"], "-m", "mmbuild", "install", "--json", "--mmcv", "2.2.0", "--ops", "nms",
-            *sdist_arg("2.2.0")]
+    argv = [venv["python"], "-m", "mmbuild", "install", "--json", "--ops", "nms", *mmcv_args("2.2.0")]
     built = run(argv, venv["env"])
     assert built.returncode == 0, built.stderr[-3000:]
     assert_valid("pipeline", json.loads(built.stdout))

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from ext_exports import wheel_exports
-from real_install import run, sdist_arg
+from real_install import mmcv_args, run
 
 from mmbuild.build.compiler_cache import find_tool
 
@@ -147,8 +147,8 @@ def _build(venv: dict, out: Path, cache: Path, extra_env: dict, compiler_cache: 
     env = {**venv["env"], **extra_env, "MMBUILD_CACHE_DIR": str(cache),
            "PATH": f"{Path(find_tool('sccache')).parent}:{venv['env']['PATH']}"}
     env.pop("MAX_JOBS", None)
-    argv = [venv["python"], "-m", "mmbuild", "build", "--json", "--mmcv", "2.2.0", "--ops", "nms",
-            "--compiler-cache", compiler_cache, "--out", str(out), *sdist_arg("2.2.0")]
+    argv = [venv["python"], "-m", "mmbuild", "build", "--json", "--ops", "nms",
+            "--compiler-cache", compiler_cache, "--out", str(out), *mmcv_args("2.2.0")]
     done = run(argv, env, timeout=1800)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 from mmcv_sources import configured_sdist
-from real_install import run, sdist_arg
+from real_install import mmcv_args, run
 
 from mmbuild.probe.cuda import parse_nvcc_version
 from mmbuild.verify.fatbin import read_embedded_code
@@ -69,7 +69,7 @@ def test_debians_cuda_11_8_is_found_without_cuda_home_and_builds_installs_verifi
     python, env = cuda11_venv["python"], cuda11_venv["env"]
     started = time.monotonic()
     result = run([python, "-m", "mmbuild", "install", "--json", "--arch", "8.6", "--ops", "nms,roi_align",
-                  *sdist_arg("2.2.0")], env, timeout=3600)
+                  *mmcv_args("2.2.0")], env, timeout=3600)
     seconds = time.monotonic() - started
     assert result.returncode == 0, result.stderr[-4000:]
     report = json.loads(result.stdout)

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
-from real_install import run, sdist_arg
+from real_install import mmcv_args, run
 from redist_mirror import serve
 
 from mmbuild.verify.fatbin import read_embedded_code
@@ -55,7 +55,7 @@ def redist_install(cu124_venv) -> dict:
     with serve(Path(MIRROR)) as server:
         env = {**cu124_venv["env"], "MMBUILD_CUDA_REDIST_URL": server.url}
         argv = [cu124_venv["python"], "-m", "mmbuild", "install", "--json", "--arch", "9.0", "--ops", OPS,
-                "--jobs", "2", *sdist_arg("2.2.0")]
+                "--jobs", "2", *mmcv_args("2.2.0")]
         started = time.monotonic()
         result = run(argv, env, timeout=3600)
         seconds = time.monotonic() - started

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 import pytest
-from real_install import run, sdist_arg
+from real_install import mmcv_args, run
 
 from mmbuild.probe.cuda import discover_toolkits
 from mmbuild.verify.fatbin import read_embedded_code
@@ -47,7 +47,7 @@ SMI_OUTPUT = FIXTURES / "probe" / "nvidia_smi" / "query-csv-570.86.15.txt"
 def subset_install(cuda_venv) -> dict:
     env = {**cuda_venv["env"], "MMCV_CUDA_ARGS": USER_CUDA_ARGS}
     argv = [cuda_venv["python"], "-m", "mmbuild", "install", "--json", "--arch", "8.0,9.0", "--ops", OPS,
-            *sdist_arg("2.2.0")]
+            *mmcv_args("2.2.0")]
     started = time.monotonic()
     result = run(argv, env)
     seconds = time.monotonic() - started
@@ -242,7 +242,7 @@ def test_gpu_machine_without_a_toolkit_fetches_one_and_never_builds_for_cpu(cuda
     assert json.loads(on_purpose.stdout)["plan"]["target"] == "cpu"
 
     started = time.monotonic()
-    fetched = install("--arch", "9.0", *sdist_arg("2.2.0"), gpu=False)
+    fetched = install("--arch", "9.0", *mmcv_args("2.2.0"), gpu=False)
     seconds = time.monotonic() - started
     assert fetched.returncode == 0, fetched.stderr[-4000:]
     report = json.loads(fetched.stdout)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from ext_exports import wheel_exports
-from real_install import run, sdist_arg
+from real_install import mmcv_args, run
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(shutil.which("nm") is None, reason="nm (binutils) is not installed")]
@@ -27,7 +27,7 @@ OPS = "roi_align,bezier_align,nms"
 
 def _build(venv: dict, out: Path, *extra: str) -> dict:
     argv = [venv["python"], "-m", "mmbuild", "build", "--json", "--ops", OPS, "--out", str(out),
-            *sdist_arg("2.2.0"), *extra]
+            *mmcv_args("2.2.0"), *extra]
     done = run(argv, venv["env"], timeout=3600)
     assert done.returncode == 0, done.stderr[-4000:]
     return json.loads(done.stdout)

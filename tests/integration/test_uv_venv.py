@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from real_install import REPO, TORCH, run, sdist_arg
+from real_install import REPO, TORCH, mmcv_args, run
 
 pytestmark = pytest.mark.integration
 
@@ -60,7 +60,7 @@ def test_the_uv_venv_has_no_pip(uv_venv):
 def test_install_builds_installs_and_verifies_through_uv(uv_venv):
     started = time.monotonic()
     argv = [uv_venv["python"], "-m", "mmbuild", "install", "--json", "--ops", "nms,roi_align", "--jobs", "2",
-            *sdist_arg("2.2.0")]
+            *mmcv_args("2.2.0")]
     result = run(argv, uv_venv["env"])
     print(f"\nuv venv subset install: {time.monotonic() - started:.0f} s")
     assert result.returncode == 0, result.stderr[-3000:]
