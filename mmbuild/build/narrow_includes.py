@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmbuild.subset.cxx import INCLUDE_LINE, includes, strip_comments_and_literals
+from mmbuild.subset.cxx import INCLUDE_LINE, includes, quoted_includes, strip_comments_and_literals
 
 NARROW_DEFINE = "MMBUILD_NARROW_TORCH_INCLUDES"
 HEADER_SUFFIX = ".narrow.h"
@@ -100,10 +100,6 @@ def guard_full_includes(text: str) -> str:
         return match.group(0)
 
     return INCLUDE_LINE.sub(replace, text)
-
-
-def quoted_includes(text: str) -> list[str]:
-    return [name for kind, name in includes(text) if kind == '"']
 
 
 def ops_named(text: str, ops: frozenset[str], *, unqualified: bool) -> set[str]:

@@ -45,9 +45,9 @@ from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmbuild.build.narrow_includes import TreeFiles, quoted_includes
+from mmbuild.build.narrow_includes import TreeFiles
 from mmbuild.build.pch import COMMON, HEADERS
-from mmbuild.subset.cxx import includes, preprocess, split_top_level
+from mmbuild.subset.cxx import includes, preprocess, quoted_includes, split_top_level
 
 PYTORCH = Path("mmcv/ops/csrc/pytorch")
 FOLDERS = (PYTORCH, PYTORCH / "cpu")          # setup.py globs ``<folder>/*.cpp`` for the C++ units

@@ -103,6 +103,11 @@ def includes(text: str) -> list[tuple[str, str]]:
     return [(m.group(1), m.group(2)) for m in INCLUDE_LINE.finditer(strip_comments(text))]
 
 
+def quoted_includes(text: str) -> list[str]:
+    """The names ``text`` includes as ``#include "..."``, in order."""
+    return [name for kind, name in includes(text) if kind == '"']
+
+
 def strip_comments(text: str) -> str:
     """Blank comments only (literals stay: error messages are read too), keeping offsets and newlines."""
     return _LEXEMES.sub(lambda m: _blank(m.group(0)) if m.group(0).startswith("/") else m.group(0), text)
