@@ -23,6 +23,14 @@ machine's memory the step held at once, from MemAvailable sampled twice a second
   subset     ``mmbuild install --ops`` with 5 ops, empty caches
   env        ``mmbuild env --json`` (median of --repeat)
 
+Where the exported symbols come from (only with ``--only``): every build's list goes to
+``logs/<step>-<n>.exports.txt`` and the report counts, pair by pair, the symbols only one of the two
+defines, by nm's type (``export_differences``):
+
+  stock_cxx20    the stock step with mmcv's setup.py asking for ``-std=c++20`` instead of its
+                 hard-coded ``-std=c++17`` (torch 2.12 and newer want C++20; mmbuild builds with it)
+  cold_no_unity  ``cold`` with ``--no-unity``: every C++ unit on its own, with the precompiled header
+
 The CUDA tier (only with ``--only``, and ``--cuda-python``: a venv with a CUDA torch and mmbuild,
 nvcc on the machine; no GPU needed to build):
 
@@ -65,6 +73,13 @@ from mmbuild.source.sdist import download_sdist  # noqa: E402
 
 STEPS = ("env", "stock", "cold", "cache_hit", "verify", "rebuild", "subset", "cold_no_pch")
 CUDA_STEPS = ("cuda_stock", "cuda_cold", "cuda_subset", "cuda_subset_no_pch")
+EXPORT_STEPS = ("stock_cxx20", "cold_no_unity")
+ALL_STEPS = STEPS + EXPORT_STEPS + CUDA_STEPS
+# The builds whose exported symbols the report compares, each pair changing one thing: the C++
+# standard, mmbuild's build of the same standard, the precompiled header, unity units; then mmbuild's
+# default build against the stock one.
+EXPORT_PAIRS = (("stock", "stock_cxx20"), ("stock_cxx20", "cold_no_pch"), ("cold_no_pch", "cold_no_unity"),
+                ("cold_no_unity", "cold"), ("stock", "cold"), ("cuda_stock", "cuda_cold"))
 # Steps whose runs alternate with --rounds N (stock, cold, stock, cold, ...): a drift of the machine's
 # speed during the run shows in both medians and spreads instead of hiding in their ratio.
 ALTERNATING = (("stock", "cold"), ("cuda_stock", "cuda_cold"))
@@ -288,16 +303,28 @@ class Bench:
         self.record("verify", argv, runs, "checks only the ops the installed build has")
 
     def step_stock(self) -> None:
+        self.stock("stock", f"mmcv=={self.args.mmcv}",
+                   "mmcv's own setup.py, its default MAX_JOBS unless --jobs")
+
+    def step_stock_cxx20(self) -> None:
+        tree = self.unpacked_source("source-cxx20")
+        setup = tree / "setup.py"
+        text = setup.read_text()
+        if "'-std=c++17'" not in text:
+            raise SystemExit(f"stock_cxx20: no '-std=c++17' in {setup}")
+        setup.write_text(text.replace("'-std=c++17'", "'-std=c++20'"))
+        self.stock("stock_cxx20", str(tree),
+                   "the stock step with setup.py's -std=c++17 replaced by -std=c++20")
+
+    def stock(self, name: str, requirement: str, note: str) -> None:
         python = self.make_venv(self.work / "venv-stock",
                                 [f"torch=={self.args.torch}", "setuptools<82", "ninja", "wheel"])
-        argv = [str(python), "-m", "pip", "install", "--no-build-isolation", "--no-cache-dir",
-                f"mmcv=={self.args.mmcv}"]
+        argv = [str(python), "-m", "pip", "install", "--no-build-isolation", "--no-cache-dir", requirement]
         env = self.clean_env(**({"MAX_JOBS": str(self.args.jobs)} if self.args.jobs else {}))
-        run = self.timed("stock", argv, env)
+        run = self.timed(name, argv, env)
         check = subprocess.run([str(python), "-c", "import mmcv.ops"], capture_output=True, text=True,
                                check=False)
-        self.record("stock", argv, [run], "mmcv's own setup.py, its default MAX_JOBS unless --jobs",
-                    ops_import=check.returncode == 0, **self.exports(python, "stock"))
+        self.record(name, argv, [run], note, ops_import=check.returncode == 0, **self.exports(python, name))
         subprocess.run([str(python), "-m", "pip", "uninstall", "-y", "-q", "mmcv"], check=False)
 
     def install_argv(self, python: Path, source: Path, *more: str) -> list[str]:
@@ -313,12 +340,18 @@ class Bench:
                     **self.build_facts("cold"), **self.exports(python, "cold"))
 
     def step_cold_no_pch(self) -> None:
+        self.cold_variant("cold_no_pch", "--no-pch", "nopch")
+
+    def step_cold_no_unity(self) -> None:
+        self.cold_variant("cold_no_unity", "--no-unity", "nounity")
+
+    def cold_variant(self, name: str, flag: str, caches: str) -> None:
         python = self.mmbuild_python()
-        argv = self.install_argv(python, self.sdist(), "--no-pch")
-        env = self.clean_env(**self.caches("cache-nopch", "ccache-nopch", fresh=True))
-        run = self.timed("cold_no_pch", argv, env)
-        self.record("cold_no_pch", argv, [run], "--no-pch, empty caches",
-                    **self.build_facts("cold_no_pch"), **self.exports(python, "cold_no_pch"))
+        argv = self.install_argv(python, self.sdist(), flag)
+        env = self.clean_env(**self.caches(f"cache-{caches}", f"ccache-{caches}", fresh=True))
+        run = self.timed(name, argv, env)
+        self.record(name, argv, [run], f"{flag}, empty caches", **self.build_facts(name),
+                    **self.exports(python, name))
 
     def step_cache_hit(self) -> None:
         python = self.mmbuild_python()
@@ -404,11 +437,15 @@ class Bench:
 
     # -- facts from the runs -----------------------------------------------------------------
 
-    def changed_source(self) -> Path:
-        root = self.fresh("source-changed")
+    def unpacked_source(self, folder: str) -> Path:
+        root = self.fresh(folder)
         with tarfile.open(self.sdist()) as archive:
             archive.extractall(root, filter="data")
         (tree,) = root.iterdir()
+        return tree
+
+    def changed_source(self) -> Path:
+        tree = self.unpacked_source("source-changed")
         header = tree / CHANGED_HEADER
         # A new value each run: a second rebuild in the same --work is a rebuild too, not a wheel-cache hit.
         header.write_text(header.read_text() + f"\n#define MMBUILD_BENCH_CHANGED {time.time_ns()}\n")
@@ -454,13 +491,13 @@ class Bench:
                             text=True, check=False).stdout
         typed = sorted({tuple(line.split()[-2:]) for line in nm.splitlines() if len(line.split()) >= 2},
                        key=lambda pair: (pair[1], pair[0]))
-        (self.logs / f"{name}-{max(self.runs_logged(name) - 1, 0)}.exports.txt").write_text(
-            "".join(f"{kind} {symbol}\n" for kind, symbol in typed))
+        listing = self.logs / f"{name}-{max(self.runs_logged(name) - 1, 0)}.exports.txt"
+        listing.write_text("".join(f"{kind} {symbol}\n" for kind, symbol in typed))
         names = sorted({symbol for _kind, symbol in typed})
         strong = sorted({symbol for kind, symbol in typed if kind in STRONG_SYMBOL_TYPES})
         ext_mib = round(Path(found.stdout.strip()).stat().st_size / 2**20, 1)
         return {"exports": len(names), "exports_sha256": _digest(names), "strong_exports": len(strong),
-                "strong_exports_sha256": _digest(strong), "ext_mib": ext_mib}
+                "strong_exports_sha256": _digest(strong), "ext_mib": ext_mib, "exports_file": str(listing)}
 
     def ccache(self, flag: str, env: dict[str, str]) -> dict:
         if not shutil.which("ccache"):
@@ -492,13 +529,44 @@ class Bench:
             rows.append(row)
         return {"machine": _machine(), "mmcv": self.args.mmcv, "torch": self.args.torch,
                 "jobs": self.args.jobs, "total_s": round(total, 1), "measurements": rows,
-                "targets": _targets(self.results, stock, cold)}
+                "targets": _targets(self.results, stock, cold),
+                "export_differences": export_differences(self.results)}
+
+
+def export_differences(results: dict[str, Measurement]) -> list[dict]:
+    """For each of EXPORT_PAIRS that both ran: the exported symbols only one of them defines, counted
+    by nm's type (from each step's last run), and a few names of each side."""
+    rows = []
+    for one, other in EXPORT_PAIRS:
+        lists = [_typed_exports(results.get(name)) for name in (one, other)]
+        if None in lists:
+            continue
+        first, second = ({symbol: kind for kind, symbol in typed} for typed in lists)
+        only = [sorted(set(a) - set(b)) for a, b in ((first, second), (second, first))]
+        rows.append({"one": one, "other": other, "identical": not (only[0] or only[1]),
+                     "only_one": _by_type(only[0], first), "only_other": _by_type(only[1], second),
+                     "examples_one": only[0][:5], "examples_other": only[1][:5]})
+    return rows
+
+
+def _typed_exports(measurement: Measurement | None) -> list[tuple[str, str]] | None:
+    path = measurement and measurement.extra.get("exports_file")
+    if not path or not Path(path).is_file():
+        return None
+    return [tuple(line.split(" ", 1)) for line in Path(path).read_text().splitlines() if " " in line]
+
+
+def _by_type(names: list[str], kinds: dict[str, str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[kinds[name]] = counts.get(kinds[name], 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def order(steps: list[str], rounds: int) -> list[str]:
     """The steps in the bench's order; each alternating pair asked for runs ``rounds`` times in turn."""
     done: list[str] = []
-    for name in STEPS + CUDA_STEPS:
+    for name in ALL_STEPS:
         if name not in steps or name in done:
             continue
         pair = next((p for p in ALTERNATING if name in p and all(n in steps for n in p)), None)
@@ -608,7 +676,17 @@ def markdown(report: dict) -> str:
     for t in report["targets"]:
         met = {True: "yes", False: "no", None: "not measured"}[t["met"]]
         lines.append(f"| {t['target']} | {t['value']} | {t['limit']} | {met} |")
+    if report.get("export_differences"):
+        lines += ["", "| exports of | against | identical | only in the first | only in the second |",
+                  "| --- | --- | --- | --- | --- |"]
+        for d in report["export_differences"]:
+            lines.append(f"| {d['one']} | {d['other']} | {'yes' if d['identical'] else 'no'} | "
+                         f"{_counts(d['only_one'])} | {_counts(d['only_other'])} |")
     return "\n".join(lines) + "\n"
+
+
+def _counts(by_type: dict[str, int]) -> str:
+    return ", ".join(f"{n} {kind}" for kind, n in by_type.items()) or "none"
 
 
 def _installed_torch() -> str | None:
@@ -626,7 +704,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--torch", default=_installed_torch(), help="torch version for the venvs")
     parser.add_argument("--work", default="bench-work", help="scratch folder (venvs, caches, logs)")
     parser.add_argument("--out", default="bench-results", help="where bench.json and bench.md go")
-    parser.add_argument("--only", help=f"comma list of: {', '.join(STEPS + CUDA_STEPS)}")
+    parser.add_argument("--only", help=f"comma list of: {', '.join(ALL_STEPS)}")
     parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
     parser.add_argument("--repeat", type=int, default=3, help="runs of the cheap steps (median)")
     parser.add_argument("--rounds", type=int, default=1,
@@ -645,9 +723,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if not args.torch:
         parser.error("no torch found here: pass --torch VERSION")
     steps = QUICK if args.quick else tuple((args.only or ",".join(STEPS)).split(","))
-    unknown = sorted(set(steps) - set(STEPS + CUDA_STEPS))
+    unknown = sorted(set(steps) - set(ALL_STEPS))
     if unknown:
-        parser.error(f"unknown step(s) {', '.join(unknown)}; choose from {', '.join(STEPS + CUDA_STEPS)}")
+        parser.error(f"unknown step(s) {', '.join(unknown)}; choose from {', '.join(ALL_STEPS)}")
     if set(steps) & set(CUDA_STEPS) and not args.cuda_python:
         parser.error("the CUDA steps need --cuda-python")
     args.steps = list(steps)
