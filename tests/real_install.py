@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -28,6 +29,14 @@ def mmcv_args(version: str) -> list[str]:
 def run(argv: list[str], env: dict, timeout: float = 3600,
         cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout, cwd=cwd)
+
+
+def build_mmcv(python: str, env: dict, out: Path, *extra: str, timeout: float = 3600) -> dict:
+    """``mmbuild build --json`` of mmcv 2.2.0 into ``out`` with ``extra`` options; its JSON report."""
+    argv = [python, "-m", "mmbuild", "build", "--json", "--out", str(out), *mmcv_args("2.2.0"), *extra]
+    done = run(argv, env, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return json.loads(done.stdout)
 
 
 def make_venv(root: Path) -> dict:

@@ -590,10 +590,10 @@ def _stock_exports(stock: Measurement | None, cold: Measurement | None, prefix: 
     """Whether mmbuild's build exports what the stock build does: mmcv's own (strong) symbols, and
     every one (the weak and unique ones follow the headers and the C++ standard of the units)."""
     strong, every = _same_exports(stock, cold, "strong_exports_sha256"), _same_exports(stock, cold)
-    return [{"target": f"{prefix}the same strong exported symbols (mmcv's own) as the stock build",
-             "value": strong, "limit": True, "met": strong, "measurement": cold and cold.name},
-            {"target": f"{prefix}the same exported symbols, weak ones included, as the stock build",
-             "value": every, "limit": True, "met": every, "measurement": cold and cold.name}]
+    return [_agreement(f"{prefix}the same strong exported symbols (mmcv's own) as the stock build", strong,
+                       cold and cold.name),
+            _agreement(f"{prefix}the same exported symbols, weak ones included, as the stock build", every,
+                       cold and cold.name)]
 
 
 def _same_standard_exports(results: dict[str, Measurement]) -> list[dict]:
@@ -603,10 +603,14 @@ def _same_standard_exports(results: dict[str, Measurement]) -> list[dict]:
     for name, how in (("cold_no_unity", "with --no-unity"), ("cold", "with unity units (the default)")):
         same = _same_exports(stock20, results.get(name))
         if same is not None:
-            rows.append({"target": f"mmbuild {how}: the same exported symbols, weak ones included, as the "
-                                   "stock build with -std=c++20", "value": same, "limit": True, "met": same,
-                         "measurement": name})
+            rows.append(_agreement(f"mmbuild {how}: the same exported symbols, weak ones included, as the "
+                                   "stock build with -std=c++20", same, name))
     return rows
+
+
+def _agreement(text: str, same: bool | None, measurement: str | None) -> dict:
+    """A target row that holds when two builds agree (``same``; None: not both measured)."""
+    return {"target": text, "value": same, "limit": True, "met": same, "measurement": measurement}
 
 
 def _check(name, value, limit, text) -> dict:
@@ -626,8 +630,8 @@ def _targets(results: dict[str, Measurement], stock, cold) -> list[dict]:
     cuda_rows = [
         check("cuda_subset", cuda.median_s, cuda_no_pch.median_s,
               "CUDA subset with the precompiled header no slower than without it"),
-        {"target": "CUDA subset: the same exported symbols with and without the precompiled header",
-         "value": cuda_same, "limit": True, "met": cuda_same, "measurement": "cuda_subset_no_pch"},
+        _agreement("CUDA subset: the same exported symbols with and without the precompiled header",
+                   cuda_same, "cuda_subset_no_pch"),
     ] if cuda and cuda_no_pch else []
     return [*cuda_rows,
         *_cuda_targets(results),
@@ -637,8 +641,7 @@ def _targets(results: dict[str, Measurement], stock, cold) -> list[dict]:
               "rebuild after one changed define at or under 0.03x the stock path's cold time"),
         *_stock_exports(stock, cold),
         *_same_standard_exports(results),
-        {"target": "the same exported symbols with and without the precompiled header", "value": same,
-         "limit": True, "met": same, "measurement": "cold_no_pch"},
+        _agreement("the same exported symbols with and without the precompiled header", same, "cold_no_pch"),
         check("cold", cold and cold.median_s, stock_s and round(stock_s * 1.05, 1),
               "cold full build no slower than the stock path (within 5%)"),
         check("cache_hit", hit and hit.median_s, 30, "cache-hit reinstall under 30 s"),

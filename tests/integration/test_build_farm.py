@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from ext_exports import wheel_exports
-from real_install import mmcv_args, run
+from real_install import build_mmcv
 
 from mmbuild.build.compiler_cache import find_tool
 
@@ -147,11 +147,8 @@ def _build(venv: dict, out: Path, cache: Path, extra_env: dict, compiler_cache: 
     env = {**venv["env"], **extra_env, "MMBUILD_CACHE_DIR": str(cache),
            "PATH": f"{Path(find_tool('sccache')).parent}:{venv['env']['PATH']}"}
     env.pop("MAX_JOBS", None)
-    argv = [venv["python"], "-m", "mmbuild", "build", "--json", "--ops", "nms",
-            "--compiler-cache", compiler_cache, "--out", str(out), *mmcv_args("2.2.0")]
-    done = run(argv, env, timeout=1800)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout)
+    return build_mmcv(venv["python"], env, out, "--ops", "nms", "--compiler-cache", compiler_cache,
+                      timeout=1800)
 
 
 @pytest.mark.skipif(shutil.which("nm") is None, reason="nm (binutils) is not installed")

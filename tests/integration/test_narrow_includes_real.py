@@ -10,14 +10,12 @@ must export the same symbols.
 
 from __future__ import annotations
 
-import json
 import shutil
-import zipfile
 from pathlib import Path
 
 import pytest
-from ext_exports import wheel_exports
-from real_install import mmcv_args, run
+from ext_exports import wheel_exports, wheel_metadata
+from real_install import build_mmcv
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(shutil.which("nm") is None, reason="nm (binutils) is not installed")]
@@ -26,16 +24,7 @@ OPS = "nms,voxelization,bias_act"
 
 
 def _build(cuda_venv: dict, out: Path, *extra: str) -> dict:
-    argv = [cuda_venv["python"], "-m", "mmbuild", "build", "--json", "--arch", "9.0", "--ops", OPS,
-            "--out", str(out), *mmcv_args("2.2.0"), *extra]
-    done = run(argv, cuda_venv["env"], timeout=3600)
-    assert done.returncode == 0, done.stderr[-4000:]
-    return json.loads(done.stdout)
-
-
-def _metadata(wheel: str) -> dict:
-    with zipfile.ZipFile(wheel) as archive:
-        return json.loads(archive.read("mmcv/_mmbuild.json"))
+    return build_mmcv(cuda_venv["python"], cuda_venv["env"], out, "--arch", "9.0", "--ops", OPS, *extra)
 
 
 def test_narrowed_units_build_with_the_exports_of_the_full_includes(cuda_venv, tmp_path):
@@ -45,7 +34,7 @@ def test_narrowed_units_build_with_the_exports_of_the_full_includes(cuda_venv, t
     assert stages["narrow-includes"]["detail"] == ".cu units: 3 narrowed, 0 left as they are"
     build = stages["build"]["detail"]
     assert "narrow includes: 1 unit(s) compiled as they were (voxelization_cuda.cu)" in build, build
-    report = _metadata(narrow["wheel"])["narrow_report"]
+    report = wheel_metadata(narrow["wheel"])["narrow_report"]
     assert report["narrowed"]["pytorch/cuda/nms_cuda.cu"] == ["empty", "zeros"]
     assert report["narrowed"]["pytorch/cuda/bias_act_cuda.cu"] == ["empty_like"]
     assert "unique_dim" in report["narrowed"]["pytorch/cuda/voxelization_cuda.cu"]
@@ -54,7 +43,7 @@ def test_narrowed_units_build_with_the_exports_of_the_full_includes(cuda_venv, t
     assert full["plan"]["narrow_includes"] is False
     assert full["plan"]["fingerprint"] != narrow["plan"]["fingerprint"]
     assert "narrow-includes" not in {s["stage"] for s in full["steps"]}
-    assert "narrow_report" not in _metadata(full["wheel"])
+    assert "narrow_report" not in wheel_metadata(full["wheel"])
     exports = wheel_exports(narrow["wheel"], tmp_path / "narrow-ext")
     assert exports and exports == wheel_exports(full["wheel"], tmp_path / "full-ext")
     assert any("nms" in name for name in exports) and any("voxel" in name.lower() for name in exports)

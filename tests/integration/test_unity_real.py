@@ -10,14 +10,13 @@ differ: the compiler inlines differently in a larger translation unit.
 
 from __future__ import annotations
 
-import json
 import shutil
 import zipfile
 from pathlib import Path
 
 import pytest
-from ext_exports import wheel_exports
-from real_install import mmcv_args, run
+from ext_exports import wheel_exports, wheel_metadata
+from real_install import build_mmcv
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(shutil.which("nm") is None, reason="nm (binutils) is not installed")]
@@ -26,16 +25,11 @@ OPS = "roi_align,bezier_align,nms"
 
 
 def _build(venv: dict, out: Path, *extra: str) -> dict:
-    argv = [venv["python"], "-m", "mmbuild", "build", "--json", "--ops", OPS, "--out", str(out),
-            *mmcv_args("2.2.0"), *extra]
-    done = run(argv, venv["env"], timeout=3600)
-    assert done.returncode == 0, done.stderr[-4000:]
-    return json.loads(done.stdout)
+    return build_mmcv(venv["python"], venv["env"], out, "--ops", OPS, *extra)
 
 
 def _unity_report(wheel: str) -> dict | None:
-    with zipfile.ZipFile(wheel) as archive:
-        return json.loads(archive.read("mmcv/_mmbuild.json")).get("unity_report")
+    return wheel_metadata(wheel).get("unity_report")
 
 
 def test_unity_units_build_with_the_strong_exports_of_unit_by_unit(venv, tmp_path):
